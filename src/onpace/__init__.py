@@ -1,0 +1,3 @@
+"""onpace: strategy execution as a planned-vs-actual control loop."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Actuals in: one folder per source kind, each with fetch(since) -> records."""

@@ -1,0 +1,1 @@
+"""The model file onpace.yaml: parse, validate with file:line errors, export."""

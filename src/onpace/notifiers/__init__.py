@@ -1,0 +1,1 @@
+"""Events out: one folder per channel kind, each with notify(notification)."""

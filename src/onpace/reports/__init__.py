@@ -1,0 +1,1 @@
+"""The weekly review pack: HTML, PDF and Markdown."""

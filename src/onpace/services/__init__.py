@@ -1,0 +1,1 @@
+"""Use-cases, one transaction each; the request/worker boundary commits."""
