@@ -1,0 +1,106 @@
+"""POST a notification as signed JSON to a webhook URL.
+
+Headers: ``Content-Type: application/json``, ``X-Onpace-Timestamp`` (Unix seconds),
+``X-Onpace-Signature`` (see :mod:`onpace.notifiers.webhook.signing`), ``Idempotency-Key``.
+The body is the notification's payload as compact JSON with sorted keys. Redirects are not
+followed (a redirect could lead to an address the guard never saw).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import time
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+import httpx
+
+from onpace.notifiers.base import Channel, Notification, NotifyError
+from onpace.notifiers.webhook.address_guard import check_url
+from onpace.notifiers.webhook.signing import sign
+
+KIND = "webhook"
+USER_AGENT = "onpace-webhook/1"
+_TRANSIENT_STATUS = frozenset({408, 425, 429})
+
+
+@functools.cache
+def _client() -> httpx.Client:
+    """Return the process's shared client: building one (TLS context) costs more than a delivery.
+
+    Connections are not kept alive: requests go to a pinned IP address, and a pooled TLS
+    connection opened for one host name must not carry a request for another on that address.
+    """
+    return httpx.Client(follow_redirects=False, limits=httpx.Limits(max_keepalive_connections=0))
+
+
+def body_of(notification: Notification) -> str:
+    """Return the exact JSON text that is sent and signed."""
+    return json.dumps(
+        notification.payload(), sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+    )
+
+
+def classify(status: int, channel: str) -> NotifyError | None:
+    """Return the error for an HTTP status, or ``None`` for a 2xx.
+
+    5xx, 408, 425 and 429 are transient; a redirect and any other 4xx are permanent (retrying the
+    same request cannot succeed: the URL or the receiver's configuration must change).
+    """
+    if 200 <= status < 300:
+        return None
+    if status >= 500 or status in _TRANSIENT_STATUS:
+        return NotifyError(f"receiver answered HTTP {status}; will retry", permanent=False, channel=channel)
+    if 300 <= status < 400:
+        return NotifyError(
+            f"receiver redirected (HTTP {status}); configure the final URL", permanent=True, channel=channel
+        )
+    return NotifyError(f"receiver refused the notification (HTTP {status})", permanent=True, channel=channel)
+
+
+def notify(
+    channel: Channel,
+    notification: Notification,
+    *,
+    allow_private: bool = False,
+    timeout: float = 10.0,
+    clock: Callable[[], float] = time.time,
+) -> None:
+    """Deliver ``notification`` to the channel's webhook or raise :class:`NotifyError`.
+
+    The channel needs a ``secret`` (already resolved from ``env:``); ``clock`` gives the
+    timestamp that is signed.
+    """
+    if not channel.secret:
+        raise NotifyError("a webhook channel needs a signing secret", permanent=True, channel=channel.id)
+    address = check_url(channel.url, allow_private=allow_private, channel=channel.id)
+    body = body_of(notification).encode()
+    timestamp = str(int(clock()))
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        "X-Onpace-Timestamp": timestamp,
+        "X-Onpace-Signature": sign(channel.secret, timestamp, body),
+        "Idempotency-Key": notification.idempotency_key,
+    }
+    url = httpx.URL(channel.url)
+    extensions: dict[str, object] = {}
+    if address is not None:
+        # Connect to the address the guard checked, while TLS and Host still name the host.
+        headers["Host"] = urlsplit(channel.url).netloc.rpartition("@")[2]
+        extensions["sni_hostname"] = url.host
+        url = url.copy_with(host=address)
+    client = _client()
+    try:
+        request = client.build_request(
+            "POST", url, content=body, headers=headers, extensions=extensions, timeout=timeout
+        )
+        response = client.send(request)
+    except httpx.TimeoutException as err:
+        raise NotifyError(f"timed out ({type(err).__name__})", permanent=False, channel=channel.id) from None
+    except httpx.TransportError as err:
+        raise NotifyError(f"cannot reach the receiver: {err}", permanent=False, channel=channel.id) from None
+    error = classify(response.status_code, channel.id)
+    if error is not None:
+        raise error
