@@ -269,6 +269,7 @@ class NotifyRoute:
     people: tuple[str, ...] = ()
     events: tuple[str, ...] = ()
     digest: bool = False
+    secret: str | None = None  # HMAC key for signed webhooks; usually "env:NAME"
 
 
 @dataclass(frozen=True)

@@ -208,6 +208,7 @@ def _route(route: NotifyRoute) -> Fields:
     _put(fields, "people", list(route.people), [])
     _put(fields, "events", list(route.events), [])
     _put(fields, "digest", route.digest, False)
+    _put(fields, "secret", route.secret, None)
     return fields
 
 

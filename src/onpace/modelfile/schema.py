@@ -75,7 +75,7 @@ POLICY = (
     "review_weekday",
 )
 SLA = ("explain", "act")
-NOTIFY = ("id", "url", "units", "people", "events", "digest")
+NOTIFY = ("id", "url", "units", "people", "events", "digest", "secret")
 
 # The rungs of the escalation ladder, walked from the case owner upwards (DESIGN.md §1 step 5).
 ESCALATION_RUNGS = ("owner", "unit_head", "parent_unit_head")

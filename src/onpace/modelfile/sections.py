@@ -453,6 +453,7 @@ def _read_route(draft: Draft, rec: Record) -> None:
         people=tuple(name for name, _ in rec.words("people", "[maria]")),
         events=tuple(events),
         digest=bool(rec.boolean("digest")),
+        secret=rec.text("secret"),
     )
     draft.notify.append((route, rec))
 
