@@ -1,0 +1,181 @@
+"""Request dependencies shared by the API and the pages: store session, principal, CSRF, context.
+
+A request is authenticated by ``Authorization: Bearer <token>`` (programs) or by the signed
+session cookie (browsers). Unsafe requests authenticated by the cookie must carry the CSRF
+token (``X-CSRF-Token`` header or ``csrf_token`` form field). The request boundary commits:
+handlers call the services, then :meth:`Context.commit`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from onpace.api.errors import ApiError, forbidden, unauthenticated
+from onpace.api.security import (
+    CSRF_FIELD,
+    CSRF_HEADER,
+    SAFE_METHODS,
+    SESSION_COOKIE,
+    BrowserSession,
+    SessionSigner,
+    csrf_matches,
+)
+from onpace.api.state import AppState
+from onpace.domain.model import Model
+from onpace.services.auth import Principal
+from onpace.services.tokens import user_for_token
+from onpace.services.users import Role, get_user
+from onpace.storage.repositories import model_repo
+from onpace.storage.tables import UserRow
+
+
+def app_state(request: Request) -> AppState:
+    """Return the app's shared state."""
+    state: AppState = request.app.state.onpace
+    return state
+
+
+def signer(request: Request) -> SessionSigner:
+    """Return the app's session cookie signer."""
+    found: SessionSigner = request.app.state.signer
+    return found
+
+
+def browser_session(request: Request) -> BrowserSession | None:
+    """Return the request's valid session cookie, read once per request."""
+    if not hasattr(request.state, "browser_session"):
+        request.state.browser_session = signer(request).read(request.cookies.get(SESSION_COOKIE))
+    found: BrowserSession | None = request.state.browser_session
+    return found
+
+
+def db(request: Request) -> Iterator[Session]:
+    """Yield a store session for the request; work not committed is rolled back."""
+    with app_state(request).sessions() as session:
+        yield session
+
+
+def now() -> dt.datetime:
+    """Return the current time (UTC): the request boundary is where the clock is read."""
+    return dt.datetime.now(dt.UTC)
+
+
+def _principal(user: UserRow, *, via: str, scope: str) -> Principal:
+    role: Role = user.role  # type: ignore[assignment]  # checked when the user was stored
+    return Principal(
+        user_id=user.id,
+        email=user.email,
+        name=user.name,
+        role=role,
+        person_id=user.person_id,
+        org_id=user.org_id,
+        via="token" if via == "token" else "session",
+        scope="read" if scope == "read" else "write",
+    )
+
+
+def optional_principal(request: Request, session: Annotated[Session, Depends(db)]) -> Principal | None:
+    """Return who makes the request, or None for an anonymous one.
+
+    A bearer token that is unknown, revoked or malformed is refused (401) rather than treated
+    as anonymous, so a broken integration fails loudly.
+    """
+    header = request.headers.get("authorization")
+    if header:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise unauthenticated("the Authorization header must be 'Bearer <token>'")
+        found = user_for_token(session, token.strip(), now=now())
+        if found is None:
+            raise unauthenticated("this API token is unknown or revoked")
+        session.commit()  # keeps last_used_at
+        user, scope = found
+        return _principal(user, via="token", scope=scope)
+    cookie = browser_session(request)
+    if cookie is None or cookie.uid is None:
+        return None
+    user_row = get_user(session, cookie.uid)
+    if user_row is None:
+        return None
+    return _principal(user_row, via="session", scope="write")
+
+
+async def check_csrf(request: Request, who: Principal | None) -> None:
+    """Refuse (403) an unsafe cookie-authenticated request without the session's CSRF token."""
+    if request.method in SAFE_METHODS or (who is not None and who.via == "token"):
+        return
+    given = request.headers.get(CSRF_HEADER)
+    if not given:
+        content_type = request.headers.get("content-type", "")
+        if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+            form = await request.form()
+            value = form.get(CSRF_FIELD)
+            given = value if isinstance(value, str) else None
+    if not csrf_matches(browser_session(request), given):
+        raise forbidden(
+            "the form is out of date or did not come from this site (CSRF check); reload the page"
+        )
+
+
+@dataclass
+class Context:
+    """Everything a handler needs: the store session, who asks, their organisation and the clock."""
+
+    session: Session
+    who: Principal
+    state: AppState
+    now: dt.datetime
+    _org_id: int | None = field(default=None)
+
+    @property
+    def org_id(self) -> int:
+        """Return the organisation the principal works in (the store's only one when unset)."""
+        if self._org_id is None:
+            self._org_id = self.who.org_id or model_repo.find_org(self.session).id
+        return self._org_id
+
+    @property
+    def model(self) -> Model:
+        """Return the organisation's current model."""
+        return self.state.model(self.session, self.org_id)
+
+    def commit(self) -> None:
+        """Commit the request's work."""
+        self.session.commit()
+
+
+async def reader(
+    request: Request,
+    session: Annotated[Session, Depends(db)],
+    who: Annotated[Principal | None, Depends(optional_principal)],
+) -> Context:
+    """Return the context of a request anyone signed in may make; 401 for anonymous ones."""
+    if who is None:
+        raise unauthenticated()
+    await check_csrf(request, who)
+    return Context(session, who, app_state(request), now())
+
+
+async def writer(context: Annotated[Context, Depends(reader)]) -> Context:
+    """Return the context of a request that changes something; 403 for viewers and read tokens."""
+    if not context.who.writes:
+        reason = (
+            "this API token is read-only" if context.who.scope == "read" else "viewers cannot change anything"
+        )
+        raise forbidden(reason)
+    return context
+
+
+ReadContext = Annotated[Context, Depends(reader)]
+WriteContext = Annotated[Context, Depends(writer)]
+
+
+def deny(message: str) -> ApiError:
+    """Return a 403 error for a permission rule that said no."""
+    return forbidden(message)

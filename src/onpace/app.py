@@ -1,0 +1,113 @@
+"""The ASGI app: the REST API under ``/api/v1``, the pages, static files and Swagger UI at ``/docs``.
+
+``create_app(settings)`` builds one app on one store. Run it with uvicorn's factory mode::
+
+    uvicorn --factory onpace.app:create_app --host 127.0.0.1 --port 8000
+
+The settings come from the environment (``ONPACE_DATABASE_URL``, ``ONPACE_SECRET_KEY`` …)
+unless given. The app never migrates the store: run ``onpace db upgrade`` first.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from onpace.api import errors, routes_cases, routes_data, routes_model
+from onpace.api.security import SessionSigner
+from onpace.api.state import AppState
+from onpace.config import Settings, SettingsError, get_settings
+from onpace.errors import UserError
+from onpace.storage.db import make_engine, make_session_factory
+from onpace.web import pages
+
+STATIC_DIR = Path(__file__).resolve().parent / "web" / "static"
+API_PREFIX = "/api/"
+
+DOCS_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>onpace API</title>
+<link rel="stylesheet" href="/static/vendor/swagger-ui/swagger-ui.css"></head>
+<body><div id="swagger-ui"></div>
+<script src="/static/vendor/swagger-ui/swagger-ui-bundle.js"></script>
+<script src="/static/docs.js"></script>
+</body></html>
+"""
+
+
+def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
+    """Return the onpace ASGI app on the store named by ``settings`` (or on ``engine``).
+
+    Raise :class:`~onpace.config.SettingsError` when no secret key is set: sessions must be signed.
+    """
+    settings = settings or get_settings()
+    if settings.secret_key is None or len(settings.secret_key.get_secret_value()) < 16:
+        raise SettingsError("ONPACE_SECRET_KEY must be set (at least 16 characters) to sign session cookies")
+    engine = engine or make_engine(settings.database_url)
+    app = FastAPI(
+        title="onpace",
+        summary="Strategy execution: OKRs bound to KPIs, planned vs actual, variance cases.",
+        version="1",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    app.state.onpace = AppState(settings, engine, make_session_factory(engine))
+    app.state.signer = SessionSigner(
+        settings.secret_key.get_secret_value(), secure=settings.base_url.startswith("https://")
+    )
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(routes_model.router)
+    app.include_router(routes_cases.router)
+    app.include_router(routes_data.router)
+    app.include_router(pages.router)
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return HTMLResponse(DOCS_PAGE)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> JSONResponse:
+        return JSONResponse({"ok": True})
+
+    _install_error_handlers(app)
+    return app
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith(API_PREFIX)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    async def on_validation(request: Request, exc: Exception) -> Response:
+        if _is_api(request):
+            return await errors.validation_handler(request, exc)
+        return pages.error_page(request, 422, _validation_message(exc))
+
+    async def on_http(request: Request, exc: Exception) -> Response:
+        if _is_api(request):
+            return await errors.http_handler(request, exc)
+        assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 401:
+            return pages.to_login(request)
+        return pages.error_page(request, exc.status_code, str(exc.detail))
+
+    async def on_user_error(request: Request, exc: Exception) -> Response:
+        if _is_api(request):
+            return await errors.user_error_handler(request, exc)
+        return pages.error_page(request, 400, str(exc))
+
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(UserError, on_user_error)
+
+
+def _validation_message(exc: Exception) -> str:
+    assert isinstance(exc, RequestValidationError)
+    problems = list(exc.errors())
+    return "; ".join(errors.describe(e) for e in problems[:5]) or "the form is not valid"

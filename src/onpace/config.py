@@ -1,0 +1,102 @@
+"""Read onpace's settings from the environment (prefix ``ONPACE_``) and ``*_FILE`` secret files.
+
+Every setting ``NAME`` can be given as ``ONPACE_NAME`` or, for secrets kept in files (Docker and
+Kubernetes secrets, systemd credentials), as ``ONPACE_NAME_FILE`` naming a file whose content
+(trailing newline stripped) is the value. Setting both is an error, so a stale variable never wins
+silently.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import SecretStr, ValidationError
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from onpace.errors import UserError
+
+ENV_PREFIX = "ONPACE_"
+
+
+class SettingsError(UserError, ValueError):
+    """A setting could not be read; the message names the variable and the reason."""
+
+
+class FileSecretsSource(PydanticBaseSettingsSource):
+    """Read ``ONPACE_<NAME>_FILE`` variables: each names a file holding the setting's value."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        """Return the content of the file named by ``ONPACE_<FIELD>_FILE``, if that is set."""
+        variable = f"{ENV_PREFIX}{field_name.upper()}_FILE"
+        path = os.environ.get(variable)
+        if not path:
+            return None, field_name, False
+        direct = f"{ENV_PREFIX}{field_name.upper()}"
+        if os.environ.get(direct) is not None:
+            raise SettingsError(f"{direct} and {variable} are both set; keep only one")
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise SettingsError(f"{variable}: cannot read {path}: {exc.strerror or exc}") from None
+        return text.rstrip("\r\n"), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        """Return the settings found in secret files, keyed by field name."""
+        values: dict[str, Any] = {}
+        for name, info in self.settings_cls.model_fields.items():
+            value, key, _ = self.get_field_value(info, name)
+            if value is not None:
+                values[key] = value
+        return values
+
+
+class Settings(BaseSettings):
+    """onpace's process settings; see the module docstring for how each is given."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
+
+    database_url: str = "sqlite:///onpace.db"
+    """SQLAlchemy URL of the store; ``postgresql://…`` selects PostgreSQL through psycopg 3."""
+
+    secret_key: SecretStr | None = None
+    """Key that signs session cookies; required by ``onpace serve``."""
+
+    base_url: str = "http://127.0.0.1:8000"
+    """Public address of the web app, used for links in notifications and review packs."""
+
+    webhook_allow_private: bool = False
+    """Let webhook routes point at private or loopback addresses (tests and closed networks)."""
+
+    log_json: bool = False
+    """Write logs as JSON lines (production) instead of the console format."""
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Put ``*_FILE`` secrets after explicit arguments and before plain variables."""
+        return (init_settings, FileSecretsSource(settings_cls), env_settings, dotenv_settings)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the process settings, read once; ``get_settings.cache_clear()`` re-reads them."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{ENV_PREFIX}{'_'.join(str(part) for part in error['loc']).upper()}: {error['msg']}"
+            for error in exc.errors()
+        )
+        raise SettingsError(problems) from None

@@ -1,0 +1,591 @@
+"""Evaluate the whole model as of a date: buckets, variance, status, forecast, roll-up, impact.
+
+``evaluate_model`` is the engine's one entry point. It works on all series at once (numpy over a
+dense bucket layout, polars for the model-sized frames) and returns an :class:`Evaluation`:
+frames for reports and charts, and one :class:`SubjectResult` per KPI, KR and objective.
+
+A *series* is a KPI (points whose metric is its id, or a formula over other KPIs) or a KR with
+its own plan and no KPI (points whose metric is the KR's id). A KPI's cycle is its own, else the
+cycle of the objective of a KR that uses it, else the model's first; a KR's is its objective's.
+``ratio`` KPIs are compared like ``level`` ones (the latest bucket against its plan). A formula
+is computed bucket by bucket from its inputs bucketed at the formula's grain, each with its own
+aggregate (a name that is not a KPI is a raw metric, summed); nested formulas are expanded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from onpace.domain import formula as fx
+from onpace.domain import whatif
+from onpace.domain.calendar import GRAIN_CODES, Layout, day_number, kpi_cycles, kr_cycles, layout
+from onpace.domain.evaluate import (
+    AGGREGATE_CODES,
+    DIRECTION_CODES,
+    NO_DAY,
+    RED,
+    STATUS_NAMES,
+    Figures,
+    attainment,
+    bucket_actuals,
+    figures_to_date,
+    grade,
+    point_arrays,
+    shortfall,
+    threshold,
+)
+from onpace.domain.forecast import ForecastBuckets, Projection, forecast_buckets, project
+from onpace.domain.graph import check_cycles, combine, feed_links, impact, objective_links, threats
+from onpace.domain.leadlag import lead_lag
+from onpace.domain.model import DEFAULT_TOLERANCE, Cycle, Model, Plan, PlanVersion, Tolerance
+from onpace.domain.phasing import BucketPlans, bucket_plans, plan_table
+from onpace.domain.resources import resources
+from onpace.domain.results import SubjectResult
+
+Floats = npt.NDArray[np.float64]
+Ints = npt.NDArray[np.int64]
+Bools = npt.NDArray[np.bool_]
+
+SUBJECT_COLUMNS: dict[str, pl.DataType] = {
+    "subject": pl.Utf8(),
+    "level": pl.Utf8(),
+    "kind": pl.Utf8(),
+    "measure": pl.Utf8(),
+    "direction": pl.Utf8(),
+    "grain": pl.Utf8(),
+    "cycle": pl.Utf8(),
+    "source": pl.Utf8(),
+    "series": pl.Utf8(),
+    "status": pl.Utf8(),
+    "effective_status": pl.Utf8(),
+    "at_risk": pl.Boolean(),
+    "stale": pl.Boolean(),
+    "threatened_by": pl.List(pl.Utf8()),
+    "plan_to_date": pl.Float64(),
+    "actual_to_date": pl.Float64(),
+    "variance_abs": pl.Float64(),
+    "variance_pct": pl.Float64(),
+    "shortfall": pl.Float64(),
+    "attainment": pl.Float64(),
+    "progress": pl.Float64(),
+    "plan_end": pl.Float64(),
+    "forecast_end": pl.Float64(),
+    "forecast_low": pl.Float64(),
+    "forecast_high": pl.Float64(),
+    "p_target": pl.Float64(),
+    "end_status": pl.Utf8(),
+    "weeks_to_red": pl.Int64(),
+    "last_point": pl.Date(),
+}
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """The engine's output as of one date; every float is finite or null.
+
+    - ``subjects``: one row per KPI, KR and objective with every figure (``SUBJECT_COLUMNS``;
+      ``source`` says where a KR's figures come from — ``kpi``, ``series``, ``feeds`` or null —
+      and ``series`` names the series whose buckets chart it);
+    - ``buckets``: one row per series and bucket of its cycle: ``plan``/``actual`` (the bucket's
+      level, or amount for flow), ``plan_to_date``/``actual_to_date`` (cumulative for flow) and
+      ``forecast``/``lo``/``hi`` (80 % interval) on buckets still to come, in to-date units;
+    - ``threats``: ``kr, cause, weight``; ``impact``: ``kpi, subject, level, path_weight``;
+    - ``resources``: one row per initiative and supported KR (see ``domain.resources``);
+    - ``leadlag``: one row per KPI → KR link (see ``domain.leadlag``);
+    - ``results``: one SubjectResult per subject id.
+    """
+
+    as_of: dt.date
+    subjects: pl.DataFrame
+    buckets: pl.DataFrame
+    threats: pl.DataFrame
+    impact: pl.DataFrame
+    resources: pl.DataFrame
+    leadlag: pl.DataFrame
+    results: dict[str, SubjectResult]
+
+    @property
+    def kpis(self) -> pl.DataFrame:
+        """Return the KPI rows of ``subjects``."""
+        return self.subjects.filter(pl.col("level") == "kpi")
+
+
+@dataclass
+class SeriesSpecs:
+    """Every series as parallel arrays; the first ``visible`` are subjects, the rest formula inputs."""
+
+    ids: list[str] = field(default_factory=list)
+    level: list[str] = field(default_factory=list)
+    kind: list[str | None] = field(default_factory=list)
+    measure: list[str] = field(default_factory=list)
+    cycle: list[str] = field(default_factory=list)
+    metric: list[str | None] = field(default_factory=list)
+    plans: list[Plan | None] = field(default_factory=list)
+    numbers: list[tuple[bool, int, int, int, float, bool, float, bool, int, int]] = field(default_factory=list)
+    formulas: dict[int, tuple[fx.Node, list[int]]] = field(default_factory=dict)
+    visible: int = 0
+    primary: int = 0
+    grain_split: tuple[int, int] = (0, 0)
+
+    def column(self, position: int, dtype: type) -> npt.NDArray[np.generic]:
+        """Return one numeric field of every series as an array."""
+        return np.array([row[position] for row in self.numbers], dtype=dtype)
+
+
+def evaluate_model(
+    model: Model,
+    points: pl.DataFrame,
+    as_of: dt.date,
+    plan_versions: Mapping[str, Sequence[PlanVersion]] | None = None,
+) -> Evaluation:
+    """Evaluate every KPI, KR and objective of ``model`` from ``points`` as of ``as_of``.
+
+    ``points``: ``metric, date, value`` (several points per metric and day are aggregated into
+    their bucket; points after ``as_of`` are ignored). ``plan_versions`` maps a subject to its
+    plan versions; a subject missing from it uses the model's plan as version 1 from its cycle's
+    start. Raise ``graph.LinkCycleError`` when formulas refer to each other in a cycle,
+    ``formula.FormulaError`` for a formula that does not parse, and ValueError when ``points``
+    lacks a needed column.
+    """
+    return run(model, points, as_of, plan_versions, {})
+
+
+def run(
+    model: Model,
+    points: pl.DataFrame,
+    as_of: dt.date,
+    plan_versions: Mapping[str, Sequence[PlanVersion]] | None,
+    shifts: Mapping[str, whatif.Shift],
+) -> Evaluation:
+    """Evaluate the model with what-if ``shifts`` applied to the as-of actuals (empty for none)."""
+    missing = {"metric", "date", "value"} - set(points.columns)
+    if missing:
+        raise ValueError(f"actual points need the columns metric, date, value; missing: {', '.join(sorted(missing))}")
+    check_cycles(model)
+    policy = model.policy
+    week_start = model.calendar.week_start_index
+    today = day_number(as_of)
+    specs = series_specs(model)
+    flow = specs.column(0, bool)
+    direction = specs.column(1, np.int64)
+    grain = specs.column(2, np.int64)
+    aggregate = specs.column(3, np.int64)
+    tolerance = (specs.column(4, np.float64), specs.column(5, bool), specs.column(6, np.float64), specs.column(7, bool))
+    cycle_start = specs.column(8, np.int64)
+    cycle_end = specs.column(9, np.int64)
+
+    lay = layout(grain, cycle_start, cycle_end, week_start)
+    metrics, passes = _requesters(specs)
+    actual, last_day = bucket_actuals(
+        point_arrays(points, metrics, as_of),
+        lay,
+        aggregate,
+        (cycle_start, np.minimum(cycle_end, today)),
+        specs.primary,
+        specs.grain_split,
+        passes,
+    )
+    _apply_formulas(specs, lay, actual, last_day)
+    plans = bucket_plans(lay, flow, cycle_start, cycle_end, plan_table(_plan_versions(specs, plan_versions)))
+    if shifts:
+        index = {name: i for i, name in enumerate(specs.ids[: specs.visible])}
+        by_series = {index[name]: shift for name, shift in shifts.items() if name in index}
+        actual, last_day = whatif.shift_rows(actual, last_day, lay, flow, plans.opening, by_series, today)
+    figures = figures_to_date(lay, flow, cycle_start, cycle_end, plans, actual, last_day, today, policy.stale_after)
+    status = grade(figures.plan_to_date, figures.actual_to_date, direction, figures.band_lo, figures.band_hi, tolerance)
+    fb = forecast_buckets(lay, flow, cycle_start, cycle_end, plans.plan, actual, today, week_start)
+    projection = project(fb, lay.rows, flow, figures, plans.opening, direction, tolerance, today)
+    series_frame = _series_frame(specs, figures, plans, status, projection, direction, tolerance, policy.at_risk_on)
+
+    kpi_rows = _kpi_rows(model, series_frame)
+    links = feed_links(model)
+    threat_frame = threats(links, kpi_rows, policy)
+    kr_rows = _kr_rows(model, series_frame, kpi_rows, links, threat_frame)
+    objective_rows = combine(
+        kr_rows, objective_links(model), [o.id for o in model.objectives], policy.at_risk_on
+    ).with_columns(level=pl.lit("objective"), source=pl.lit("krs"))
+    objective_rows = objective_rows.join(
+        pl.DataFrame(
+            [(o.id, o.cycle) for o in model.objectives], schema={"subject": pl.Utf8(), "cycle": pl.Utf8()}, orient="row"
+        ),
+        on="subject",
+        how="left",
+    )
+    subjects = _finite(_subject_frame([kpi_rows, kr_rows, objective_rows]))
+    return Evaluation(
+        as_of=as_of,
+        subjects=subjects,
+        buckets=_chart(specs, lay, flow, plans, actual, projection, today),
+        threats=threat_frame,
+        impact=impact(model, kpi_rows),
+        resources=_finite(resources(model, subjects)),
+        leadlag=_leadlag(model, specs, fb, grain, direction, week_start),
+        results=_results(subjects, as_of),
+    )
+
+
+def series_specs(model: Model) -> SeriesSpecs:
+    """Return every series of the model, ordered for fast bucketing.
+
+    Order: series read from points (KPIs, and KRs with their own plan), daily then weekly then
+    monthly; then formula KPIs; then one hidden input series per formula input (the input's
+    metric at the formula's grain and cycle). KPIs or KRs without a cycle are left out (they are
+    reported as unplanned).
+    """
+    default = model.policy.default_tolerance or DEFAULT_TOLERANCE
+    cycles = kpi_cycles(model)
+    kr_cycle = kr_cycles(model)
+    entries: list[tuple[str, str, str | None, str, str, str, str, Tolerance | None, Cycle, Plan | None, bool]] = []
+    aggregate_of: dict[str, str] = {}
+    raw_trees: dict[str, fx.Node] = {}
+    for kpi in model.kpis:
+        cycle = cycles.get(kpi.id)
+        if cycle is None:
+            continue
+        if kpi.formula:
+            raw_trees[kpi.id] = fx.parse(kpi.formula)
+        else:
+            aggregate_of[kpi.id] = kpi.aggregate
+        entries.append((kpi.id, "kpi", kpi.kind, kpi.measure, kpi.direction, kpi.grain, kpi.aggregate,
+                        kpi.tolerance, cycle, kpi.plan, bool(kpi.formula)))
+    for kr in model.key_results:
+        cycle = kr_cycle.get(kr.id)
+        if kr.kpi is not None or kr.plan is None or cycle is None:
+            continue
+        aggregate_of.setdefault(kr.id, kr.aggregate)
+        entries.append((kr.id, "kr", None, kr.measure, kr.direction, kr.grain, kr.aggregate, kr.tolerance,
+                        cycle, kr.plan, False))
+    entries.sort(key=lambda e: (e[10], GRAIN_CODES[e[5]]))
+    specs = SeriesSpecs()
+
+    def add(subject: str, level: str, kind: str | None, measure: str, direction: str, grain: str,
+            aggregate: str, tolerance: Tolerance | None, cycle: Cycle, plan: Plan | None, metric: str | None) -> int:
+        tol = tolerance or default
+        specs.ids.append(subject)
+        specs.level.append(level)
+        specs.kind.append(kind)
+        specs.measure.append(measure)
+        specs.cycle.append(cycle.id)
+        specs.metric.append(metric)
+        specs.plans.append(plan)
+        specs.numbers.append((
+            measure == "flow", DIRECTION_CODES[direction], GRAIN_CODES[grain], AGGREGATE_CODES[aggregate],
+            float(tol.amber.value), tol.amber.relative, float(tol.red.value), tol.red.relative,
+            day_number(cycle.start), day_number(cycle.end),
+        ))
+        return len(specs.ids) - 1
+
+    for subject, level, kind, measure, direction, grain, aggregate, tolerance, cycle, plan, is_formula in entries:
+        add(subject, level, kind, measure, direction, grain, aggregate, tolerance, cycle, plan,
+            None if is_formula else subject)
+    specs.visible = len(specs.ids)
+    specs.primary = sum(1 for e in entries if not e[10])
+    grains = [GRAIN_CODES[e[5]] for e in entries if not e[10]]
+    specs.grain_split = (grains.count(0), grains.count(0) + grains.count(1))
+    for position, entry in enumerate(entries):
+        if not entry[10]:
+            continue
+        tree = fx.substitute(raw_trees[entry[0]], raw_trees)
+        slots = [
+            add(f"{entry[0]}\x1f{i}", "input", None, "level", "up", entry[5],
+                aggregate_of.get(name, "sum"), None, entry[8], None, name)
+            for i, name in enumerate(fx.names(tree))
+        ]
+        specs.formulas[position] = (tree, slots)
+    return specs
+
+
+def _requesters(specs: SeriesSpecs) -> tuple[list[str], list[Ints]]:
+    """Return the metrics read (series ``i < primary`` read metric ``i``) and the formula-input passes."""
+    metrics = list(specs.ids[: specs.primary])
+    code = {name: i for i, name in enumerate(metrics)}
+    extra: dict[int, list[int]] = {}
+    for position in range(specs.visible, len(specs.ids)):
+        name = specs.metric[position]
+        assert name is not None
+        if name not in code:
+            code[name] = len(metrics)
+            metrics.append(name)
+        extra.setdefault(code[name], []).append(position)
+    depth = max((len(v) for v in extra.values()), default=0)
+    passes = [np.full(len(metrics), -1, dtype=np.int64) for _ in range(depth)]
+    for c, positions in extra.items():
+        for j, series in enumerate(positions):
+            passes[j][c] = series
+    return metrics, passes
+
+
+def _apply_formulas(specs: SeriesSpecs, lay: Layout, actual: Floats, last_day: Ints) -> None:
+    """Fill formula series' bucket values from their inputs, one polars expression per formula shape."""
+    groups: dict[str, list[int]] = {}
+    trees: dict[str, fx.Node] = {}
+    for position, (tree, slots) in specs.formulas.items():
+        slot_names = {name: f"s{i}" for i, name in enumerate(fx.names(tree))}
+        key = fx.shape(tree, slot_names)
+        groups.setdefault(key, []).append(position)
+        trees[key] = fx.rename(tree, slot_names)
+        del slots
+    for key, members in groups.items():
+        tree = trees[key]
+        width = len(fx.names(tree))
+        owners = np.array(members, dtype=np.int64)
+        counts = lay.count[owners]
+        k = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+        target = np.repeat(lay.offset[owners], counts) + k
+        columns: dict[str, Floats] = {}
+        latest = np.full(target.size, np.iinfo(np.int64).max, dtype=np.int64)
+        for i in range(width):
+            slot = np.array([specs.formulas[m][1][i] for m in members], dtype=np.int64)
+            rows = np.repeat(lay.offset[slot], counts) + k
+            columns[f"s{i}"] = actual[rows]
+            latest = np.minimum(latest, last_day[rows])
+        frame = pl.DataFrame(columns) if columns else pl.DataFrame({"_": np.zeros(target.size)})
+        result = frame.select(fx.to_expr(tree, {c: c for c in columns})).to_series().fill_null(np.nan).to_numpy()
+        actual[target] = result
+        last_day[target] = np.where(np.isnan(result), NO_DAY, latest)
+
+
+def _plan_versions(
+    specs: SeriesSpecs, given: Mapping[str, Sequence[PlanVersion]] | None
+) -> list[Sequence[PlanVersion] | Plan | None]:
+    """Return every series' plan versions: the given ones, else the model's plan throughout."""
+    if not given:
+        return list(specs.plans)
+    return [
+        given[subject] if position < specs.visible and given.get(subject) else specs.plans[position]
+        for position, subject in enumerate(specs.ids)
+    ]
+
+
+def _series_frame(
+    specs: SeriesSpecs,
+    figures: Figures,
+    plans: BucketPlans,
+    status: Ints,
+    projection: Projection,
+    direction: Ints,
+    tolerance: tuple[Floats, Bools, Floats, Bools],
+    at_risk_on: str,
+) -> pl.DataFrame:
+    """Return one row per visible series with every figure (numpy → polars, NaN → null)."""
+    n = specs.visible
+    plan, actual = figures.plan_to_date[:n], figures.actual_to_date[:n]
+    gap = shortfall(plan, actual, direction[:n], figures.band_lo[:n], figures.band_hi[:n])
+    red_at = threshold(tolerance[2][:n], tolerance[3][:n], plan)
+    end = projection.end_status[:n]
+    live = status[:n] <= 1
+    risky = (end >= 1) if at_risk_on == "amber" else (end == RED)
+    at_risk = live & risky
+    weeks = np.where(status[:n] == RED, 0, np.where(live, projection.weeks_to_red[:n], -1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        variance_pct = np.where(plan != 0, (actual - plan) / np.abs(plan), np.nan)
+        moved = figures.plan_end[:n] - plans.plan_start[:n]
+        progress = np.where(moved != 0, (actual - plans.plan_start[:n]) / moved, np.nan)
+    names = np.array(STATUS_NAMES, dtype=object)
+    frame = pl.DataFrame(
+        {
+            "subject": specs.ids[:n],
+            "level": specs.level[:n],
+            "kind": specs.kind[:n],
+            "measure": specs.measure[:n],
+            "cycle": specs.cycle[:n],
+            "status": names[status[:n]].tolist(),
+            "at_risk": at_risk,
+            "stale": figures.stale[:n],
+            "plan_to_date": plan,
+            "actual_to_date": actual,
+            "variance_abs": actual - plan,
+            "variance_pct": variance_pct,
+            "shortfall": np.where(np.isnan(actual) | np.isnan(plan), np.nan, gap),
+            "attainment": np.where(np.isnan(actual) | np.isnan(plan), np.nan, attainment(plan, gap, red_at)),
+            "progress": progress,
+            "plan_end": figures.plan_end[:n],
+            "forecast_end": projection.forecast_end[:n],
+            "forecast_low": projection.forecast_low[:n],
+            "forecast_high": projection.forecast_high[:n],
+            "p_target": projection.p_target[:n],
+            "end_status": [names[c] if c >= 0 else None for c in end.tolist()],
+            "weeks_to_red": pl.Series(weeks, dtype=pl.Int64),
+            "last_point": pl.Series(np.where(figures.last_point[:n] == NO_DAY, 0, figures.last_point[:n]), dtype=pl.Int32),
+            "_has_point": figures.last_point[:n] != NO_DAY,
+        },
+        schema_overrides={name: pl.Utf8 for name in ("subject", "level", "kind", "measure", "cycle", "status", "end_status")},
+        strict=False,
+    )
+    return _finite(
+        frame.with_columns(
+            weeks_to_red=pl.when(pl.col("weeks_to_red") >= 0).then(pl.col("weeks_to_red")).otherwise(None),
+            last_point=pl.when(pl.col("_has_point")).then(pl.col("last_point").cast(pl.Date)).otherwise(None),
+        ).drop("_has_point")
+    )
+
+
+def _kpi_rows(model: Model, series: pl.DataFrame) -> pl.DataFrame:
+    """Return one row per KPI of the model: its figures, or 'unplanned' when it has no cycle."""
+    ids = pl.DataFrame(
+        [(k.id, k.kind, k.measure, k.direction, k.grain) for k in model.kpis],
+        schema={"subject": pl.Utf8(), "kind": pl.Utf8(), "measure": pl.Utf8(), "direction": pl.Utf8(), "grain": pl.Utf8()},
+        orient="row",
+    )
+    found = series.filter(pl.col("level") == "kpi").drop("level", "kind", "measure")
+    return ids.join(found, on="subject", how="left").with_columns(
+        level=pl.lit("kpi"),
+        status=pl.col("status").fill_null("unplanned"),
+        at_risk=pl.col("at_risk").fill_null(False),
+        stale=pl.col("stale").fill_null(False),
+        series=pl.col("subject"),
+    )
+
+
+def _kr_rows(
+    model: Model, series: pl.DataFrame, kpi_rows: pl.DataFrame, links: pl.DataFrame, threat_frame: pl.DataFrame
+) -> pl.DataFrame:
+    """Return one row per KR: from its KPI, its own series, its feeds, or 'unplanned'."""
+    krs = model.key_results
+    feeds_into = set(links["kr"].to_list())
+    source = {
+        kr.id: "kpi" if kr.kpi else "series" if kr.plan is not None else "feeds" if kr.id in feeds_into else None
+        for kr in krs
+    }
+    info = pl.DataFrame(
+        [(kr.id, kr.kpi, source[kr.id], kr.measure, kr.direction, kr.grain, obj.cycle)
+         for obj in model.objectives for kr in obj.key_results],
+        schema={
+            "subject": pl.Utf8(), "kpi": pl.Utf8(), "source": pl.Utf8(), "measure": pl.Utf8(),
+            "direction": pl.Utf8(), "grain": pl.Utf8(), "cycle": pl.Utf8(),
+        },
+        orient="row",
+    )
+    shared = [c for c in kpi_rows.columns if c not in ("subject", "level", "kind", "cycle")]
+    from_kpi = (
+        info.filter(pl.col("source") == "kpi")
+        .select("subject", "kpi", "source", "cycle")
+        .join(kpi_rows.select(pl.col("subject").alias("kpi"), *shared), on="kpi", how="left")
+        .with_columns(series=pl.col("kpi"))
+        .drop("kpi")
+    )
+    from_series = (
+        info.filter(pl.col("source") == "series")
+        .drop("kpi")
+        .join(series.filter(pl.col("level") == "kr").drop("level", "kind", "measure", "cycle"), on="subject", how="left")
+        .with_columns(series=pl.col("subject"))
+    )
+    from_feeds = combine(
+        kpi_rows,
+        links.select(pl.col("kr").alias("parent"), pl.col("kpi").alias("child"), "weight"),
+        info.filter(pl.col("source") == "feeds")["subject"].to_list(),
+        model.policy.at_risk_on,
+    ).join(info.drop("kpi"), on="subject", how="left")
+    nothing = info.filter(pl.col("source").is_null()).drop("kpi").with_columns(status=pl.lit("unplanned"))
+    rows = pl.concat([from_kpi, from_series, from_feeds, nothing], how="diagonal_relaxed")
+    threatened = threat_frame.group_by("kr", maintain_order=True).agg(threatened_by=pl.col("cause"))
+    return rows.join(threatened, left_on="subject", right_on="kr", how="left").with_columns(
+        level=pl.lit("kr"),
+        status=pl.col("status").fill_null("unplanned"),
+        at_risk=pl.col("at_risk").fill_null(False),
+        stale=pl.col("stale").fill_null(False),
+    )
+
+
+def _subject_frame(parts: list[pl.DataFrame]) -> pl.DataFrame:
+    """Stack KPI, KR and objective rows into the ``SUBJECT_COLUMNS`` layout."""
+    shaped = [
+        part.select(
+            [
+                (pl.col(name).cast(dtype) if name in part.columns else pl.lit(None, dtype=dtype)).alias(name)
+                for name, dtype in SUBJECT_COLUMNS.items()
+            ]
+        )
+        for part in parts
+    ]
+    frame = pl.concat(shaped, how="vertical")
+    return frame.with_columns(
+        threatened_by=pl.col("threatened_by").fill_null(pl.lit([], dtype=pl.List(pl.Utf8))),
+        effective_status=pl.when(pl.col("at_risk") & pl.col("status").is_in(["green", "amber"]))
+        .then(pl.lit("at_risk"))
+        .otherwise(pl.col("status")),
+    )
+
+
+def _chart(
+    specs: SeriesSpecs, lay: Layout, flow: Bools, plans: BucketPlans, actual: Floats, projection: Projection, today: int
+) -> pl.DataFrame:
+    """Return the per-bucket chart frame of the visible series."""
+    rows = int(lay.offset[specs.visible]) if specs.visible < len(specs.ids) else lay.rows
+    s = lay.series[:rows]
+    plan = plans.plan[:rows]
+    seen = actual[:rows]
+    row_flow = flow[s]
+    groups = s
+    opening = plans.opening[s]
+    cumulative_plan = opening + _segment_cumsum(np.nan_to_num(plan), groups)
+    cumulative_actual = opening + _segment_cumsum(np.nan_to_num(seen), groups)
+    past = lay.start[:rows] <= today
+    def column(name: str, values: Floats) -> pl.Series:
+        return pl.Series(name, values, nan_to_null=True)
+
+    return pl.DataFrame(
+        [
+            pl.Series("subject", specs.ids, dtype=pl.Utf8).gather(s),
+            pl.Series("bucket_start", lay.start[:rows].astype(np.int32)).cast(pl.Date),
+            pl.Series("bucket_end", lay.end[:rows].astype(np.int32)).cast(pl.Date),
+            column("plan", plan),
+            column("actual", seen),
+            column("plan_to_date", np.where(row_flow, np.where(np.isnan(plan), np.nan, cumulative_plan), plan)),
+            column("actual_to_date", np.where(past, np.where(row_flow, cumulative_actual, seen), np.nan)),
+            column("forecast", projection.row_forecast[:rows]),
+            column("lo", projection.row_low[:rows]),
+            column("hi", projection.row_high[:rows]),
+        ]
+    )
+
+
+def _segment_cumsum(values: Floats, groups: Ints) -> Floats:
+    if values.size == 0:
+        return values.copy()
+    total = np.cumsum(values)
+    start = np.flatnonzero(np.append(True, groups[1:] != groups[:-1]))
+    base = total[start] - values[start]
+    return total - np.repeat(base, np.diff(np.append(start, values.size)))
+
+
+def _leadlag(model: Model, specs: SeriesSpecs, fb: ForecastBuckets, grain: Ints, direction: Ints, week_start: int) -> pl.DataFrame:
+    return lead_lag(model, specs.ids, fb, grain, direction, week_start)
+
+
+def _finite(frame: pl.DataFrame) -> pl.DataFrame:
+    """Return the frame with every NaN or infinite float replaced by null."""
+    floats = [name for name, dtype in frame.schema.items() if dtype in (pl.Float64, pl.Float32)]
+    return frame.with_columns(
+        [pl.when(pl.col(c).is_finite()).then(pl.col(c)).otherwise(None).alias(c) for c in floats]
+    )
+
+
+def _results(subjects: pl.DataFrame, as_of: dt.date) -> dict[str, SubjectResult]:
+    """Turn the subject frame into one SubjectResult per subject."""
+    fields = [
+        "subject", "level", "status", "at_risk", "stale", "threatened_by", "plan_to_date", "actual_to_date",
+        "variance_abs", "variance_pct", "forecast_end", "forecast_low", "forecast_high", "plan_end",
+        "p_target", "weeks_to_red", "attainment", "last_point",
+    ]
+    columns = [subjects[name].to_list() for name in fields]
+    results: dict[str, SubjectResult] = {}
+    for (subject, level, status, at_risk, stale, threatened, plan, actual, var_abs, var_pct, f_end, f_low,
+         f_high, plan_end, p_target, weeks, attained, last_point) in zip(*columns, strict=True):
+        results[subject] = SubjectResult(
+            subject=subject, level=level, as_of=as_of, status=status, at_risk=bool(at_risk), stale=bool(stale),
+            threatened_by=tuple(threatened or ()), plan_to_date=plan, actual_to_date=actual,
+            variance_abs=var_abs, variance_pct=var_pct, forecast_end=f_end, forecast_low=f_low,
+            forecast_high=f_high, plan_end=plan_end, p_target=p_target, weeks_to_red=weeks,
+            attainment=attained, last_point=last_point,
+        )
+    return results
+
+
+__all__ = ["SUBJECT_COLUMNS", "Evaluation", "SeriesSpecs", "evaluate_model", "run", "series_specs"]

@@ -1,0 +1,285 @@
+"""Bucket actuals and grade planned-vs-actual to date for every series at once (numpy).
+
+Semantics (DESIGN.md §4):
+
+- points dated after ``as_of`` or outside the series' cycle are ignored; the rest are bucketed to
+  the series' grain and aggregated with its ``aggregate`` (``last`` takes the latest date; on a
+  tie the larger value, so row order never matters);
+- ``flow``: cumulative actual (opening balance + every bucket to date) against the cumulative plan
+  to date, the current partial bucket's plan prorated by the days elapsed;
+  ``level``/``ratio``: the latest bucket that has data against that bucket's plan;
+- ``stale``: more than ``stale_after`` complete buckets have passed since the last bucket with data;
+  the figures are then taken as of the last point (the last status stands, it is not a breach);
+- shortfall is measured in the bad direction only (``range``: outside ``band``, or the distance to
+  the plan without one); thresholds are relative (of |plan|) or absolute; a relative threshold on
+  a zero plan is read as an absolute amount (a zero plan has absolute variance only); a shortfall
+  equal to a threshold is the worse band; no shortfall is always green;
+- **attainment** is the share of the plan to date that is met, in [0, 1]: ``1 − shortfall/|plan|``
+  (beating the plan counts as 1, so a strong KPI never hides a weak one in a roll-up); on a zero
+  plan it falls linearly from 1 (no shortfall) to 0 at the red threshold.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from onpace.domain.calendar import Layout, bucket_rows, day_number
+from onpace.domain.phasing import BucketPlans
+
+Floats = npt.NDArray[np.float64]
+Ints = npt.NDArray[np.int64]
+Bools = npt.NDArray[np.bool_]
+
+GREEN, AMBER, RED, NO_DATA, UNPLANNED = 0, 1, 2, 3, 4
+STATUS_NAMES = ("green", "amber", "red", "no_data", "unplanned")
+UP, DOWN, RANGE = 0, 1, 2
+DIRECTION_CODES = {"up": UP, "down": DOWN, "range": RANGE}
+SUM, MEAN, LAST, MIN, MAX = 0, 1, 2, 3, 4
+AGGREGATE_CODES = {"sum": SUM, "mean": MEAN, "last": LAST, "min": MIN, "max": MAX}
+NO_DAY = -(1 << 40)
+_FAR_FUTURE = 1 << 40
+# Relative slack when comparing a shortfall with a threshold, so 5 % of 100 (5.000000000000001 in
+# floating point) still counts a shortfall of exactly 5 as reaching the threshold.
+_EPS = 1e-9
+
+
+def point_arrays(points: pl.DataFrame, metrics: list[str], as_of: dt.date) -> tuple[Ints, Ints, Floats]:
+    """Return (metric code, day number, value) of the usable points; codes index ``metrics``.
+
+    Points of other metrics, dated after ``as_of``, or with a missing or non-finite value are dropped.
+    """
+    if not metrics or points.height == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty.copy(), np.zeros(0)
+    frame = (
+        points.lazy()
+        .select(
+            pl.col("metric")
+            .cast(pl.Utf8)
+            .cast(pl.Enum(metrics), strict=False)
+            .to_physical()
+            .cast(pl.Int64)
+            .fill_null(-1)
+            .alias("code"),
+            pl.col("date").cast(pl.Date).cast(pl.Int64).fill_null(_FAR_FUTURE).alias("day"),
+            pl.col("value").cast(pl.Float64).fill_null(np.nan),
+        )
+        .collect()
+    )
+    code = frame["code"].to_numpy()
+    day = frame["day"].to_numpy()
+    value = frame["value"].to_numpy()
+    keep = (code >= 0) & (day <= day_number(as_of)) & np.isfinite(value)
+    if keep.all():
+        return code, day, value
+    return code[keep], day[keep], value[keep]
+
+
+def bucket_actuals(
+    points: tuple[Ints, Ints, Floats],
+    lay: Layout,
+    aggregate: Ints,
+    window: tuple[Ints, Ints],
+    primary: int,
+    grain_split: tuple[int, int],
+    passes: list[Ints],
+) -> tuple[Floats, Ints]:
+    """Return (actual, last day with a point) per bucket row; NaN / NO_DAY where a bucket is empty.
+
+    Metric codes below ``primary`` feed the series of the same index; those series are ordered by
+    grain (``grain_split``: the first day-grain and first month-grain... boundaries, see below) so
+    a point's grain needs no lookup. ``passes[j][c]`` names a further series fed by metric ``c``
+    (−1: none), for formula inputs. ``window`` is (first, last) day kept per series.
+    ``grain_split = (a, b)``: primary series ``< a`` are daily, ``< b`` weekly, the rest monthly.
+    """
+    code, day, value = points
+    acc = _Accumulator(lay, aggregate, window)
+    direct = code < primary
+    s, d, v = (code, day, value) if direct.all() else (code[direct], day[direct], value[direct])
+    acc.add(s, d, v, (s >= grain_split[0]).astype(np.int64) + (s >= grain_split[1]))
+    for wanted in passes:
+        series = wanted[code]
+        keep = series >= 0
+        if keep.any():
+            acc.add(series[keep], day[keep], value[keep], None)
+    return acc.result()
+
+
+class _Accumulator:
+    """Aggregate points into bucket rows: count, sum, min, max, and latest value per row."""
+
+    def __init__(self, lay: Layout, aggregate: Ints, window: tuple[Ints, Ints]) -> None:
+        rows = lay.rows
+        self.lay = lay
+        self.aggregate = aggregate
+        self.first, self.last = window
+        self.count = np.zeros(rows)
+        self.total = np.zeros(rows)
+        self.low = np.full(rows, np.inf)
+        self.high = np.full(rows, -np.inf)
+        self.last_day = np.full(rows, NO_DAY, dtype=np.int64)
+        self.pending: list[tuple[Ints, Ints, Floats]] = []
+
+    def add(self, s: Ints, d: Ints, v: Floats, grain: Ints | None) -> None:
+        """Add points of series ``s`` on days ``d`` (``grain``: their series' grain, if known)."""
+        first, last = self.first, self.last
+        if first.size and first.min() == first.max() and last.min() == last.max():
+            inside = (d >= first[0]) & (d <= last[0])
+        else:
+            inside = (d >= first[s]) & (d <= last[s])
+        if not inside.all():
+            s, d, v = s[inside], d[inside], v[inside]
+            grain = grain[inside] if grain is not None else None
+        if s.size == 0:
+            return
+        rows = self.lay.rows
+        row = bucket_rows(s, d, self.lay, grain)
+        self.count += np.bincount(row, minlength=rows)
+        np.maximum.at(self.last_day, row, d)
+        agg = self.aggregate[s]
+        summed = agg <= MEAN
+        if summed.all():
+            self.total += np.bincount(row, weights=v, minlength=rows)
+            return
+        self.total += np.bincount(row, weights=np.where(summed, v, 0.0), minlength=rows)
+        for kind, target, ufunc in ((MIN, self.low, np.minimum), (MAX, self.high, np.maximum)):
+            chosen = agg == kind
+            if chosen.any():
+                ufunc.at(target, row[chosen], v[chosen])
+        latest = agg == LAST
+        if latest.any():
+            self.pending.append((row[latest], d[latest], v[latest]))
+
+    def result(self) -> tuple[Floats, Ints]:
+        """Return (actual, last day) per row, choosing each series' aggregate."""
+        latest_value = np.full(self.lay.rows, -np.inf)
+        for row, d, v in self.pending:
+            at_end = d == self.last_day[row]
+            np.maximum.at(latest_value, row[at_end], v[at_end])
+        count = self.count
+        row_agg = self.aggregate[self.lay.series]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            actual = np.select(
+                [row_agg == SUM, row_agg == MEAN, row_agg == MIN, row_agg == MAX],
+                [self.total, self.total / np.maximum(count, 1), self.low, self.high],
+                latest_value,
+            )
+        actual = np.where((count > 0) & np.isfinite(actual), actual, np.nan)
+        return actual, np.where(count > 0, self.last_day, NO_DAY)
+
+
+@dataclass(frozen=True)
+class Figures:
+    """Per-series figures to date (NaN / NO_DAY / −1 where there is nothing)."""
+
+    plan_to_date: Floats
+    actual_to_date: Floats
+    plan_end: Floats
+    band_lo: Floats
+    band_hi: Floats
+    last_point: Ints
+    stale: Bools
+    to_date: Ints
+    k_data: Ints
+
+
+def figures_to_date(
+    lay: Layout,
+    flow: Bools,
+    cycle_start: Ints,
+    cycle_end: Ints,
+    plans: BucketPlans,
+    actual: Floats,
+    last_day: Ints,
+    as_of: int,
+    stale_after: int,
+) -> Figures:
+    """Return plan and actual to date, plan at cycle end and staleness for every series."""
+    s = lay.series
+    offset = lay.offset
+    has = ~np.isnan(actual)
+    first = np.maximum(lay.start, cycle_start[s])
+    last = np.minimum(lay.end, cycle_end[s])
+    k_data = np.maximum.reduceat(np.where(has, lay.k, -1), offset)
+    k_complete = np.maximum.reduceat(np.where(last <= as_of, lay.k, -1), offset)
+    last_point = np.maximum.reduceat(last_day, offset)
+    stale = (k_data >= 0) & (k_complete - k_data > stale_after)
+    to_date = np.where(stale, last_point, np.minimum(cycle_end, as_of))
+    row_to = to_date[s]
+    share = np.clip((row_to - first + 1) / (last - first + 1), 0.0, 1.0)
+    plan = plans.plan
+    opening = plans.opening
+    at_data = offset + np.maximum(k_data, 0)
+    holding = np.clip(np.add.reduceat((first <= row_to).astype(np.int64), offset) - 1, 0, lay.count - 1) + offset
+    flow_plan = opening + np.add.reduceat(plan * share, offset)
+    flow_actual = opening + np.add.reduceat(np.where(has & (first <= row_to), actual, 0.0), offset)
+    last_row = offset + lay.count - 1
+    found = k_data >= 0
+    band_at = np.where(flow, holding, at_data)
+    return Figures(
+        plan_to_date=np.where(flow, flow_plan, plan[at_data]),
+        actual_to_date=np.where(found, np.where(flow, flow_actual, actual[at_data]), np.nan),
+        plan_end=np.where(flow, opening + np.add.reduceat(plan, offset), plan[last_row]),
+        band_lo=plans.band_lo[band_at],
+        band_hi=plans.band_hi[band_at],
+        last_point=last_point,
+        stale=stale,
+        to_date=to_date,
+        k_data=k_data,
+    )
+
+
+def threshold(value: Floats, relative: Bools, plan: Floats) -> Floats:
+    """Return thresholds in absolute units: a share of |plan|, or the number itself (zero plan too)."""
+    return np.where(relative & (plan != 0), value * np.abs(plan), value)
+
+
+def shortfall(plan: Floats, actual: Floats, direction: Ints, band_lo: Floats, band_hi: Floats) -> Floats:
+    """Return how far ``actual`` falls short of ``plan`` in the bad direction (never negative)."""
+    with np.errstate(invalid="ignore"):
+        band = ~np.isnan(band_lo) & ~np.isnan(band_hi)
+        outside = np.maximum(np.maximum(band_lo - actual, actual - band_hi), 0.0)
+        ranged = np.where(band, outside, np.abs(actual - plan))
+        return np.where(
+            direction == UP,
+            np.maximum(plan - actual, 0.0),
+            np.where(direction == DOWN, np.maximum(actual - plan, 0.0), ranged),
+        )
+
+
+def grade(
+    plan: Floats,
+    actual: Floats,
+    direction: Ints,
+    band_lo: Floats,
+    band_hi: Floats,
+    tolerance: tuple[Floats, Bools, Floats, Bools],
+) -> Ints:
+    """Return status codes (GREEN … UNPLANNED) for actuals against plans.
+
+    ``tolerance`` is (amber, amber_relative, red, red_relative) per element.
+    """
+    amber, amber_rel, red, red_rel = tolerance
+    gap = shortfall(plan, actual, direction, band_lo, band_hi)
+    red_at = threshold(red, red_rel, plan)
+    amber_at = threshold(amber, amber_rel, plan)
+    with np.errstate(invalid="ignore"):
+        code = np.where(
+            gap <= 0,
+            GREEN,
+            np.where(gap >= red_at * (1 - _EPS), RED, np.where(gap >= amber_at * (1 - _EPS), AMBER, GREEN)),
+        )
+    return np.where(np.isnan(plan), UNPLANNED, np.where(np.isnan(actual), NO_DATA, code)).astype(np.int64)
+
+
+def attainment(plan: Floats, gap: Floats, red_at: Floats) -> Floats:
+    """Return the share of plan met in [0, 1] (zero plan: 1 down to 0 at the red threshold)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        relative = 1.0 - gap / np.abs(plan)
+        zero_plan = np.where(gap <= 0, 1.0, np.where(red_at > 0, 1.0 - gap / red_at, 0.0))
+        return np.clip(np.where(plan != 0, relative, zero_plan), 0.0, 1.0)

@@ -1,0 +1,465 @@
+"""Forecast every series to the end of its cycle: undamped Holt on the deviation from plan.
+
+The forecaster works on the *deviation* (bucket actual − bucket plan; for flow the per-bucket
+amounts), so a phased plan that is on track projects on track. Per DESIGN.md §4:
+
+- daily series are forecast on their weekly aggregates (level: mean of daily deviations, flow:
+  their sum); weekly and monthly series on their own buckets;
+- only complete buckets (last day ≤ the date figures are taken at) are used, and none after the
+  last bucket with data; a level bucket without data is skipped (the state advances by its
+  trend), a flow bucket without data counts as zero; no forecast before 3 complete buckets;
+- the trend starts as the least-squares slope over the first (up to) 4 observed buckets and the
+  level on that line; α = 0.5, β = 0.3 until 8 buckets are observed, then α and β are fitted per
+  series by grid search (α ∈ [0.2, 0.9], β ∈ [0.05, 0.5]) minimising one-step squared error;
+- level projection = plan of the bucket + projected deviation; flow projection = cumulative
+  actual to date + plan still to come + projected deviations of the buckets still to come (the
+  current partial bucket weighted by its remaining share);
+- the prediction interval is central 80 %, from the residual standard deviation widened with the
+  horizon as the Holt model implies (for flow: the variance of the summed errors);
+- ``p_target``: normal probability that the end-of-cycle value meets its plan (up: ≥ plan,
+  down: ≤ plan, range: inside the band, or within the amber threshold without one).
+
+Everything is vectorised across series: numpy arrays are (series × buckets) and the only Python
+loops run over bucket positions or grid points, never over series.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from onpace.domain.calendar import DAY, Layout, week_number
+from onpace.domain.evaluate import DOWN, RED, UP, Figures, grade, threshold
+
+Array = npt.NDArray[np.float64]
+Ints = npt.NDArray[np.int64]
+
+DEFAULT_ALPHA = 0.5
+DEFAULT_BETA = 0.3
+ALPHA_GRID = np.linspace(0.2, 0.9, 6)
+BETA_GRID = np.linspace(0.05, 0.5, 5)
+MIN_BUCKETS = 3
+FIT_FROM = 8
+INIT_WINDOW = 4
+_HEAD = 16
+_BLOCK = 1024
+# Two-sided 80 % normal quantile.
+Z_INTERVAL = 1.2815515655446004
+
+
+@dataclass(frozen=True)
+class HoltState:
+    """Final Holt state per series (at its last used bucket) with parameters and residual std."""
+
+    level: Array
+    trend: Array
+    alpha: Array
+    beta: Array
+    sigma: Array
+    observed: npt.NDArray[np.int64]
+
+
+def normal_cdf(x: Array) -> Array:
+    """Return the standard normal CDF (Abramowitz-Stegun 7.1.26, error < 1.5e-7)."""
+    z = np.abs(x) / np.sqrt(2.0)
+    t = 1.0 / (1.0 + 0.3275911 * z)
+    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
+    erf = 1.0 - poly * np.exp(-z * z)
+    return np.asarray(0.5 * (1.0 + np.sign(x) * erf), dtype=np.float64)
+
+
+def fit_holt(dev: Array, used: Ints) -> HoltState:
+    """Run Holt on each row of ``dev`` (NaN = no observation) over its first ``used`` columns.
+
+    Rows with at least ``FIT_FROM`` observations get α, β fitted on the grid; the others use
+    the defaults. Returns the state after the last used column.
+    """
+    n, width = dev.shape
+    cols = np.arange(width)
+    valid = ~np.isnan(dev) & (cols[None, :] < used[:, None])
+    y = np.where(valid, dev, 0.0)
+    observed = valid.sum(axis=1).astype(np.int64)
+    level0, trend0 = _initial_state(y, valid)
+    fitted = observed >= FIT_FROM
+    alpha = np.full(n, DEFAULT_ALPHA)
+    beta = np.full(n, DEFAULT_BETA)
+    level = np.zeros(n)
+    trend = np.zeros(n)
+    sse = np.zeros(n)
+    rest = ~fitted
+    if rest.any():
+        lv, tr, err = _run(y[rest], valid[rest], used[rest], level0[rest], trend0[rest],
+                           np.array([DEFAULT_ALPHA]), np.array([DEFAULT_BETA]))
+        level[rest], trend[rest], sse[rest] = lv[:, 0], tr[:, 0], err[:, 0]
+    if fitted.any():
+        grid_a, grid_b = (g.ravel() for g in np.meshgrid(ALPHA_GRID, BETA_GRID, indexing="ij"))
+        lv, tr, err = _run(y[fitted], valid[fitted], used[fitted], level0[fitted], trend0[fitted], grid_a, grid_b)
+        best = np.argmin(err, axis=1)
+        pick = np.arange(best.size)
+        level[fitted], trend[fitted], sse[fitted] = lv[pick, best], tr[pick, best], err[pick, best]
+        alpha[fitted], beta[fitted] = grid_a[best], grid_b[best]
+    dof = np.maximum(observed - 2, 1).astype(np.float64)
+    sigma = np.sqrt(sse / dof)
+    return HoltState(level, trend, alpha, beta, sigma, observed)
+
+
+def _initial_state(y: Array, valid: npt.NDArray[np.bool_]) -> tuple[Array, Array]:
+    """Return the state before column 0: the least-squares line over the first observations."""
+    head = min(y.shape[1], _HEAD)
+    # The first INIT_WINDOW observations lie within the first columns unless data is sparse.
+    sparse = valid[:, :head].sum(axis=1) < np.minimum(INIT_WINDOW, valid.sum(axis=1))
+    y_head = y if sparse.any() else y[:, :head]
+    valid_head = valid if sparse.any() else valid[:, :head]
+    rank = np.cumsum(valid_head, axis=1) - 1
+    window = valid_head & (rank < INIT_WINDOW)
+    x = np.arange(y_head.shape[1], dtype=np.float64)[None, :]
+    count = window.sum(axis=1).astype(np.float64)
+    safe = np.maximum(count, 1.0)
+    mean_x = (window * x).sum(axis=1) / safe
+    mean_y = (window * y_head).sum(axis=1) / safe
+    dx = np.where(window, x - mean_x[:, None], 0.0)
+    sxx = (dx * dx).sum(axis=1)
+    sxy = (dx * np.where(window, y_head - mean_y[:, None], 0.0)).sum(axis=1)
+    slope = np.divide(sxy, sxx, out=np.zeros_like(sxy), where=sxx > 0)
+    intercept = mean_y - slope * mean_x
+    # The state "before column 0" forecasts the line's value at column 0.
+    return intercept - slope, slope
+
+
+def _run(
+    y: Array,
+    valid: npt.NDArray[np.bool_],
+    used: Ints,
+    level0: Array,
+    trend0: Array,
+    alphas: Array,
+    betas: Array,
+) -> tuple[Array, Array, Array]:
+    """Run Holt for every row and every (α, β) pair at once; return level, trend, SSE (rows × pairs).
+
+    Rows are processed longest first so the rows still running at step t are a prefix, and every
+    update is done in place (no temporaries: allocation dominates at this size).
+    """
+    order = np.argsort(-used, kind="stable")
+    level = np.empty((used.size, alphas.size))
+    trend = np.empty_like(level)
+    sse = np.empty_like(level)
+    # Blocks of rows small enough that the working arrays stay in cache.
+    for lo in range(0, order.size, _BLOCK):
+        rows = order[lo : lo + _BLOCK]
+        level[rows], trend[rows], sse[rows] = _run_block(
+            y[rows], valid[rows], used[rows], level0[rows], trend0[rows], alphas, betas
+        )
+    return level, trend, sse
+
+
+def _run_block(
+    y: Array,
+    valid: npt.NDArray[np.bool_],
+    lengths: Ints,
+    level0: Array,
+    trend0: Array,
+    alphas: Array,
+    betas: Array,
+) -> tuple[Array, Array, Array]:
+    """Run one block of rows sorted by decreasing length (see :func:`_run`)."""
+    ys = np.ascontiguousarray(y.T)
+    weights = np.ascontiguousarray(valid.T.astype(np.float64))
+    grid = alphas.size
+    level = np.repeat(level0[:, None], grid, axis=1)
+    trend = np.repeat(trend0[:, None], grid, axis=1)
+    sse = np.zeros_like(level)
+    forecast = np.empty_like(level)
+    error = np.empty_like(level)
+    scratch = np.empty_like(level)
+    a = alphas[None, :]
+    ab = (alphas * betas)[None, :]
+    steps = int(lengths.max()) if lengths.size else 0
+    # Number of rows still running at each step (lengths are sorted in decreasing order).
+    running = np.searchsorted(-lengths, -np.arange(steps), side="left")
+    for t in range(steps):
+        m = int(running[t])
+        f, e, tmp = forecast[:m], error[:m], scratch[:m]
+        lv, tr = level[:m], trend[:m]
+        np.add(lv, tr, out=f)
+        # Holt's updates folded: l' = f + αe and b' = b + αβe; a missing bucket has e = 0 (advance).
+        np.subtract(ys[t, :m, None], f, out=e)
+        e *= weights[t, :m, None]
+        np.multiply(e, a, out=tmp)
+        np.add(f, tmp, out=lv)
+        np.multiply(e, ab, out=tmp)
+        tr += tmp
+        np.multiply(e, e, out=tmp)
+        sse[:m] += tmp
+    return level, trend, sse
+
+
+def level_variance_factor(alpha: Array, beta: Array, horizon: Array) -> Array:
+    """Return Var(h-step error)/σ² for Holt: 1 + Σ_{j<h} α²(1 + jβ)²."""
+    h1 = np.maximum(horizon - 1.0, 0.0)
+    h = h1 + 1.0
+    return 1.0 + alpha**2 * (h1 + beta * h1 * h + beta**2 * h1 * h * (2 * h - 1) / 6.0)
+
+
+def cumulative_variance_factor(alpha: Array, beta: Array, first: Array, last: Array) -> Array:
+    """Return Var(Σ errors of horizons first..last)/σ² for Holt (errors share innovations).
+
+    The innovation ``m`` steps ahead enters the sum with ``F(last − m) − F(first − 1 − m)``, where
+    ``F(K) = 1 + αK + αβK(K+1)/2`` sums the error weights of horizons m…m+K.
+    """
+
+    def big_f(k: Array) -> Array:
+        return np.where(k >= 0, 1.0 + alpha * k + alpha * beta * k * (k + 1) / 2.0, 0.0)
+
+    total = np.zeros_like(alpha)
+    top = int(last.max()) if last.size else 0
+    for m in range(1, top + 1):
+        coef = big_f(last - m) - np.where(m < first, big_f(first - 1.0 - m), 0.0)
+        total += np.where(m <= last, coef * coef, 0.0)
+    return total
+
+
+@dataclass(frozen=True)
+class ForecastBuckets:
+    """The buckets each series is forecast on: its own, or calendar weeks for daily series.
+
+    Per forecast bucket: ``series``, ``fk`` (0, 1, … within the series), ``first``/``last`` (days
+    inside the cycle), ``plan_level`` (plan at its end), ``plan_amount`` (summed plan), ``dev``
+    (level: mean daily deviation over days with data; flow: summed deviation, missing = 0),
+    ``value`` (actual: level mean, flow sum; NaN without data), ``has_data``, ``complete``,
+    ``last_row`` (the layout row holding its last day). Per series: ``offset``, ``count``.
+    """
+
+    series: Ints
+    fk: Ints
+    first: Ints
+    last: Ints
+    plan_level: Array
+    plan_amount: Array
+    dev: Array
+    value: Array
+    has_data: npt.NDArray[np.bool_]
+    complete: npt.NDArray[np.bool_]
+    last_row: Ints
+    offset: Ints
+    count: Ints
+
+
+def forecast_buckets(
+    lay: Layout,
+    flow: npt.NDArray[np.bool_],
+    cycle_start: Ints,
+    cycle_end: Ints,
+    plan: Array,
+    actual: Array,
+    as_of: int,
+    week_start: int,
+) -> ForecastBuckets:
+    """Group every series' bucket rows into forecast buckets (weeks for daily series)."""
+    s = lay.series
+    local = lay.k
+    daily = np.flatnonzero(lay.grain[s] == DAY)
+    if daily.size:
+        local = local.copy()
+        local[daily] = week_number(lay.start[daily], week_start) - week_number(cycle_start[s[daily]], week_start)
+        new = np.ones(s.size, dtype=bool)
+        new[1:] = (s[1:] != s[:-1]) | (local[1:] != local[:-1])
+        starts = np.flatnonzero(new)
+    else:
+        starts = np.arange(s.size)
+    ends = (np.append(starts[1:], s.size)[: starts.size] - 1).astype(np.int64)
+    series = s[starts]
+    has = ~np.isnan(actual)
+    row_flow = flow[s]
+    n_data = np.add.reduceat(has.astype(np.float64), starts)
+    actual0 = np.where(has, actual, 0.0)
+    summed_actual = np.add.reduceat(actual0, starts)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        level_dev = np.add.reduceat(np.where(has, actual - plan, 0.0), starts) / n_data
+        value = np.where(flow[series], summed_actual, summed_actual / n_data)
+    flow_dev = np.add.reduceat(np.where(row_flow, actual0 - plan, 0.0), starts)
+    last = np.maximum.reduceat(np.minimum(lay.end, cycle_end[s]), starts)
+    count = np.bincount(series, minlength=flow.size).astype(np.int64)
+    return ForecastBuckets(
+        series=series,
+        fk=local[starts],
+        first=np.minimum.reduceat(np.maximum(lay.start, cycle_start[s]), starts),
+        last=last,
+        plan_level=plan[ends],
+        plan_amount=np.add.reduceat(plan, starts),
+        dev=np.where(flow[series], flow_dev, np.where(n_data > 0, level_dev, np.nan)),
+        value=np.where(n_data > 0, value, np.nan),
+        has_data=n_data > 0,
+        complete=last <= as_of,
+        last_row=ends,
+        offset=(np.cumsum(count) - count).astype(np.int64),
+        count=count,
+    )
+
+
+@dataclass(frozen=True)
+class Projection:
+    """Per series end-of-cycle forecast (NaN / −1 without one) and per layout row chart values."""
+
+    forecast_end: Array
+    forecast_low: Array
+    forecast_high: Array
+    p_target: Array
+    end_status: Ints
+    weeks_to_red: Ints
+    row_forecast: Array
+    row_low: Array
+    row_high: Array
+
+
+def project(
+    fb: ForecastBuckets,
+    rows: int,
+    flow: npt.NDArray[np.bool_],
+    figures: Figures,
+    opening: Array,
+    direction: Ints,
+    tolerance: tuple[Array, npt.NDArray[np.bool_], Array, npt.NDArray[np.bool_]],
+    as_of: int,
+) -> Projection:
+    """Forecast every series with enough complete buckets to the end of its cycle."""
+    n = flow.size
+    nothing = np.full(n, np.nan)
+    out = Projection(nothing, nothing.copy(), nothing.copy(), nothing.copy(), np.full(n, -1), np.full(n, -1),
+                     np.full(rows, np.nan), np.full(rows, np.nan), np.full(rows, np.nan))
+    if fb.series.size == 0:
+        return out
+    s = fb.series
+    to_date = figures.to_date
+    done = fb.complete & (fb.last <= to_date[s])
+    fk_data = np.maximum.reduceat(np.where(fb.has_data, fb.fk, -1), fb.offset)
+    fk_done = np.maximum.reduceat(np.where(done, fb.fk, -1), fb.offset)
+    used = np.where((fk_data >= 0) & (fk_done >= 0), np.minimum(fk_data, fk_done) + 1, 0)
+    usable = (fb.fk < used[s]) & done & ~np.isnan(fb.dev) & (flow[s] | fb.has_data)
+    n_usable = np.add.reduceat(usable.astype(np.int64), fb.offset)
+    chosen = (n_usable >= MIN_BUCKETS) & ~np.isnan(figures.plan_end) & ~np.isnan(figures.actual_to_date)
+    if not chosen.any():
+        return out
+    picked = np.flatnonzero(chosen)
+    position = np.full(n, -1)
+    position[picked] = np.arange(picked.size)
+    cells = usable & chosen[s]
+    matrix = np.full((picked.size, int(used[picked].max())), np.nan)
+    matrix[position[s[cells]], fb.fk[cells]] = fb.dev[cells]
+    state = fit_holt(matrix, used[picked].astype(np.int64))
+
+    def spread_out(values: Array) -> Array:
+        full = np.full(n, np.nan)
+        full[picked] = values
+        return full
+
+    level, trend = spread_out(state.level), spread_out(state.trend)
+    alpha, beta, sigma = spread_out(state.alpha), spread_out(state.beta), spread_out(state.sigma)
+    future = np.flatnonzero(chosen[s] & (fb.last > to_date[s]))
+    fs = s[future]
+    h = (fb.fk[future] - used[fs] + 1).astype(np.float64)
+    first, last = fb.first[future], fb.last[future]
+    weight = (last - np.maximum(to_date[fs], first - 1)) / (last - first + 1)
+    dev_hat = level[fs] + h * trend[fs]
+    cumulative_plan = (opening[s] + _segment_cumsum(fb.plan_amount, s))[future]
+    is_flow = flow[fs]
+    flow_value = (
+        figures.actual_to_date[fs]
+        + _segment_cumsum(weight * fb.plan_amount[future], fs)
+        + _segment_cumsum(weight * dev_hat, fs)
+    )
+    value = np.where(is_flow, flow_value, fb.plan_level[future] + dev_hat)
+    compare = np.where(is_flow, cumulative_plan, fb.plan_level[future])
+    first_h = _segment_first(h, fs)
+    factor = level_variance_factor(alpha[fs], beta[fs], h)
+    if is_flow.any():
+        factor[is_flow] = cumulative_variance_factor(alpha[fs][is_flow], beta[fs][is_flow], first_h[is_flow], h[is_flow])
+    spread = sigma[fs] * np.sqrt(factor)
+    amber, amber_rel, red, red_rel = tolerance
+    tol = (amber[fs], amber_rel[fs], red[fs], red_rel[fs])
+    code = grade(compare, value, direction[fs], figures.band_lo[fs], figures.band_hi[fs], tol)
+    red_day = np.full(n, np.iinfo(np.int64).max)
+    np.minimum.at(red_day, fs, np.where(code == RED, last, np.iinfo(np.int64).max))
+    crossing = red_day < np.iinfo(np.int64).max
+    weeks_to_red = np.where(crossing, np.maximum((red_day - as_of + 6) // 7, 0), -1)
+    end_value = figures.actual_to_date.copy()
+    end_spread = np.zeros(n)
+    if future.size:
+        tail = np.append(fs[1:] != fs[:-1], True)
+        end_value[fs[tail]] = value[tail]
+        end_spread[fs[tail]] = spread[tail]
+    end_value = np.where(chosen, end_value, np.nan)
+    end_spread = np.where(chosen, end_spread, np.nan)
+    amber_end = threshold(amber, amber_rel, figures.plan_end)
+    p_target = np.where(
+        chosen,
+        _p_target(np.nan_to_num(end_value), np.nan_to_num(end_spread), np.nan_to_num(figures.plan_end),
+                  direction, figures.band_lo, figures.band_hi, amber_end),
+        np.nan,
+    )
+    end_status = np.where(
+        chosen,
+        grade(figures.plan_end, end_value, direction, figures.band_lo, figures.band_hi, tolerance),
+        -1,
+    )
+    row_forecast = np.full(rows, np.nan)
+    row_low = np.full(rows, np.nan)
+    row_high = np.full(rows, np.nan)
+    at = fb.last_row[future]
+    row_forecast[at] = value
+    row_low[at] = value - Z_INTERVAL * spread
+    row_high[at] = value + Z_INTERVAL * spread
+    return Projection(
+        forecast_end=end_value,
+        forecast_low=end_value - Z_INTERVAL * end_spread,
+        forecast_high=end_value + Z_INTERVAL * end_spread,
+        p_target=p_target,
+        end_status=end_status.astype(np.int64),
+        weeks_to_red=weeks_to_red.astype(np.int64),
+        row_forecast=row_forecast,
+        row_low=row_low,
+        row_high=row_high,
+    )
+
+
+def _segment_cumsum(values: Array, groups: Ints) -> Array:
+    """Return the running sum of ``values`` restarting at every change of (sorted) ``groups``."""
+    if values.size == 0:
+        return values.copy()
+    total = np.cumsum(values)
+    start = np.flatnonzero(np.append(True, groups[1:] != groups[:-1]))
+    base = total[start] - values[start]
+    lengths = np.diff(np.append(start, values.size))
+    return total - np.repeat(base, lengths)
+
+
+def _segment_first(values: Array, groups: Ints) -> Array:
+    """Return, for every element, the first value of its (sorted) group."""
+    if values.size == 0:
+        return values.copy()
+    start = np.flatnonzero(np.append(True, groups[1:] != groups[:-1]))
+    lengths = np.diff(np.append(start, values.size))
+    return np.repeat(values[start], lengths)
+
+
+def _p_target(
+    mean: Array, spread: Array, target: Array, direction: Ints, lo_band: Array, hi_band: Array, amber: Array
+) -> Array:
+    """Return P(end value meets target) under a normal with the given mean and spread."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.where(spread > 0, spread, 1.0)
+
+        def below(bound: Array) -> Array:
+            return np.where(spread > 0, normal_cdf((bound - mean) / scale), (mean <= bound).astype(np.float64))
+
+        exact = np.where(spread > 0, 0.0, 1.0)
+        up = 1.0 - below(target) + exact * (mean == target)
+        down = below(target)
+        has_band = ~np.isnan(lo_band) & ~np.isnan(hi_band)
+        low = np.where(has_band, lo_band, target - amber)
+        high = np.where(has_band, hi_band, target + amber)
+        inside = below(high) - below(low) + exact * (mean == low)
+    result = np.where(direction == UP, up, np.where(direction == DOWN, down, inside))
+    return np.clip(np.nan_to_num(result, nan=0.0), 0.0, 1.0)

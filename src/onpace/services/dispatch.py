@@ -1,0 +1,640 @@
+"""Deliver the outbox: claim due events, send each to its channels, record every attempt.
+
+One pass (:func:`dispatch_due`) claims a batch of outbox rows by compare-and-set
+(:func:`onpace.services.jobs.claim`), works out their deliveries
+(:func:`onpace.services.routing.deliveries_for`), sends outside any transaction, then records in
+one transaction: an attempt row per send (time, duration, error), the channels to disable, the
+digest jobs to queue, and each row's new state.
+
+- A delivery recorded as done (an ``ok`` attempt for that row and delivery key) is never sent
+  again, so a retry after a partial failure only resends what failed. Each delivery carries the
+  idempotency key ``<outbox key>:<delivery key>``, the same on every try, so a receiver can drop
+  a duplicate (a worker killed between sending and recording sends again after its claim expires).
+- A transient error leaves the row to be retried after an exponential backoff (``run_after``);
+  after ``max_attempts`` tries the failing channel is treated as permanently broken.
+- A permanent error disables the channel (``channels.enabled = false`` with the reason) and
+  raises a hygiene finding, surfaced three ways: the ``channels`` row (see
+  :func:`disabled_channels`), an audit row, and a ``channel_disabled`` outbox event (kind
+  ``hygiene``) mailed to the heads of the route's units, or of the top units. A disabled
+  channel receives nothing until :func:`enable_channel`.
+- A digest route's deliveries are deferred to a ``digest`` job per channel, person and day,
+  which sends one message for all of them after the day ends (:func:`run_digest_job`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import time
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from sqlalchemy import Engine, insert, select, update
+from sqlalchemy.orm import Session
+
+from onpace.domain.model import Model
+from onpace.notifiers import registry
+from onpace.notifiers.base import Channel, Notification, NotifyError
+from onpace.services import jobs
+from onpace.services.audit import append_audit
+from onpace.services.pull import model_of
+from onpace.services.routing import EMAIL_CHANNEL_PREFIX, Delivery, deliveries_for
+from onpace.storage.repositories import outbox_repo
+from onpace.storage.tables import ChannelRow, DeliveryAttemptRow, OutboxRow
+
+log = structlog.get_logger("onpace.dispatch")
+
+DIGEST = "digest"
+CHANNEL_DISABLED = "channel_disabled"
+ACTOR = "onpace"
+_OUTBOX_COLUMNS = ("id", "org_id", "event", "payload", "idempotency_key", "attempts", "created_at")
+
+Send = Callable[[Channel, Notification], None]
+"""Deliver one notification to one channel or raise :class:`NotifyError`."""
+
+
+@dataclass(frozen=True)
+class DispatchOptions:
+    """How the dispatcher sends: addresses, settings and retry policy.
+
+    ``smtp_url`` is the Apprise mail URL people's own email goes through (``ONPACE_SMTP_URL``);
+    ``env`` resolves ``env:VAR`` in route URLs and secrets; ``base_url`` starts links to cases.
+    """
+
+    smtp_url: str | None = None
+    base_url: str = "http://127.0.0.1:8000"
+    allow_private: bool = False
+    env: Mapping[str, str] = field(default_factory=dict)
+    timeout: float = 10.0
+    lease: dt.timedelta = dt.timedelta(minutes=2)
+    batch: int = 20
+    max_attempts: int = 12
+    backoff_base: dt.timedelta = jobs.BACKOFF_BASE
+    backoff_cap: dt.timedelta = jobs.BACKOFF_CAP
+    digest_delay: dt.timedelta = dt.timedelta(minutes=10)
+
+
+@dataclass
+class DispatchReport:
+    """What one pass did: rows claimed, sends that worked or failed, channels disabled, deferrals."""
+
+    claimed: int = 0
+    sent: int = 0
+    failed: int = 0
+    deferred: int = 0
+    disabled: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    outbox_id: int
+    key: str
+    at: dt.datetime
+    duration_ms: float
+    error: NotifyError | None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def sender(options: DispatchOptions) -> Send:
+    """Return the real sender: the notifier registry with the options' env, address policy and timeout."""
+
+    def send(channel: Channel, notification: Notification) -> None:
+        registry.notify(
+            channel,
+            notification,
+            env=options.env,
+            allow_private=options.allow_private,
+            timeout=options.timeout,
+        )
+
+    return send
+
+
+def _attempt(
+    send: Send, outbox_id: int, delivery: Delivery, notification: Notification, at: dt.datetime
+) -> _Attempt:
+    """Send once and time it; any failure becomes a :class:`NotifyError` (unknown ones transient)."""
+    channel = Channel(delivery.channel, delivery.url, delivery.secret)
+    started = time.perf_counter()
+    error: NotifyError | None = None
+    try:
+        send(channel, notification)
+    except NotifyError as err:
+        error = err
+    except Exception as err:  # a notifier's bug must not lose the event: record it and retry
+        error = NotifyError(f"{type(err).__name__}: {err}", permanent=False, channel=delivery.channel)
+    duration = (time.perf_counter() - started) * 1000
+    return _Attempt(outbox_id, delivery.key, at, duration, error)
+
+
+# ---------------------------------------------------------------------------------------------
+# messages
+
+
+def _subject_title(model: Model, subject: str) -> str:
+    for kpi in model.kpis:
+        if kpi.id == subject:
+            return kpi.title or subject
+    for objective in model.objectives:
+        if objective.id == subject:
+            return objective.title
+        for kr in objective.key_results:
+            if kr.id == subject:
+                return kr.title
+    for dep in model.dependencies:
+        if dep.id == subject:
+            return dep.title
+    return subject
+
+
+def _name(model: Model, person_id: object) -> str:
+    person = model.person(person_id) if isinstance(person_id, str) else None
+    return person.name if person is not None else str(person_id or "nobody")
+
+
+_KIND_WORDS = {
+    "red": "is red",
+    "amber": "is amber",
+    "at_risk": "is at risk of missing its target",
+    "threatened": "is threatened by an off-track KPI",
+    "mirage": "was reported better than its data shows",
+    "stale": "has stopped receiving data",
+    "dependency_late": "is late",
+    "hygiene": "has a model hygiene finding",
+}
+_FIGURES = (
+    ("plan_to_date", "planned to date"),
+    ("actual_to_date", "actual to date"),
+    ("variance_pct", "variance %"),
+    ("forecast_end", "forecast at cycle end"),
+    ("plan_end", "plan at cycle end"),
+    ("weeks_to_red", "weeks until red"),
+)
+
+
+def _figures(detail: Mapping[str, Any]) -> list[str]:
+    lines = []
+    for key, label in _FIGURES:
+        value = detail.get(key)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            lines.append(f"{label}: {value:.4g}")
+    for finding in detail.get("findings") or ():
+        if isinstance(finding, Mapping) and finding.get("message"):
+            lines.append(str(finding["message"]))
+    return lines
+
+
+def describe(payload: Mapping[str, Any], model: Model, base_url: str) -> tuple[str, str, str | None]:
+    """Return the title, text and link of an outbox event, in words its readers know."""
+    event = str(payload.get("event", ""))
+    kind = str(payload.get("kind", ""))
+    subject = str(payload.get("subject", ""))
+    detail: Mapping[str, Any] = payload.get("detail") or {}
+    name = _subject_title(model, subject)
+    words = _KIND_WORDS.get(kind, kind)
+    owner = _name(model, payload.get("owner"))
+    as_of = payload.get("as_of")
+    if event == "case_opened":
+        title = f"{name} {words}"
+        lead = f"A case was opened for {owner} as of {as_of}."
+    elif event == "case_escalated":
+        title = f"Escalated: {name} {words}"
+        lead = f"The case went to {_name(model, detail.get('to'))} (level {payload.get('level')})"
+        lead += f": {detail['reason']}." if detail.get("reason") else "."
+    elif event == "case_resolved":
+        title = f"Resolved: {name}"
+        lead = f"The case of {owner} on {name} is resolved as of {as_of}."
+    elif event == "status_changed":
+        title = f"{name}: {detail.get('from', '?')} → {detail.get('to', kind)}"
+        lead = f"Status changed as of {as_of}; owner {owner}."
+    elif event == CHANNEL_DISABLED:
+        title = f"Notification channel {subject} was disabled"
+        lead = (
+            f"{detail.get('reason', 'it failed permanently')}. It receives nothing until someone fixes it "
+            "and enables it again."
+        )
+    else:
+        title = f"{event.replace('_', ' ').capitalize()}: {name}"
+        lead = f"As of {as_of}."
+    text = "\n".join([lead, *_figures(detail)])
+    case_id = detail.get("case")
+    url = f"{base_url.rstrip('/')}/cases/{case_id}" if isinstance(case_id, int) else None
+    return title, text, url
+
+
+def notification_for(row: Mapping[str, Any], delivery: Delivery, model: Model, base_url: str) -> Notification:
+    """Return the message of one outbox row for one delivery (its idempotency key included)."""
+    payload: Mapping[str, Any] = row["payload"]
+    title, text, url = describe(payload, model, base_url)
+    detail = payload.get("detail") or {}
+    return Notification(
+        event=str(payload.get("event", row.get("event", ""))),
+        subject=str(payload.get("subject", "")),
+        kind=str(payload.get("kind", "")),
+        owner=payload.get("owner"),
+        participants=tuple(payload.get("participants") or ()),
+        title=title,
+        text=text,
+        url=url,
+        idempotency_key=f"{row['idempotency_key']}:{delivery.key}",
+        detail=dict(detail) | {"as_of": payload.get("as_of"), "level": payload.get("level")},
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# channels
+
+
+def disabled_channels(session: Session, org_id: int) -> list[ChannelRow]:
+    """Return the organisation's disabled channels, with reason and time (a hygiene finding each)."""
+    return [row for row in outbox_repo.channels(session, org_id).values() if not row.enabled]
+
+
+def enable_channel(session: Session, org_id: int, channel_id: str, *, by: str, now: dt.datetime) -> bool:
+    """Enable a disabled channel again (after someone fixed it); return whether it was disabled."""
+    row = session.get(ChannelRow, (org_id, channel_id))
+    if row is None or row.enabled:
+        return False
+    row.enabled, row.disabled_reason, row.disabled_at, row.updated_at = True, None, None, now
+    append_audit(
+        session, org_id=org_id, at=now, actor=by, action="channel.enabled", subject=f"channel:{channel_id}"
+    )
+    return True
+
+
+def _channel_watchers(model: Model, channel_id: str) -> list[str]:
+    """Return who hears that a channel broke: its route's unit heads and people, else the top heads."""
+    heads: list[str | None] = []
+    route = next((r for r in model.notify if r.id == channel_id), None)
+    if route is not None:
+        heads += [u.head for u in model.units if u.id in route.units]
+        heads += list(route.people)
+    elif channel_id.startswith(EMAIL_CHANNEL_PREFIX):
+        person = model.person(channel_id.removeprefix(EMAIL_CHANNEL_PREFIX))
+        unit = model.unit(person.unit) if person is not None else None
+        if unit is not None:
+            heads.append(unit.head)
+            parent = model.unit(unit.parent)
+            heads.append(parent.head if parent is not None else None)
+    if not any(heads):
+        heads = [u.head for u in model.units if u.parent is None]
+    # The person whose own mailbox broke cannot be told through it.
+    broken = (
+        channel_id.removeprefix(EMAIL_CHANNEL_PREFIX) if channel_id.startswith(EMAIL_CHANNEL_PREFIX) else None
+    )
+    return [h for h in dict.fromkeys(heads) if h and h != broken]
+
+
+def disable_channel(
+    session: Session, org_id: int, channel_id: str, *, reason: str, now: dt.datetime, model: Model
+) -> None:
+    """Disable a channel and raise the hygiene finding (channel row, audit row, outbox event); not committed."""
+    row = session.get(ChannelRow, (org_id, channel_id))
+    if row is None:
+        row = ChannelRow(org_id=org_id, id=channel_id, enabled=True, updated_at=now)
+        session.add(row)
+    elif not row.enabled:
+        return
+    row.enabled, row.disabled_reason, row.disabled_at, row.updated_at = False, reason[:2000], now, now
+    append_audit(
+        session,
+        org_id=org_id,
+        at=now,
+        actor=ACTOR,
+        action="channel.disabled",
+        subject=f"channel:{channel_id}",
+        payload={"reason": reason[:2000]},
+    )
+    watchers = _channel_watchers(model, channel_id)
+    payload = {
+        "as_of": now.date().isoformat(),
+        "event": CHANNEL_DISABLED,
+        "kind": "hygiene",
+        "subject": channel_id,
+        "owner": watchers[0] if watchers else None,
+        "participants": watchers,
+        "level": 0,
+        "detail": {"subject_level": "channel", "reason": reason[:2000], "at": now.isoformat(), "by": ACTOR},
+    }
+    key = hashlib.sha256(f"{org_id}|{CHANNEL_DISABLED}|{channel_id}|{now.isoformat()}".encode()).hexdigest()
+    session.add(
+        OutboxRow(
+            org_id=org_id,
+            event=CHANNEL_DISABLED,
+            payload=payload,
+            idempotency_key=key,
+            created_at=now,
+            run_after=None,
+            attempts=0,
+        )
+    )
+    session.flush()
+    log.warning("channel.disabled", org=org_id, channel=channel_id, reason=reason)
+
+
+# ---------------------------------------------------------------------------------------------
+# the pass
+
+
+def _done_keys(session: Session, outbox_ids: Sequence[int]) -> set[tuple[int, str]]:
+    attempts = outbox_repo.attempts_for(session, outbox_ids)
+    return {(oid, a.channel) for oid, rows in attempts.items() for a in rows if a.ok}
+
+
+def _record_attempts(session: Session, org_ids: Mapping[int, int], attempts: Sequence[_Attempt]) -> None:
+    if not attempts:
+        return
+    session.execute(
+        insert(DeliveryAttemptRow),
+        [
+            {
+                "org_id": org_ids[a.outbox_id],
+                "outbox_id": a.outbox_id,
+                "channel": a.key,
+                "at": a.at,
+                "duration_ms": round(a.duration_ms, 3),
+                "ok": a.ok,
+                "permanent": bool(a.error and a.error.permanent),
+                "error": None if a.error is None else str(a.error)[:2000],
+            }
+            for a in attempts
+        ],
+    )
+
+
+def _digest_job(
+    session: Session,
+    org_id: int,
+    *,
+    delivery: Delivery,
+    created_at: dt.datetime,
+    options: DispatchOptions,
+    now: dt.datetime,
+) -> None:
+    day = created_at.astimezone(dt.UTC).date()
+    person = delivery.recipient or "-"
+    jobs.enqueue(
+        session,
+        DIGEST,
+        {"channel": delivery.channel, "recipient": delivery.recipient, "day": day.isoformat()},
+        now=now,
+        org_id=org_id,
+        run_after=dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), dt.UTC) + options.digest_delay,
+        dedupe_key=f"{DIGEST}:{org_id}:{delivery.channel}:{person}:{day.isoformat()}",
+    )
+
+
+def dispatch_due(
+    engine: Engine,
+    *,
+    worker_id: str,
+    now: dt.datetime,
+    options: DispatchOptions,
+    send: Send | None = None,
+    clock: Callable[[], dt.datetime] | None = None,
+) -> DispatchReport:
+    """Claim up to ``options.batch`` due outbox rows, deliver them and record the outcome.
+
+    ``send`` defaults to :func:`sender` (the real notifiers); ``clock`` (default: ``now``
+    fixed) stamps attempts and renews claims while sending.
+    """
+    clock = clock or (lambda: now)
+    send = send or sender(options)
+    report = DispatchReport()
+    with engine.begin() as connection:
+        rows = jobs.claim(
+            connection,
+            jobs.OUTBOX,
+            worker_id=worker_id,
+            now=now,
+            lease=options.lease,
+            limit=options.batch,
+            columns=_OUTBOX_COLUMNS,
+        )
+    if not rows:
+        return report
+    report.claimed = len(rows)
+    ids = [int(r["id"]) for r in rows]
+    with Session(engine, expire_on_commit=False) as session, session.begin():
+        models = {org: model_of(session, org) for org in {int(r["org_id"]) for r in rows}}
+        states = {org: outbox_repo.channels(session, org) for org in models}
+        done = _done_keys(session, ids)
+    disabled = {(org, cid) for org, chans in states.items() for cid, ch in chans.items() if not ch.enabled}
+
+    attempts: list[_Attempt] = []
+    deferred: list[tuple[int, Delivery, dt.datetime]] = []
+    plans: dict[int, list[Delivery]] = {}
+    with jobs.keep_claimed(engine, jobs.OUTBOX, ids, worker_id=worker_id, clock=clock, lease=options.lease):
+        for row in rows:
+            org = int(row["org_id"])
+            model = models[org]
+            todo = [
+                d
+                for d in deliveries_for(row["payload"], model, smtp_url=options.smtp_url)
+                if (org, d.channel) not in disabled and (row["id"], d.key) not in done
+            ]
+            plans[row["id"]] = todo
+            for delivery in todo:
+                if delivery.digest:
+                    deferred.append((org, delivery, row["created_at"]))
+                    continue
+                notification = notification_for(row, delivery, model, options.base_url)
+                attempt = _attempt(send, row["id"], delivery, notification, clock())
+                attempts.append(attempt)
+                _log_attempt(attempt, org, row["event"])
+
+    report.sent = sum(a.ok for a in attempts)
+    report.failed = len(attempts) - report.sent
+    report.deferred = len(deferred)
+    finished = clock()
+    with Session(engine, expire_on_commit=False) as session, session.begin():
+        _record_attempts(session, {int(r["id"]): int(r["org_id"]) for r in rows}, attempts)
+        for org, delivery, created_at in deferred:
+            _digest_job(session, org, delivery=delivery, created_at=created_at, options=options, now=finished)
+        by_row: dict[int, list[_Attempt]] = defaultdict(list)
+        for attempt in attempts:
+            by_row[attempt.outbox_id].append(attempt)
+        for row in rows:
+            org = int(row["org_id"])
+            failures = [a for a in by_row[row["id"]] if a.error is not None]
+            tries = int(row["attempts"]) + (1 if by_row[row["id"]] else 0)
+            given_up = tries >= options.max_attempts
+            for attempt in failures:
+                error = attempt.error
+                assert error is not None
+                if error.permanent or given_up:
+                    channel = _channel_of(plans[row["id"]], attempt.key)
+                    reason = str(error) if error.permanent else f"{tries} tries failed; the last: {error}"
+                    if (org, channel) not in disabled:
+                        disable_channel(session, org, channel, reason=reason, now=finished, model=models[org])
+                        disabled.add((org, channel))
+                        report.disabled.append(channel)
+            retry = [a for a in failures if not (a.error and a.error.permanent) and not given_up]
+            _settle_row(
+                session,
+                row,
+                worker_id=worker_id,
+                now=finished,
+                tries=tries,
+                retry=retry,
+                failures=failures,
+                options=options,
+            )
+    return report
+
+
+def _channel_of(plan: Sequence[Delivery], key: str) -> str:
+    return next((d.channel for d in plan if d.key == key), key)
+
+
+def _settle_row(
+    session: Session,
+    row: Mapping[str, Any],
+    *,
+    worker_id: str,
+    now: dt.datetime,
+    tries: int,
+    retry: Sequence[_Attempt],
+    failures: Sequence[_Attempt],
+    options: DispatchOptions,
+) -> None:
+    """Mark a row delivered (nothing left to retry) or release it to retry after the backoff."""
+    last_error = "; ".join(str(a.error) for a in failures)[:2000] or None
+    values: dict[str, Any] = {"attempts": tries, "last_error": last_error}
+    if retry:
+        wait = jobs.backoff(tries, base=options.backoff_base, cap=options.backoff_cap)
+        values |= {"run_after": now + wait, "claimed_by": None, "claimed_at": None}
+    else:
+        values["delivered_at"] = now
+    stmt = (
+        update(OutboxRow).where(OutboxRow.id == row["id"], OutboxRow.claimed_by == worker_id).values(values)
+    )
+    if jobs.rowcount(session.execute(stmt)) != 1:
+        # Another worker took the row after our claim expired; it will settle the row itself,
+        # and the attempts recorded above keep it from resending what we delivered.
+        log.warning("outbox.claim_lost", outbox=row["id"], worker=worker_id)
+
+
+def _log_attempt(attempt: _Attempt, org: int, event: str) -> None:
+    if attempt.error is None:
+        log.info(
+            "delivery.sent",
+            org=org,
+            outbox=attempt.outbox_id,
+            channel=attempt.key,
+            outbox_event=event,
+            duration_ms=round(attempt.duration_ms, 1),
+        )
+    else:
+        log.warning(
+            "delivery.failed",
+            org=org,
+            outbox=attempt.outbox_id,
+            channel=attempt.key,
+            outbox_event=event,
+            permanent=attempt.error.permanent,
+            error=str(attempt.error),
+            duration_ms=round(attempt.duration_ms, 1),
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# digests
+
+
+def digest_notification(
+    org_id: int,
+    delivery: Delivery,
+    *,
+    day: dt.date,
+    rows: Sequence[Mapping[str, Any]],
+    model: Model,
+    base_url: str,
+) -> Notification:
+    """Return one message gathering the events of ``rows`` for one person and day."""
+    person = _name(model, delivery.recipient) if delivery.recipient else "unowned subjects"
+    lines = []
+    for row in rows:
+        title, _, url = describe(row["payload"], model, base_url)
+        lines.append(f"- {title}" + (f" ({url})" if url else ""))
+    first, last = rows[0]["id"], rows[-1]["id"]
+    return Notification(
+        event=DIGEST,
+        subject=delivery.recipient or delivery.channel,
+        kind=DIGEST,
+        owner=delivery.recipient,
+        participants=(),
+        title=f"Daily digest for {person}, {day.isoformat()}: {len(rows)} event(s)",
+        text="\n".join(lines),
+        url=base_url,
+        idempotency_key=f"{DIGEST}:{org_id}:{delivery.key}:{day.isoformat()}:{first}-{last}",
+        detail={"day": day.isoformat(), "events": [dict(r["payload"]) for r in rows]},
+    )
+
+
+def run_digest_job(run: jobs.JobRun, *, options: DispatchOptions, send: Send | None = None) -> None:
+    """Send one person's daily digest on one channel: every deferred event of that day not yet sent."""
+    org_id = run.job.org_id
+    if org_id is None:
+        raise ValueError(f"digest job {run.job.id} names no organisation")
+    channel_id = str(run.job.payload["channel"])
+    recipient = run.job.payload.get("recipient")
+    day = dt.date.fromisoformat(str(run.job.payload["day"]))
+    start = dt.datetime.combine(day, dt.time(), dt.UTC)
+    with run.transaction() as session:
+        model = model_of(session, org_id)
+        state = outbox_repo.channels(session, org_id).get(channel_id)
+        found = session.scalars(
+            select(OutboxRow)
+            .where(
+                OutboxRow.org_id == org_id,
+                OutboxRow.created_at >= start,
+                OutboxRow.created_at < start + dt.timedelta(days=1),
+            )
+            .order_by(OutboxRow.id)
+        ).all()
+        candidates = [
+            {"id": r.id, "payload": r.payload, "idempotency_key": r.idempotency_key, "event": r.event}
+            for r in found
+        ]
+        done = _done_keys(session, [c["id"] for c in candidates])
+    target: Delivery | None = None
+    rows = []
+    for row in candidates:
+        for delivery in deliveries_for(row["payload"], model, smtp_url=options.smtp_url):
+            if delivery.digest and delivery.channel == channel_id and delivery.recipient == recipient:
+                if (row["id"], delivery.key) not in done:
+                    target = delivery
+                    rows.append(row)
+                break
+    if target is None or (state is not None and not state.enabled):
+        return
+    notification = digest_notification(
+        org_id, target, day=day, rows=rows, model=model, base_url=options.base_url
+    )
+    attempt = _attempt(send or sender(options), rows[0]["id"], target, notification, run.clock())
+    _log_attempt(attempt, org_id, DIGEST)
+    now = run.clock()
+    attempts = [
+        _Attempt(row["id"], target.key, attempt.at, attempt.duration_ms, attempt.error) for row in rows
+    ]
+    with run.transaction() as session:
+        _record_attempts(session, dict.fromkeys([r["id"] for r in rows], org_id), attempts)
+        error = attempt.error
+        if error is None:
+            run.settle(session)
+            return
+        tries = run.job.attempts + 1
+        if error.permanent or tries >= options.max_attempts:
+            reason = str(error) if error.permanent else f"{tries} tries failed; the last: {error}"
+            disable_channel(session, org_id, channel_id, reason=reason, now=now, model=model)
+            run.settle(session, error=reason)
+            return
+        wait = jobs.backoff(tries, base=options.backoff_base, cap=options.backoff_cap)
+        run.settle(session, next_run=now + wait, attempts=tries, error=str(error))

@@ -1,0 +1,456 @@
+"""Take actuals into the store: parse, quarantine bad rows, version corrections, keep lineage.
+
+Input is the long format of the actuals CSV (``metric,date,value[,source]``; other columns are
+ignored). The whole batch is handled as polars frames, without a Python loop per row:
+
+1. parse and check every row; a bad row (missing field, unparseable date or number, NaN or
+   infinite value, unknown metric) goes to the quarantine with its line number and the reason;
+2. within the batch, exact repeats count once, and of two different values for the same
+   (metric, date, source) the later line wins and the earlier one is quarantined;
+3. against the store, a value equal to the latest version is unchanged (re-ingesting is
+   idempotent), a new key is added as version 1, and a different value is a correction: the next
+   version, superseding the old one, flagged retroactive when that date was already evaluated.
+
+Nothing is updated in place except ``superseded_at``. Nothing is committed: the caller is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from pathlib import Path
+from typing import cast
+
+import polars as pl
+from sqlalchemy import Table, and_, bindparam, update
+from sqlalchemy.orm import Session
+
+from onpace.errors import UserError
+from onpace.storage import bulk
+from onpace.storage.repositories import evaluations_repo, points_repo
+from onpace.storage.tables import IngestRunRow, PointRow, QuarantineRow
+
+REQUIRED_COLUMNS = ("metric", "date", "value")
+
+# An ISO date, optionally followed by a valid time and zone; the point's date is the date as
+# written (the day in the reporting system's own time zone, which is what its owner means).
+_HOUR, _MINUTE = r"(?:[01]\d|2[0-3])", r"[0-5]\d"
+_TIME = rf"{_HOUR}:{_MINUTE}(?::(?:[0-5]\d|60)(?:[.,]\d+)?)?"
+_ZONE = rf"(?:Z|[+-]{_HOUR}(?::?{_MINUTE})?)"
+DATE_PATTERN = rf"^\d{{4}}-\d{{2}}-\d{{2}}(?:[T ]{_TIME}{_ZONE}?)?$"
+
+SAMPLE_SIZE = 20
+
+Progress = Callable[[int, int], None]
+
+
+class IngestError(UserError, ValueError):
+    """The input as a whole cannot be read (missing file or columns); no row was stored."""
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    """Counts of one ingestion run; ``sample`` holds up to 20 (line, reason) of quarantined rows."""
+
+    run_id: int
+    total: int
+    added: int
+    corrected: int
+    unchanged: int
+    quarantined: int
+    retro: int
+    sample: tuple[tuple[int | None, str], ...] = ()
+
+    @property
+    def accepted(self) -> int:
+        """Return the number of rows stored as new points or new versions."""
+        return self.added + self.corrected
+
+    def summary(self) -> str:
+        """Return a one-line account of the run."""
+        return (
+            f"{self.total} rows: {self.added} added, {self.corrected} corrected "
+            f"({self.retro} retroactive), {self.unchanged} unchanged, {self.quarantined} quarantined"
+        )
+
+
+def read_actuals_csv(path: Path | str) -> pl.DataFrame:
+    """Read an actuals CSV as text columns plus ``line`` (the physical line of each row).
+
+    Column names are matched without regard to case or surrounding spaces. Blank lines are
+    dropped. Raise :class:`IngestError` when the file cannot be read or lacks a required column.
+    """
+    path = Path(path)
+    try:
+        frame = pl.read_csv(path, infer_schema=False, truncate_ragged_lines=True, encoding="utf8-lossy")
+    except FileNotFoundError:
+        raise IngestError(f"{path}: no such file") from None
+    except pl.exceptions.NoDataError:
+        raise IngestError(
+            f"{path}: the file is empty; expected a header line metric,date,value[,source]"
+        ) from None
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        raise IngestError(f"{path}: cannot read it as CSV: {str(exc).splitlines()[0]}") from None
+    frame = _normalise_columns(frame, str(path))
+    # Quoted fields may span lines; count their line breaks so line numbers stay physical.
+    breaks = (
+        pl.sum_horizontal([pl.col(name).str.count_matches("\n").fill_null(0) for name in frame.columns])
+        if frame.columns
+        else pl.lit(0)
+    )
+    frame = frame.with_columns(breaks.alias("_breaks")).with_columns(
+        (pl.int_range(pl.len()) + 2 + pl.col("_breaks").cum_sum() - pl.col("_breaks")).alias("line")
+    )
+    return frame.drop("_breaks")
+
+
+def _normalise_columns(frame: pl.DataFrame, where: str) -> pl.DataFrame:
+    renamed = {name: name.strip().lstrip("\ufeff").lower() for name in frame.columns}
+    frame = frame.rename(renamed)
+    missing = [name for name in REQUIRED_COLUMNS if name not in frame.columns]
+    if missing:
+        found = ",".join(frame.columns) or "nothing"
+        raise IngestError(
+            f"{where}: missing column(s) {', '.join(missing)}; expected metric,date,value[,source], found {found}"
+        )
+    return frame
+
+
+def ingest_csv(
+    session: Session,
+    org_id: int,
+    path: Path | str,
+    *,
+    source: str = "csv",
+    run_by: str | None,
+    manual: bool = False,
+    now: dt.datetime,
+    known_metrics: Collection[str],
+    approved: bool = True,
+    progress: Progress | None = None,
+) -> IngestReport:
+    """Ingest an actuals CSV file; see :func:`ingest_frame`. Lines are the file's own."""
+    frame = read_actuals_csv(path)
+    return ingest_frame(
+        session,
+        org_id,
+        frame,
+        source=source,
+        run_by=run_by,
+        manual=manual,
+        now=now,
+        known_metrics=known_metrics,
+        approved=approved,
+        origin=str(path),
+        progress=progress,
+    )
+
+
+def ingest_frame(
+    session: Session,
+    org_id: int,
+    frame: pl.DataFrame,
+    *,
+    source: str,
+    run_by: str | None,
+    manual: bool,
+    now: dt.datetime,
+    known_metrics: Collection[str],
+    approved: bool = True,
+    origin: str | None = None,
+    progress: Progress | None = None,
+) -> IngestReport:
+    """Ingest a batch of actuals and record it as one run; return its counts.
+
+    ``frame`` has columns ``metric``, ``date``, ``value`` and optionally ``source`` (text or
+    already typed) and ``line`` (else rows are numbered from 1). ``source`` labels the run and
+    the rows that name no source. ``manual`` marks hand-entered points (``run_by`` is kept as
+    the person who entered them). ``approved=False`` stores the points as awaiting approval:
+    they count, and supersede older versions, only once approved. ``known_metrics`` are the
+    KPI (and KR) ids data may arrive for. ``progress(done, total)`` follows the inserts.
+    Raise :class:`IngestError` when a required column is missing.
+    """
+    if now.tzinfo is None:
+        raise ValueError("now must be an aware datetime (UTC)")
+    if not source:
+        raise ValueError("source must be a non-empty label")
+    now = now.astimezone(dt.UTC)
+    frame = _normalise_columns(frame, "actuals")
+    if "line" not in frame.columns:
+        frame = frame.with_row_index("line", offset=1)
+    parsed = _parse(frame, source, known_metrics)
+    bad = parsed.filter(pl.col("reason").is_not_null())
+    good = parsed.filter(pl.col("reason").is_null())
+    good, repeats, conflicts = _settle_repeats(good)
+    bad = pl.concat([bad.select(_QUARANTINE_COLUMNS), conflicts.select(_QUARANTINE_COLUMNS)])
+    changes = _compare_with_store(session, org_id, good)
+    new = changes.filter(pl.col("change") != "unchanged")
+
+    counts = changes.group_by("change").len()
+    count = dict(zip(counts["change"].to_list(), counts["len"].to_list(), strict=True))
+    retro = int(new["retro"].sum()) if not new.is_empty() else 0
+    run = IngestRunRow(
+        org_id=org_id,
+        source=source,
+        origin=origin,
+        run_by=run_by,
+        manual=manual,
+        started_at=now,
+        finished_at=now,
+        total=parsed.height,
+        accepted=new.height,
+        unchanged=count.get("unchanged", 0) + repeats,
+        quarantined=bad.height,
+        status="ok" if bad.is_empty() else "partial",
+        error=None,
+    )
+    session.add(run)
+    session.flush()
+
+    if approved:
+        _supersede(session, org_id, new.filter(pl.col("change") == "corrected"), now)
+    total_new = new.height
+
+    def report_progress(done: int) -> None:
+        if progress is not None:
+            progress(done, total_new)
+
+    bulk.insert_frame(
+        session,
+        PointRow.__table__,  # type: ignore[arg-type]
+        new.select(
+            pl.lit(org_id, pl.Int64).alias("org_id"),
+            "metric",
+            "date",
+            "value",
+            "source",
+            pl.lit(run.id, pl.Int64).alias("run_id"),
+            pl.lit(now).dt.convert_time_zone("UTC").alias("ingested_at"),
+            pl.lit(run_by if manual else None, pl.String).alias("entered_by"),
+            pl.lit(manual).alias("manual"),
+            pl.col("version").cast(pl.Int64),
+            pl.lit(None, pl.Datetime("us", "UTC")).alias("superseded_at"),
+            pl.lit(approved).alias("approved"),
+            pl.lit(None, pl.String).alias("approved_by"),
+            pl.lit(None, pl.Datetime("us", "UTC")).alias("approved_at"),
+            "retro",
+        ).rename({"retro": "retro_flag"}),
+        progress=report_progress,
+    )
+    bulk.insert_frame(
+        session,
+        QuarantineRow.__table__,  # type: ignore[arg-type]
+        bad.sort("line").select(
+            pl.lit(org_id, pl.Int64).alias("org_id"),
+            pl.lit(run.id, pl.Int64).alias("run_id"),
+            "source",
+            pl.col("line").cast(pl.Int64),
+            "raw",
+            "reason",
+            pl.lit(now).dt.convert_time_zone("UTC").alias("created_at"),
+        ),
+    )
+    sample = bad.sort("line").head(SAMPLE_SIZE)
+    return IngestReport(
+        run_id=run.id,
+        total=parsed.height,
+        added=count.get("added", 0),
+        corrected=count.get("corrected", 0),
+        unchanged=count.get("unchanged", 0) + repeats,
+        quarantined=bad.height,
+        retro=retro,
+        sample=tuple(zip(sample["line"].to_list(), sample["reason"].to_list(), strict=True)),
+    )
+
+
+def record_failed_run(
+    session: Session,
+    org_id: int,
+    *,
+    source: str,
+    error: str,
+    started_at: dt.datetime,
+    now: dt.datetime,
+    run_by: str | None = None,
+    origin: str | None = None,
+) -> int:
+    """Record a run that failed before any row was read (network, auth, SQL error); return its id."""
+    run = IngestRunRow(
+        org_id=org_id,
+        source=source,
+        origin=origin,
+        run_by=run_by,
+        manual=False,
+        started_at=started_at,
+        finished_at=now,
+        total=0,
+        accepted=0,
+        unchanged=0,
+        quarantined=0,
+        status="failed",
+        error=error,
+    )
+    session.add(run)
+    session.flush()
+    return run.id
+
+
+_QUARANTINE_COLUMNS = ("line", "source", "raw", "reason")
+
+
+def _text(name: str) -> pl.Expr:
+    """Return column ``name`` as stripped text, with empty strings as null."""
+    text = pl.col(name).cast(pl.String).str.strip_chars()
+    return pl.when(text == "").then(None).otherwise(text)
+
+
+def _date_expr(dtype: pl.DataType) -> pl.Expr:
+    if dtype == pl.Date:
+        return pl.col("date")
+    if isinstance(dtype, pl.Datetime):
+        return pl.col("date").dt.date()
+    text = _text("date")
+    return (
+        pl.when(text.str.contains(DATE_PATTERN))
+        .then(text.str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False))
+        .otherwise(None)
+    )
+
+
+def _value_expr(dtype: pl.DataType) -> pl.Expr:
+    if dtype.is_numeric():
+        return pl.col("value").cast(pl.Float64)
+    return _text("value").cast(pl.Float64, strict=False)
+
+
+def _parse(frame: pl.DataFrame, source: str, known_metrics: Collection[str]) -> pl.DataFrame:
+    """Return the rows with parsed fields, ``raw`` text and a ``reason`` (null when the row is good)."""
+    inputs = [name for name in frame.columns if name != "line"]
+    # A line with every field empty is a blank line, not a data row.
+    frame = frame.filter(~pl.all_horizontal([_text(name).is_null() for name in inputs]))
+    source_expr = _text("source").fill_null(source) if "source" in frame.columns else pl.lit(source)
+    parsed = frame.select(
+        pl.col("line").cast(pl.Int64),
+        _text("metric").alias("metric"),
+        _text("date").alias("date_text"),
+        _text("value").alias("value_text"),
+        _date_expr(frame.schema["date"]).alias("date"),
+        _value_expr(frame.schema["value"]).alias("value"),
+        source_expr.alias("source"),
+        pl.concat_str([pl.col(name).cast(pl.String).fill_null("") for name in inputs], separator=",").alias(
+            "raw"
+        ),
+    )
+    known = pl.Series("known", sorted(set(known_metrics)), dtype=pl.String)
+    reason = (
+        pl.when(pl.col("metric").is_null())
+        .then(pl.lit("missing metric"))
+        .when(pl.col("date_text").is_null())
+        .then(pl.lit("missing date"))
+        .when(pl.col("value_text").is_null())
+        .then(pl.lit("missing value"))
+        .when(pl.col("date").is_null())
+        .then(pl.format("unparseable date '{}' (expected YYYY-MM-DD or an ISO timestamp)", "date_text"))
+        .when(pl.col("value").is_null())
+        .then(pl.format("not a number: '{}'", "value_text"))
+        .when(~pl.col("value").is_finite())
+        .then(pl.format("value '{}' is NaN or infinite", "value_text"))
+        .when(~pl.col("metric").is_in(known.implode()))
+        .then(pl.format("unknown metric '{}'", "metric"))
+        .otherwise(None)
+    )
+    return parsed.with_columns(reason.alias("reason")).drop("date_text", "value_text")
+
+
+def _settle_repeats(good: pl.DataFrame) -> tuple[pl.DataFrame, int, pl.DataFrame]:
+    """Keep one row per (metric, date, source): the last line; earlier different values conflict.
+
+    Return the kept rows, the number of exact repeats dropped, and the conflicting rows with
+    their quarantine reason.
+    """
+    key = ["metric", "date", "source"]
+    good = good.sort("line").with_columns(
+        pl.col("line").last().over(key).alias("kept_line"),
+        pl.col("value").last().over(key).alias("kept_value"),
+    )
+    kept = good.filter(pl.col("line") == pl.col("kept_line"))
+    earlier = good.filter(pl.col("line") != pl.col("kept_line"))
+    repeats = earlier.filter(pl.col("value") == pl.col("kept_value")).height
+    conflicts = earlier.filter(pl.col("value") != pl.col("kept_value")).with_columns(
+        pl.format(
+            "another value for the same metric, date and source on line {}, which is kept",
+            "kept_line",
+        ).alias("reason")
+    )
+    return kept.drop("kept_line", "kept_value"), repeats, conflicts
+
+
+def _compare_with_store(session: Session, org_id: int, rows: pl.DataFrame) -> pl.DataFrame:
+    """Label each row added, corrected or unchanged against the store; give versions and retro flags."""
+    if rows.is_empty():
+        return rows.with_columns(
+            pl.lit(None, pl.String).alias("change"),
+            pl.lit(None, pl.Int64).alias("version"),
+            pl.lit(None, pl.Boolean).alias("retro"),
+        )
+    metrics = rows["metric"].unique().to_list()
+    first, last = rows["date"].min(), rows["date"].max()
+    stored = points_repo.latest_versions(session, org_id, metrics, first, last)  # type: ignore[arg-type]
+    joined = rows.join(
+        stored.select("metric", "date", "source", pl.col("value").alias("stored_value"), "version"),
+        on=["metric", "date", "source"],
+        how="left",
+    )
+    change = (
+        pl.when(pl.col("version").is_null())
+        .then(pl.lit("added"))
+        .when(pl.col("stored_value") == pl.col("value"))
+        .then(pl.lit("unchanged"))
+        .otherwise(pl.lit("corrected"))
+    )
+    joined = joined.with_columns(change.alias("change"))
+    corrected_metrics = joined.filter(pl.col("change") == "corrected")["metric"].unique().to_list()
+    evaluated = evaluations_repo.last_evaluated_on(session, org_id, corrected_metrics)
+    last_evaluated = pl.DataFrame(
+        {"metric": list(evaluated), "evaluated_to": list(evaluated.values())},
+        schema={"metric": pl.String, "evaluated_to": pl.Date},
+    )
+    return (
+        joined.join(last_evaluated, on="metric", how="left")
+        .with_columns(
+            (pl.col("version").fill_null(0) + 1).alias("version"),
+            (
+                (pl.col("change") == "corrected")
+                & pl.col("evaluated_to").is_not_null()
+                & (pl.col("date") <= pl.col("evaluated_to"))
+            ).alias("retro"),
+        )
+        .drop("stored_value", "evaluated_to")
+    )
+
+
+def _supersede(session: Session, org_id: int, corrected: pl.DataFrame, now: dt.datetime) -> None:
+    """Mark every older version of each corrected point as superseded at ``now``."""
+    if corrected.is_empty():
+        return
+    table = cast(Table, PointRow.__table__)
+    stmt = (
+        update(table)
+        .where(
+            and_(
+                table.c.org_id == bindparam("b_org"),
+                table.c.metric == bindparam("b_metric"),
+                table.c.date == bindparam("b_date"),
+                table.c.source == bindparam("b_source"),
+                table.c.superseded_at.is_(None),
+                table.c.version < bindparam("b_version"),
+            )
+        )
+        .values(superseded_at=now)
+    )
+    params = [
+        {"b_org": org_id, "b_metric": m, "b_date": d, "b_source": s, "b_version": v}
+        for m, d, s, v in corrected.select("metric", "date", "source", "version").iter_rows()
+    ]
+    session.connection().execute(stmt, params)

@@ -1,0 +1,350 @@
+"""Pull sources on their schedule, take what they return into the store, and re-run the loop after.
+
+- :func:`sync_schedules` keeps one ``pull`` job per source that has ``every:`` (and one ``tick``
+  job per organisation, a periodic evaluation so deadlines and staleness count without new data).
+- :func:`run_pull_job` fetches through the connector registry outside any transaction, then
+  ingests with lineage (:func:`ingest_fetched`) and reschedules in one transaction. A source
+  that fails records a failed ingest run and is retried with backoff (a permanent failure at the
+  regular schedule: only a change to the source can fix it). Points already ingested are never
+  touched by a failure: each run commits whole or not at all.
+- New points request an evaluation (:func:`request_evaluation`); :func:`run_evaluate_job`
+  evaluates and governs as of today (:func:`evaluate_and_govern`), which writes the cases and
+  their outbox rows for the dispatcher.
+
+The job payload of a pull carries the connector's memory (``state``, e.g. the hashes of the
+files already read) and ``since`` (when the last good fetch started).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Collection, Mapping
+from typing import Any
+
+import structlog
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from onpace.connectors.base import FetchResult, SourceError
+from onpace.connectors.registry import connector_for
+from onpace.domain.cases import Case
+from onpace.domain.governance import govern
+from onpace.domain.model import Model, Source
+from onpace.services import jobs
+from onpace.services.cases import governed_cases, record_events, save_case
+from onpace.services.checkins import checkins_as_of
+from onpace.services.evaluate_service import evaluate_store, store_evaluation
+from onpace.services.govern import GovernReport
+from onpace.services.ingest import IngestReport, ingest_frame, record_failed_run
+from onpace.services.model_store import load_model
+from onpace.storage.repositories import evaluations_repo
+from onpace.storage.tables import IngestRunRow, JobRow, OrgRow, QuarantineRow, SourceRow
+
+log = structlog.get_logger("onpace.pull")
+
+PULL = "pull"
+EVALUATE = "evaluate"
+TICK = "tick"
+DEFAULT_TICK = dt.timedelta(days=1)
+# How long a failing source without a schedule of its own waits at most between tries.
+RETRY_CAP = dt.timedelta(hours=1)
+
+
+def pull_key(org_id: int, source_id: str) -> str:
+    """Return the dedupe key of a source's pull schedule."""
+    return f"{PULL}:{org_id}:{source_id}"
+
+
+def model_of(session: Session, org_id: int) -> Model:
+    """Return the active model of the organisation with this id."""
+    org = session.get(OrgRow, org_id)
+    if org is None:
+        raise LookupError(f"there is no organisation {org_id}")
+    return load_model(session, org.name)
+
+
+def known_metrics(model: Model) -> set[str]:
+    """Return the ids actuals may arrive for: every KPI and every KR."""
+    return {k.id for k in model.kpis} | {kr.id for kr in model.key_results}
+
+
+# ---------------------------------------------------------------------------------------------
+# schedules
+
+
+def sync_schedules(session: Session, *, now: dt.datetime, tick: dt.timedelta | None = DEFAULT_TICK) -> int:
+    """Make the pull and tick jobs match the sources and organisations in the store; not committed.
+
+    A source with ``every:`` gets one pull job; a changed ``every`` takes effect at once (the
+    next run comes no later than ``now + every``); a source archived or no longer scheduled has
+    its job finished. Return the number of jobs added, changed or finished.
+    """
+    sources = session.execute(
+        select(SourceRow.org_id, SourceRow.id, SourceRow.every_seconds).where(
+            SourceRow.archived_at.is_(None), SourceRow.every_seconds.is_not(None), SourceRow.every_seconds > 0
+        )
+    ).all()
+    wanted = {pull_key(org, sid): (org, sid, float(every or 0)) for org, sid, every in sources}
+    if tick is not None:
+        for org_id in session.scalars(select(OrgRow.id)):
+            wanted[f"{TICK}:{org_id}"] = (org_id, "", tick.total_seconds())
+    existing = {
+        row.dedupe_key: row
+        for row in session.scalars(select(JobRow).where(JobRow.kind.in_((PULL, TICK))))
+        if row.dedupe_key
+    }
+    changes = 0
+    for key, (org_id, source_id, every) in wanted.items():
+        row = existing.get(key)
+        if row is None or row.done_at is not None:
+            kind = TICK if key.startswith(TICK) else PULL
+            payload: dict[str, Any] = {"every": every}
+            if kind == PULL:
+                payload["source"] = source_id
+            first = now if kind == PULL else now + dt.timedelta(seconds=every)
+            jobs.enqueue(session, kind, payload, now=now, org_id=org_id, run_after=first, dedupe_key=key)
+            changes += 1
+        elif float(row.payload.get("every") or 0) != every:
+            soonest = now + dt.timedelta(seconds=every)
+            session.execute(
+                update(JobRow)
+                .where(JobRow.id == row.id)
+                .values(payload={**row.payload, "every": every}, run_after=min(row.run_after, soonest))
+            )
+            changes += 1
+    for key, row in existing.items():
+        if key not in wanted and row.done_at is None:
+            session.execute(
+                update(JobRow).where(JobRow.id == row.id).values(done_at=now, error="no longer scheduled")
+            )
+            changes += 1
+    return changes
+
+
+def request_pull(session: Session, org_id: int, source_id: str, *, now: dt.datetime) -> None:
+    """Ask for a pull of one source now (e.g. ``onpace ingest --source``); not committed.
+
+    The source's schedule row runs now, keeping its memory; a source without ``every:`` gets
+    one that finishes after this run.
+    """
+    jobs.enqueue(
+        session,
+        PULL,
+        {"source": source_id, "every": None},
+        now=now,
+        org_id=org_id,
+        run_after=now,
+        dedupe_key=pull_key(org_id, source_id),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# ingest what a connector returned
+
+
+def ingest_fetched(
+    session: Session,
+    org_id: int,
+    source_id: str,
+    result: FetchResult,
+    *,
+    now: dt.datetime,
+    known: Collection[str],
+    run_by: str | None = None,
+    manual: bool = False,
+    approved: bool = True,
+    origin: str | None = None,
+) -> IngestReport:
+    """Store a connector's result as one ingest run (for pulled and pushed data alike); not committed.
+
+    Good records go through :func:`onpace.services.ingest.ingest_frame` (versions, lineage,
+    retroactive flags, unknown metrics quarantined); the rows the connector refused are
+    quarantined in the same run with their place (file and line, record index) and reason.
+    """
+    report = ingest_frame(
+        session,
+        org_id,
+        result.records,
+        source=source_id,
+        run_by=run_by,
+        manual=manual,
+        now=now,
+        known_metrics=known,
+        approved=approved,
+        origin=origin,
+    )
+    if not result.rejected:
+        return report
+    session.add_all(
+        QuarantineRow(
+            org_id=org_id,
+            run_id=report.run_id,
+            source=source_id,
+            line=rej.line,
+            raw=rej.raw,
+            reason=f"{rej.locator}: {rej.reason}" if rej.locator else rej.reason,
+            created_at=now,
+        )
+        for rej in result.rejected
+    )
+    run = session.get(IngestRunRow, report.run_id)
+    if run is not None:
+        run.total += len(result.rejected)
+        run.quarantined += len(result.rejected)
+        run.status = "partial"
+    session.flush()
+    sample = report.sample + tuple((rej.line, rej.reason) for rej in result.rejected)
+    return dataclasses.replace(
+        report,
+        total=report.total + len(result.rejected),
+        quarantined=report.quarantined + len(result.rejected),
+        sample=sample[:20],
+    )
+
+
+def _fetch(
+    source: Source, since: dt.datetime | None, state: Mapping[str, str], env: Mapping[str, str]
+) -> FetchResult:
+    """Fetch through the registry; any failure comes back as a :class:`SourceError`."""
+    try:
+        return connector_for(source.kind)(source, since, env=env, state=state)
+    except SourceError as err:
+        raise SourceError(err.message, permanent=err.permanent, source=source.id) from None
+    except Exception as err:  # a connector's bug is recorded on the run; it must not kill the worker
+        raise SourceError(f"{type(err).__name__}: {err}", permanent=False, source=source.id) from None
+
+
+def run_pull_job(run: jobs.JobRun) -> None:
+    """Pull one source (the job's ``source``), ingest the result and schedule the next pull."""
+    job = run.job
+    org_id = job.org_id
+    source_id = str(job.payload.get("source", ""))
+    every_s = job.payload.get("every")
+    every = dt.timedelta(seconds=float(every_s)) if every_s else None
+    if org_id is None:
+        raise ValueError(f"pull job {job.id} names no organisation")
+    with run.transaction() as session:
+        model = model_of(session, org_id)
+    source = next((s for s in model.sources if s.id == source_id), None)
+    if source is None:
+        with run.transaction() as session:
+            run.settle(session, error=f"source {source_id} is no longer in the model")
+        return
+    since_text = job.payload.get("since")
+    since = dt.datetime.fromisoformat(since_text) if isinstance(since_text, str) else None
+    state = {str(k): str(v) for k, v in (job.payload.get("state") or {}).items()}
+    started = run.now
+    failure: SourceError | None = None
+    try:
+        result = _fetch(source, since, state, run.env)
+    except SourceError as err:
+        failure = err
+    now = run.clock()
+    with run.transaction() as session:
+        if failure is not None:
+            attempts = job.attempts + 1
+            cap = every or RETRY_CAP
+            wait = cap if failure.permanent else min(jobs.backoff(attempts), cap)
+            run_id = record_failed_run(
+                session, org_id, source=source_id, error=str(failure), started_at=started, now=now
+            )
+            run.settle(session, next_run=now + wait, attempts=attempts, error=str(failure))
+            log.warning(
+                "pull.failed",
+                source=source_id,
+                org=org_id,
+                run=run_id,
+                permanent=failure.permanent,
+                attempts=attempts,
+                retry_at=(now + wait).isoformat(),
+                error=str(failure),
+            )
+            return
+        report = ingest_fetched(
+            session, org_id, source_id, result, now=now, known=known_metrics(model), origin=source.kind
+        )
+        if report.accepted:
+            request_evaluation(session, org_id, now=now)
+        payload = {**job.payload, "since": started.isoformat(), "state": dict(result.state)}
+        run.settle(session, next_run=now + every if every else None, payload=payload, attempts=0)
+    log.info("pull.done", source=source_id, org=org_id, run=report.run_id, summary=report.summary())
+
+
+# ---------------------------------------------------------------------------------------------
+# evaluate and govern after new data
+
+
+def request_evaluation(session: Session, org_id: int, *, now: dt.datetime) -> None:
+    """Ask for an evaluation of the organisation as soon as a worker is free; not committed.
+
+    Requests made while one is pending are one request; one made while an evaluation runs
+    queues another, so data that arrived during a run is never left unevaluated.
+    """
+    jobs.enqueue(session, EVALUATE, {}, now=now, org_id=org_id, dedupe_key=f"{EVALUATE}:{org_id}")
+
+
+def live_previous_statuses(session: Session, org_id: int, as_of: dt.date) -> dict[str, str]:
+    """Return each subject's status (at risk folded in) at its latest stored evaluation up to ``as_of``.
+
+    Unlike a replay, the live loop evaluates the same day many times (after each batch of new
+    data); comparing with the day's own earlier verdict keeps a status change from being
+    announced again at every re-evaluation.
+    """
+    rows = evaluations_repo.latest_evaluations(session, org_id, as_of)
+    return {
+        row.subject: "at_risk" if row.at_risk and row.status in ("green", "amber") else row.status
+        for row in rows
+    }
+
+
+def evaluate_and_govern(
+    session: Session, org_id: int, *, as_of: dt.date, now: dt.datetime, model: Model | None = None
+) -> GovernReport:
+    """Evaluate the organisation as of ``as_of``, keep the verdicts and govern them; not committed.
+
+    The organisation's row is locked first (on PostgreSQL; SQLite workers write one at a time),
+    so two workers never govern the same organisation at once and open a case twice.
+    """
+    session.execute(select(OrgRow.id).where(OrgRow.id == org_id).with_for_update())
+    model = model or model_of(session, org_id)
+    evaluation = evaluate_store(session, org_id, model, as_of, now=now, store=False)
+    previous = live_previous_statuses(session, org_id, as_of)
+    store_evaluation(session, org_id, as_of, evaluation.results, now=now)
+    decision = govern(
+        model,
+        evaluation.results,
+        governed_cases(session, org_id),
+        as_of=as_of,
+        now=now,
+        checkins=checkins_as_of(session, org_id, as_of),
+        previous=previous,
+    )
+    saved: list[Case] = []
+    new_ids: dict[tuple[str, str], int] = {}
+    for case in decision.cases:
+        stored = save_case(session, org_id, case, now=now)
+        if case.id is None and stored.id is not None:
+            new_ids[(case.subject, case.family)] = stored.id
+        saved.append(stored)
+    events = [
+        dataclasses.replace(e, case_id=new_ids.get((e.subject, e.family)))
+        if e.case_id is None and e.family is not None
+        else e
+        for e in decision.events
+    ]
+    record_events(session, org_id, events, as_of=as_of)
+    return GovernReport(as_of, tuple(events), tuple(saved))
+
+
+def run_evaluate_job(run: jobs.JobRun) -> None:
+    """Evaluate and govern the job's organisation as of today (UTC); a tick reschedules itself."""
+    org_id = run.job.org_id
+    if org_id is None:
+        raise ValueError(f"{run.job.kind} job {run.job.id} names no organisation")
+    now = run.clock()
+    with run.transaction() as session:
+        report = evaluate_and_govern(session, org_id, as_of=now.date(), now=now)
+        every = run.job.payload.get("every") if run.job.kind == TICK else None
+        run.settle(session, next_run=now + dt.timedelta(seconds=float(every)) if every else None)
+    log.info("evaluate.done", org=org_id, as_of=now.date().isoformat(), events=len(report.events))

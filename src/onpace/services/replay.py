@@ -1,0 +1,162 @@
+"""Replay a story through the whole loop: ingest, evaluate, govern as of each date in turn.
+
+``replay`` builds a fresh temporary store (the real migrations), loads the model, and for each
+as-of date ingests the actuals dated on or before it (and the check-ins), evaluates and governs,
+exactly as the scheduled loop would. Nobody answers a case in a replay, so deadlines run out and
+cases escalate as they would in life; "now" is the end of each as-of day (UTC). Every time and
+id comes from the input, so the same input gives the same lines. One dict per event, in the
+public shape of DESIGN.md §5.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Literal
+
+import polars as pl
+from sqlalchemy.orm import Session, sessionmaker
+
+from onpace.domain.checkins import CheckIn
+from onpace.domain.model import Model
+from onpace.errors import UserError
+from onpace.modelfile import load_model_file
+from onpace.services.cases import PUBLIC_EVENTS, public_event
+from onpace.services.checkins import read_checkins_csv, record_checkins
+from onpace.services.evaluate_service import evaluate_store
+from onpace.services.govern import govern_store
+from onpace.services.ingest import IngestError, ingest_frame, read_actuals_csv
+from onpace.services.model_store import save_model
+from onpace.storage.db import make_engine, make_session_factory, upgrade
+
+Every = Literal["day", "week", "month"]
+ACTOR = "replay"
+
+
+def _add_months(day: dt.date, months: int) -> dt.date:
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def as_of_dates(start: dt.date, end: dt.date, every: str) -> list[dt.date]:
+    """Return the as-of dates from ``start`` to ``end`` (both included when on the step)."""
+    if every not in ("day", "week", "month"):
+        raise UserError(f"every must be day, week or month, not {every!r}")
+    if end < start:
+        raise UserError(f"the replay ends ({end}) before it starts ({start})")
+    dates: list[dt.date] = []
+    step = 0
+    while True:
+        if every == "month":
+            day = _add_months(start, step)
+        else:
+            day = start + dt.timedelta(days=step * (7 if every == "week" else 1))
+        if day > end:
+            return dates
+        dates.append(day)
+        step += 1
+
+
+def end_of_day(day: dt.date) -> dt.datetime:
+    """Return the last second of ``day`` in UTC: the 'now' of an evaluation as of that day."""
+    return dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=dt.UTC)
+
+
+def _dated(frame: pl.DataFrame) -> pl.DataFrame:
+    """Add ``_day``: the row's date as written (first 10 characters), null when unreadable."""
+    return frame.with_columns(
+        pl.col("date")
+        .cast(pl.String)
+        .str.strip_chars()
+        .str.slice(0, 10)
+        .str.to_date("%Y-%m-%d", strict=False)
+        .alias("_day")
+    )
+
+
+def _actuals_between(frame: pl.DataFrame, after: dt.date | None, up_to: dt.date) -> pl.DataFrame:
+    """Return the rows dated in (after, up_to]; undated rows go with the first step (to quarantine)."""
+    day = pl.col("_day")
+    if after is None:
+        chosen = day.is_null() | (day <= up_to)
+    else:
+        chosen = day.is_not_null() & (day > after) & (day <= up_to)
+    return frame.filter(chosen).drop("_day")
+
+
+def _known_metrics(model: Model) -> set[str]:
+    return {k.id for k in model.kpis} | {kr.id for kr in model.key_results if kr.kpi is None}
+
+
+def replay(  # noqa: PLR0917 - the public signature the CLI calls positionally
+    model_path: Path | str,
+    actuals_csv: Path | str,
+    checkins_csv: Path | str | None,
+    start: dt.date,
+    end: dt.date,
+    every: str = "week",
+) -> Iterator[dict[str, Any]]:
+    """Run the loop as of each date from ``start`` to ``end`` and yield each public event.
+
+    Each step sees only the actuals and check-ins dated on or before its as-of date. Raise
+    :class:`UserError` (or the model file's own error) for unreadable input, before any step.
+    """
+    dates = as_of_dates(start, end, every)
+    model = load_model_file(Path(model_path))
+    try:
+        actuals = _dated(read_actuals_csv(actuals_csv))
+    except IngestError as exc:
+        raise UserError(str(exc)) from None
+    checkins: list[CheckIn] = read_checkins_csv(Path(checkins_csv), model) if checkins_csv else []
+    with tempfile.TemporaryDirectory(prefix="onpace-replay-") as folder:
+        engine = make_engine(f"sqlite:///{Path(folder) / 'replay.db'}")
+        try:
+            upgrade(engine)
+            yield from _run(make_session_factory(engine), model, actuals, checkins, dates)
+        finally:
+            engine.dispose()
+
+
+def _run(
+    sessions: sessionmaker[Session],
+    model: Model,
+    actuals: pl.DataFrame,
+    checkins: list[CheckIn],
+    dates: list[dt.date],
+) -> Iterator[dict[str, Any]]:
+    known = _known_metrics(model)
+    with sessions() as session:
+        # The model is in place before the first step (its first plan versions date from the cycle start).
+        loaded = dt.datetime.combine(dates[0], dt.time(0, 0), tzinfo=dt.UTC)
+        org_id = save_model(session, model, by=ACTOR, now=loaded).org_id
+        session.commit()
+        previous: dt.date | None = None
+        for as_of in dates:
+            now = end_of_day(as_of)
+            batch = _actuals_between(actuals, previous, as_of)
+            if batch.height:
+                ingest_frame(
+                    session,
+                    org_id,
+                    batch,
+                    source="csv",
+                    run_by=ACTOR,
+                    manual=False,
+                    now=now,
+                    known_metrics=known,
+                    origin="replay",
+                )
+            fresh = [c for c in checkins if c.date <= as_of and (previous is None or c.date > previous)]
+            if fresh:
+                record_checkins(session, org_id, fresh, now=now)
+            evaluation = evaluate_store(session, org_id, model, as_of, now=now)
+            report = govern_store(session, org_id, model, evaluation.results, as_of=as_of, now=now)
+            session.commit()
+            for event in report.events:
+                if event.public_event in PUBLIC_EVENTS:
+                    yield public_event(event, as_of)
+            previous = as_of

@@ -1,0 +1,149 @@
+"""Move many rows between polars frames and tables fast, in the caller's transaction.
+
+Writing: ``executemany`` on SQLite, ``COPY … FROM STDIN`` on PostgreSQL. The frame's columns are
+table column names; ``Datetime`` columns must be UTC (``time_zone="UTC"``) and are stored the way
+:class:`~onpace.storage.types.UtcDateTime` stores them. String columns must not hold empty
+strings where NULL is meant (COPY tells them apart).
+
+Reading: the DBAPI cursor on SQLite, ``COPY (…) TO STDOUT`` on PostgreSQL, parsed by polars in
+bulk rather than row by row through the ORM (ten times faster on millions of points).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import polars as pl
+from sqlalchemy import Select, Table, insert
+from sqlalchemy.orm import Session
+
+Progress = Callable[[int], None]
+
+DEFAULT_CHUNK = 100_000
+
+
+def insert_frame(
+    session: Session,
+    table: Table,
+    frame: pl.DataFrame,
+    *,
+    chunk_size: int = DEFAULT_CHUNK,
+    progress: Progress | None = None,
+) -> int:
+    """Insert every row of ``frame`` into ``table`` in chunks and return the number inserted.
+
+    ``progress`` is called with the number of rows written after each chunk.
+    """
+    unknown = [name for name in frame.columns if name not in table.c]
+    if unknown:
+        raise ValueError(f"{table.name} has no column(s) {', '.join(unknown)}")
+    if frame.is_empty():
+        return 0
+    connection = session.connection()
+    dialect = connection.dialect.name
+    written = 0
+    for start in range(0, frame.height, chunk_size):
+        chunk = frame.slice(start, chunk_size)
+        if dialect == "postgresql":
+            _copy_postgresql(session, table, chunk)
+        elif dialect == "sqlite":
+            _executemany_sqlite(session, table, chunk)
+        else:
+            session.execute(insert(table), chunk.to_dicts())
+        written += chunk.height
+        if progress is not None:
+            progress(written)
+    return written
+
+
+def _utc_datetimes_as_text(frame: pl.DataFrame, fmt: str) -> pl.DataFrame:
+    columns = []
+    for name, dtype in frame.schema.items():
+        if isinstance(dtype, pl.Datetime):
+            if dtype.time_zone is None:
+                raise ValueError(f"column {name} holds naive datetimes; convert them to UTC first")
+            columns.append(pl.col(name).dt.convert_time_zone("UTC").dt.strftime(fmt))
+    return frame.with_columns(columns) if columns else frame
+
+
+def _executemany_sqlite(session: Session, table: Table, frame: pl.DataFrame) -> None:
+    # The text forms below are exactly what SQLAlchemy's SQLite Date/DateTime types write, so
+    # rows inserted here read back like any other; booleans are 0/1.
+    frame = _utc_datetimes_as_text(frame, "%Y-%m-%d %H:%M:%S%.6f")
+    frame = frame.with_columns(
+        [pl.col(name).dt.strftime("%Y-%m-%d") for name, t in frame.schema.items() if t == pl.Date]
+        + [pl.col(name).cast(pl.Int8) for name, t in frame.schema.items() if t == pl.Boolean]
+    )
+    columns = ", ".join(f'"{name}"' for name in frame.columns)
+    marks = ", ".join("?" for _ in frame.columns)
+    sql = f'INSERT INTO "{table.name}" ({columns}) VALUES ({marks})'
+    session.connection().exec_driver_sql(sql, list(frame.iter_rows()))
+
+
+def _copy_postgresql(session: Session, table: Table, frame: pl.DataFrame) -> None:
+    frame = _utc_datetimes_as_text(frame, "%Y-%m-%d %H:%M:%S%.6f+00:00")
+    buffer = io.BytesIO()
+    # In COPY's CSV format an unquoted empty field is NULL, which is how polars writes nulls.
+    frame.write_csv(buffer, include_header=False)
+    columns = ", ".join(f'"{name}"' for name in frame.columns)
+    raw = session.connection().connection.driver_connection
+    statement = f'COPY "{table.name}" ({columns}) FROM STDIN WITH (FORMAT csv)'
+    with raw.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
+        copy.write(buffer.getvalue())
+
+
+def read_frame(
+    session: Session,
+    stmt: Select[*tuple[Any, ...]],
+    schema: Mapping[str, pl.DataType | type[pl.DataType]],
+) -> pl.DataFrame:
+    """Run ``stmt`` and return its rows as a frame with ``schema`` (names and types, in order).
+
+    ``stmt`` selects one column per schema entry, in the same order. Supported types: String,
+    Float64, Int64, Boolean and Date (dates must be stored as dates). Bound values are rendered
+    into the SQL by SQLAlchemy's own literal quoting, so they are never spliced in by hand.
+    """
+    connection = session.connection()
+    dialect = connection.dialect
+    sql = str(stmt.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+    names = list(schema)
+    text_schema = dict.fromkeys(names, pl.String)
+    raw: Any = connection.connection.driver_connection
+    if dialect.name == "postgresql":
+        buffer = bytearray()
+        with raw.cursor() as cursor:
+            # The text forms must not depend on server settings: ISO dates, and floats written
+            # with enough digits to read back the exact same double.
+            cursor.execute("SET LOCAL datestyle = 'ISO, YMD'")
+            cursor.execute("SET LOCAL extra_float_digits = 1")
+            with cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)") as copy:
+                for block in copy:
+                    buffer += block
+        frame = (
+            pl.read_csv(bytes(buffer), has_header=False, new_columns=names, schema=text_schema)
+            if buffer
+            else pl.DataFrame(schema=text_schema)
+        )
+    else:
+        cursor = raw.cursor()
+        try:
+            cursor.execute(sql)
+            rows = cursor.fetchall()
+        finally:
+            cursor.close()
+        frame = pl.DataFrame(rows, schema=names, orient="row", infer_schema_length=None)
+        if frame.is_empty():
+            frame = pl.DataFrame(schema=text_schema)
+    return frame.select(_typed(name, frame.schema[name], kind) for name, kind in schema.items())
+
+
+def _typed(name: str, found: pl.DataType, kind: pl.DataType | type[pl.DataType]) -> pl.Expr:
+    column = pl.col(name)
+    if kind == pl.Date:
+        return column.cast(pl.String).str.slice(0, 10).str.to_date("%Y-%m-%d").alias(name)
+    if kind == pl.Boolean and found == pl.String:
+        # PostgreSQL's CSV writes booleans as t/f.
+        return column.is_in(["t", "true", "1"]).alias(name)
+    return column.cast(kind).alias(name)

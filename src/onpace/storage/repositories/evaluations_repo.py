@@ -1,0 +1,71 @@
+"""Read stored evaluations: the latest verdict per subject, and when each subject was evaluated."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from onpace.storage.tables import EvaluationRow
+
+
+def last_evaluated_on(
+    session: Session, org_id: int, subjects: Collection[str] | None = None
+) -> dict[str, dt.date]:
+    """Return, for each subject ever evaluated, the latest ``as_of`` it was evaluated for."""
+    stmt = (
+        select(EvaluationRow.subject, func.max(EvaluationRow.as_of))
+        .where(EvaluationRow.org_id == org_id)
+        .group_by(EvaluationRow.subject)
+    )
+    if subjects is not None:
+        stmt = stmt.where(EvaluationRow.subject.in_(sorted(set(subjects))))
+    return {row[0]: row[1] for row in session.execute(stmt)}
+
+
+def latest_evaluations(session: Session, org_id: int, as_of: dt.date | None = None) -> list[EvaluationRow]:
+    """Return the latest evaluation of every subject with ``as_of`` on or before the given date.
+
+    "Latest" is the greatest ``as_of``, then the last written. Sorted by level and subject.
+    """
+    ranked = select(
+        EvaluationRow.id,
+        func.row_number()
+        .over(
+            partition_by=(EvaluationRow.level, EvaluationRow.subject),
+            order_by=(EvaluationRow.as_of.desc(), EvaluationRow.id.desc()),
+        )
+        .label("rank"),
+    ).where(EvaluationRow.org_id == org_id)
+    if as_of is not None:
+        ranked = ranked.where(EvaluationRow.as_of <= as_of)
+    latest = ranked.subquery()
+    stmt = (
+        select(EvaluationRow)
+        .join(latest, latest.c.id == EvaluationRow.id)
+        .where(latest.c.rank == 1)
+        .order_by(EvaluationRow.level, EvaluationRow.subject)
+    )
+    return list(session.scalars(stmt))
+
+
+def evaluations_between(
+    session: Session,
+    org_id: int,
+    first: dt.date,
+    last: dt.date,
+    *,
+    subjects: Collection[str] | None = None,
+) -> list[EvaluationRow]:
+    """Return every evaluation with ``as_of`` in [first, last], by subject, as_of and write order."""
+    stmt = select(EvaluationRow).where(
+        EvaluationRow.org_id == org_id,
+        EvaluationRow.as_of >= first,
+        EvaluationRow.as_of <= last,
+    )
+    if subjects is not None:
+        stmt = stmt.where(EvaluationRow.subject.in_(sorted(set(subjects))))
+    order = (EvaluationRow.level, EvaluationRow.subject, EvaluationRow.as_of, EvaluationRow.id)
+    return list(session.scalars(stmt.order_by(*order)))

@@ -1,0 +1,142 @@
+"""Read the organisation model's rows: orgs, units … notify routes, plan versions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from onpace.storage.errors import OrgNotFoundError
+from onpace.storage.tables import (
+    CycleRow,
+    DependencyRow,
+    FeedRow,
+    InitiativeRow,
+    KeyResultRow,
+    KpiOwnerRow,
+    KpiRow,
+    NotifyRouteRow,
+    ObjectiveRow,
+    OrgRow,
+    PersonRow,
+    PlanVersionRow,
+    PolicyRow,
+    SourceRow,
+    UnitRow,
+)
+
+
+@dataclass(frozen=True)
+class ModelRows:
+    """Every row of one organisation's model, each list in model-file order."""
+
+    org: OrgRow
+    policy: PolicyRow | None
+    units: Sequence[UnitRow]
+    people: Sequence[PersonRow]
+    cycles: Sequence[CycleRow]
+    objectives: Sequence[ObjectiveRow]
+    key_results: Sequence[KeyResultRow]
+    kpis: Sequence[KpiRow]
+    kpi_owners: Sequence[KpiOwnerRow]
+    feeds: Sequence[FeedRow]
+    initiatives: Sequence[InitiativeRow]
+    dependencies: Sequence[DependencyRow]
+    sources: Sequence[SourceRow]
+    notify_routes: Sequence[NotifyRouteRow]
+
+
+def org_names(session: Session) -> list[str]:
+    """Return the names of every organisation in the store, sorted."""
+    return list(session.scalars(select(OrgRow.name).order_by(OrgRow.name)))
+
+
+def find_org(session: Session, org: str | None = None) -> OrgRow:
+    """Return the organisation named ``org``, or the only one when ``org`` is None.
+
+    Raise :class:`OrgNotFoundError` when there is no such organisation, or when ``org`` is None
+    and the store holds none or several (the message lists them).
+    """
+    if org is not None:
+        row = session.scalars(select(OrgRow).where(OrgRow.name == org)).one_or_none()
+        if row is None:
+            known = org_names(session)
+            hint = f"; the store holds {', '.join(map(repr, known))}" if known else ""
+            raise OrgNotFoundError(f"no organisation named {org!r} in the store{hint}")
+        return row
+    rows = list(session.scalars(select(OrgRow).order_by(OrgRow.name).limit(2)))
+    if not rows:
+        raise OrgNotFoundError("the store holds no model yet; load one with `onpace load FILE`")
+    if len(rows) > 1:
+        names = ", ".join(map(repr, org_names(session)))
+        raise OrgNotFoundError(f"the store holds several organisations ({names}); name one")
+    return rows[0]
+
+
+def model_rows(session: Session, org_id: int, *, include_archived: bool = False) -> ModelRows:
+    """Return the model rows of organisation ``org_id``: active ones, or all with ``include_archived``.
+
+    One query per table. KPI owners are returned for every listed KPI.
+    """
+    org = session.get(OrgRow, org_id)
+    if org is None:
+        raise OrgNotFoundError(f"no organisation with id {org_id} in the store")
+
+    def items(row_cls: Any) -> list[Any]:
+        stmt = select(row_cls).where(row_cls.org_id == org_id)
+        if not include_archived:
+            stmt = stmt.where(row_cls.archived_at.is_(None))
+        return list(session.scalars(stmt.order_by(row_cls.position, row_cls.id)))
+
+    feeds = select(FeedRow).where(FeedRow.org_id == org_id)
+    if not include_archived:
+        feeds = feeds.where(FeedRow.archived_at.is_(None))
+    owners = (
+        select(KpiOwnerRow)
+        .where(KpiOwnerRow.org_id == org_id)
+        .order_by(KpiOwnerRow.kpi_id, KpiOwnerRow.position)
+    )
+    return ModelRows(
+        org=org,
+        policy=session.get(PolicyRow, org_id),
+        units=items(UnitRow),
+        people=items(PersonRow),
+        cycles=items(CycleRow),
+        objectives=items(ObjectiveRow),
+        key_results=items(KeyResultRow),
+        kpis=items(KpiRow),
+        kpi_owners=list(session.scalars(owners)),
+        feeds=list(session.scalars(feeds.order_by(FeedRow.kpi_id, FeedRow.position))),
+        initiatives=items(InitiativeRow),
+        dependencies=items(DependencyRow),
+        sources=items(SourceRow),
+        notify_routes=items(NotifyRouteRow),
+    )
+
+
+def plan_version_rows(session: Session, org_id: int) -> list[PlanVersionRow]:
+    """Return every plan version of the organisation, by subject, then effective date and version."""
+    stmt = (
+        select(PlanVersionRow)
+        .where(PlanVersionRow.org_id == org_id)
+        .order_by(
+            PlanVersionRow.subject_level,
+            PlanVersionRow.subject,
+            PlanVersionRow.effective,
+            PlanVersionRow.version,
+        )
+    )
+    return list(session.scalars(stmt))
+
+
+def latest_plan_rows(session: Session, org_id: int) -> dict[tuple[str, str], PlanVersionRow]:
+    """Return the highest version of each subject's plan, keyed by (subject_level, subject)."""
+    latest: dict[tuple[str, str], PlanVersionRow] = {}
+    for row in plan_version_rows(session, org_id):
+        key = (row.subject_level, row.subject)
+        if key not in latest or row.version > latest[key].version:
+            latest[key] = row
+    return latest

@@ -1,0 +1,101 @@
+"""Run a worker process from the settings: the body of ``onpace worker``.
+
+Reads the settings (``ONPACE_DATABASE_URL``, ``ONPACE_SMTP_URL``, ``ONPACE_BASE_URL``,
+``ONPACE_WEBHOOK_ALLOW_PRIVATE``, ``ONPACE_LOG_JSON``, ``ONPACE_LOG_LEVEL``), configures
+structured logs, stops cleanly on SIGTERM or SIGINT (the job in hand is finished first), and
+runs :func:`onpace.services.worker.run_worker`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Mapping
+from types import FrameType
+
+import structlog
+from pydantic import SecretStr
+
+from onpace.config import Settings, get_settings
+from onpace.services.dispatch import DispatchOptions
+from onpace.services.worker import WorkerOptions, WorkerStats, new_worker_id, run_worker
+from onpace.storage.db import make_engine
+
+SMTP_URL_VARIABLE = "ONPACE_SMTP_URL"
+
+
+def configure_logging(*, json: bool, level: str = "INFO") -> None:
+    """Send structlog's events to stderr, as JSON lines (production) or for the console."""
+    renderer: structlog.typing.Processor = (
+        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelNamesMapping()[level]),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=True,
+    )
+
+
+def smtp_url(settings: Settings, env: Mapping[str, str]) -> str | None:
+    """Return the mail URL people's own email goes through, or None when none is set."""
+    value = getattr(settings, "smtp_url", None)
+    if isinstance(value, SecretStr):
+        value = value.get_secret_value()
+    if value is None:
+        value = env.get(SMTP_URL_VARIABLE)
+    return str(value) if value else None
+
+
+def options_from_settings(settings: Settings, env: Mapping[str, str]) -> WorkerOptions:
+    """Return the worker options the settings and environment describe."""
+    dispatch = DispatchOptions(
+        smtp_url=smtp_url(settings, env),
+        base_url=settings.base_url,
+        allow_private=settings.webhook_allow_private,
+        env=env,
+    )
+    return WorkerOptions(dispatch=dispatch, env=env)
+
+
+def serve(
+    *,
+    worker_id: str | None = None,
+    once: bool = False,
+    poll_interval: float = 0.25,
+    settings: Settings | None = None,
+) -> WorkerStats:
+    """Run a worker on the configured store until SIGTERM/SIGINT (or, with ``once``, until idle)."""
+    settings = settings or get_settings()
+    configure_logging(json=settings.log_json, level=settings.log_level)
+    env = dict(os.environ)
+    engine = make_engine(settings.database_url, sqlite_immediate=True)
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        structlog.get_logger("onpace.worker").info("worker.stopping", signal=signal.Signals(signum).name)
+        stop.set()
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+    try:
+        return run_worker(
+            engine,
+            worker_id=worker_id or new_worker_id(),
+            once=once,
+            poll_interval=poll_interval,
+            stop_event=stop,
+            options=options_from_settings(settings, env),
+        )
+    finally:
+        engine.dispose()

@@ -1,0 +1,140 @@
+"""The pages: who may open and post what (personas), and that each page shows what it promises."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+from web_world import Persona, sign_in
+
+pytestmark = pytest.mark.store
+
+EVERYONE = ("admin", "editor", "owner", "outsider", "viewer")
+READ_PAGES = [
+    "/",
+    "/scorecard",
+    "/scorecard?unit=online&status=red",
+    "/kpis/fulfilment_spend",
+    "/krs/KR1",
+    "/cases",
+    "/cases?mine=true",
+    "/cases/6",
+    "/dependencies",
+    "/what-if",
+    "/checkin",
+    "/rebaselines",
+]
+
+
+@pytest.mark.parametrize("path", READ_PAGES)
+@pytest.mark.parametrize("who", [*EVERYONE, "anonymous"])
+def test_signed_in_personas_open_every_page_and_anonymous_is_sent_to_sign_in(
+    client: TestClient, personas: dict[str, Persona], path: str, who: str
+) -> None:
+    if who in personas:
+        sign_in(client, personas[who])
+        assert client.get(path).status_code == 200
+    else:
+        answer = client.get(path)
+        assert answer.status_code == 303
+        assert answer.headers["location"].startswith("/login?next=")
+
+
+@pytest.mark.parametrize("who", EVERYONE)
+def test_only_editors_and_admins_open_the_model_editor(
+    client: TestClient, personas: dict[str, Persona], who: str
+) -> None:
+    sign_in(client, personas[who])
+    assert client.get("/edit").status_code == (200 if who in ("admin", "editor") else 403)
+
+
+@pytest.mark.parametrize("who", EVERYONE)
+def test_only_the_cases_people_comment_on_it_from_the_page(
+    client: TestClient, personas: dict[str, Persona], who: str
+) -> None:
+    csrf = sign_in(client, personas[who])
+    answer = client.post("/cases/6/comment", data={"text": f"note from {who}", "csrf_token": csrf})
+    assert answer.status_code == (303 if who in ("admin", "editor", "owner") else 403)
+
+
+def test_a_form_posted_without_the_csrf_token_is_refused(client: TestClient, personas: dict[str, Persona]) -> None:
+    sign_in(client, personas["owner"])
+    answer = client.post("/cases/6/comment", data={"text": "no token"})
+    assert answer.status_code == 403
+    assert "CSRF" in answer.text
+
+
+def test_the_owner_explains_a_case_and_sees_it_in_the_timeline(
+    client: TestClient, personas: dict[str, Persona]
+) -> None:
+    csrf = sign_in(client, personas["owner"])
+    answer = client.post(
+        "/cases/6/explain", data={"category": "capacity", "text": "Courier rates rose in May", "csrf_token": csrf}
+    )
+    assert answer.status_code == 303
+    page = client.get("/cases/6").text
+    timeline = page[page.index('id="timeline"') :]
+    assert "Courier rates rose in May" in timeline
+    assert "explained" in timeline
+
+
+def test_the_desk_lists_my_cases_and_what_i_own(client: TestClient, personas: dict[str, Persona]) -> None:
+    sign_in(client, personas["owner"])
+    page = client.get("/").text
+    assert 'href="/cases/6"' in page
+    assert 'href="/kpis/fulfilment_spend"' in page
+
+
+def test_the_scorecard_shows_the_tree_and_filters_by_status(
+    client: TestClient, personas: dict[str, Persona]
+) -> None:
+    sign_in(client, personas["viewer"])
+    page = client.get("/scorecard").text
+    for subject in ("O1", "KR1", "online_orders", "O2", "KR4"):
+        assert subject in page
+    assert "<svg class=\"spark\"" in page
+    red = client.get("/scorecard?status=red", headers={"HX-Request": "true"}).text
+    assert "<html" not in red
+    assert re.search(r'data-status="red"', red)
+
+
+def test_the_kpi_page_carries_the_chart_series_and_lineage(
+    client: TestClient, personas: dict[str, Persona]
+) -> None:
+    sign_in(client, personas["viewer"])
+    page = client.get("/kpis/online_orders").text
+    assert 'data-chart="plan"' in page
+    assert "&#34;forecast&#34;" in page or '"forecast"' in page
+    assert "Lineage of the points" in page
+    assert "2026-06-01" in page
+
+
+def test_the_dependency_map_colours_the_late_hand_off(client: TestClient, personas: dict[str, Persona]) -> None:
+    sign_in(client, personas["viewer"])
+    page = client.get("/dependencies").text
+    assert 'data-chart="graph"' in page
+    assert "d-late" in page or "d-at_risk" in page or "d-delivered" in page
+
+
+def test_an_unknown_kpi_page_is_a_404_page(client: TestClient, personas: dict[str, Persona]) -> None:
+    sign_in(client, personas["viewer"])
+    answer = client.get("/kpis/nope")
+    assert answer.status_code == 404
+    assert "there is no KPI or key result" in answer.text
+
+
+def test_sign_in_never_redirects_off_site(client: TestClient, personas: dict[str, Persona]) -> None:
+    page = client.get("/login?next=//evil.example/")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert csrf is not None
+    answer = client.post(
+        "/login",
+        data={
+            "email": personas["viewer"].email,
+            "password": "correct horse battery",
+            "csrf_token": csrf.group(1),
+            "next": "//evil.example/",
+        },
+    )
+    assert answer.headers["location"] == "/"
