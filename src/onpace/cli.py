@@ -75,8 +75,6 @@ def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-
-
 @app.command()
 def init(
     path: Annotated[Path, typer.Argument(help="Where to write a starter model file.")] = Path("onpace.yaml"),
@@ -90,7 +88,9 @@ def init(
             out.print(f"store ready; {path} already exists, left as it is")
             return
         path.write_text(STARTER_MODEL, encoding="utf-8")
-        out.print(f"store ready; wrote {path} — edit it, then `onpace validate {path}` and `onpace load {path}`")
+        out.print(
+            f"store ready; wrote {path} — edit it, then `onpace validate {path}` and `onpace load {path}`"
+        )
 
 
 @db_app.command("upgrade")
@@ -136,7 +136,9 @@ def load(path: ModelPath) -> None:
 
 @app.command()
 def export(
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write here instead of stdout.")] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Write here instead of stdout.")
+    ] = None,
 ) -> None:
     """Print the stored model as onpace.yaml (load → export → load gives the same model)."""
     from onpace.modelfile import dump_model
@@ -180,6 +182,345 @@ def replay(
                     f"{event['subject']:<24} {who} (level {event.get('level')})",
                     markup=False,
                 )
+
+
+def _as_of(value: dt.datetime | None) -> dt.date:
+    return value.date() if value is not None else today()
+
+
+@contextmanager
+def org_session(name: str | None = None) -> Iterator[tuple[Any, int, Any]]:
+    """Open the store (migrated), find the organisation and yield (session, org id, model); the caller commits."""
+    from onpace.services.model_store import load_model
+    from onpace.storage.db import make_engine, session_for, upgrade
+    from onpace.storage.repositories.model_repo import find_org
+
+    engine = make_engine()
+    upgrade(engine)
+    with session_for(engine) as session:
+        org = find_org(session, name)
+        yield session, org.id, load_model(session, org.name)
+
+
+def _figure(value: float | None, digits: int = 2) -> str:
+    return "-" if value is None else f"{value:,.{digits}f}"
+
+
+@app.command()
+def evaluate(
+    as_of: AsOf = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per subject per line.")] = False,
+    govern: Annotated[bool, typer.Option(help="Also open, update and escalate cases (the loop).")] = True,
+) -> None:
+    """Evaluate every KPI, KR and objective in the store as of a date and print the verdicts."""
+    from dataclasses import asdict
+
+    from onpace.services.evaluate_service import evaluate_store
+    from onpace.services.govern import govern_store
+
+    day = _as_of(as_of)
+    with user_errors(), org_session() as (session, org_id, model):
+        evaluation = evaluate_store(session, org_id, model, day, now=now())
+        events: tuple[Any, ...] = ()
+        if govern:
+            events = govern_store(session, org_id, model, evaluation.results, as_of=day, now=now()).events
+        session.commit()
+    order = {"objective": 0, "kr": 1, "kpi": 2}
+    results = sorted(evaluation.results.values(), key=lambda r: (order[r.level], r.subject))
+    if as_json:
+        for r in results:
+            sys.stdout.write(json.dumps(asdict(r), default=str) + "\n")
+        return
+    table = Table(title=f"{model.org} as of {day}")
+    for column in ("subject", "level", "plan", "actual", "variance", "status", "forecast", "weeks to red"):
+        table.add_column(column, justify="right" if column in ("plan", "actual", "forecast") else "left")
+    colours = {"green": "green", "amber": "yellow", "red": "red", "at_risk": "magenta"}
+    for r in results:
+        status = r.effective_status + (" (stale)" if r.stale else "")
+        colour = colours.get(r.effective_status, "dim")
+        variance = "-" if r.variance_pct is None else f"{r.variance_pct * 100:+.1f}%"
+        table.add_row(
+            r.subject,
+            r.level,
+            _figure(r.plan_to_date),
+            _figure(r.actual_to_date),
+            variance,
+            f"[{colour}]{status}[/{colour}]",
+            _figure(r.forecast_end),
+            "-" if r.weeks_to_red is None else str(r.weeks_to_red),
+        )
+    out.print(table)
+    if govern:
+        out.print(f"{len(events)} governance event(s) written to the outbox")
+
+
+@app.command()
+def ingest(
+    path: Annotated[Path, typer.Argument(help="Actuals CSV (metric,date,value[,source]).")],
+    source: Annotated[str, typer.Option(help="Source id recorded as the points' lineage.")] = "csv",
+    manual: Annotated[bool, typer.Option(help="Label the points as manual entries.")] = False,
+    by: Annotated[str | None, typer.Option(help="Who entered them (for manual entries).")] = None,
+) -> None:
+    """Ingest an actuals file; bad rows go to quarantine with their line and reason, good rows are kept."""
+    from rich.progress import Progress
+
+    from onpace.services.ingest import ingest_csv
+
+    with (
+        user_errors(),
+        org_session() as (session, org_id, model),
+        Progress(console=err, transient=True) as bar,
+    ):
+        task = bar.add_task(f"ingesting {path.name}", total=None)
+        known = {k.id for k in model.kpis} | {kr.id for kr in model.key_results}
+        report = ingest_csv(
+            session,
+            org_id,
+            path,
+            source=source,
+            run_by=by,
+            manual=manual,
+            now=now(),
+            known_metrics=known,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+        session.commit()
+    out.print(report.summary())
+    for line, reason in report.sample:
+        err.print(f"{path}:{line if line is not None else '?'}: {reason}", markup=False, soft_wrap=True)
+    if report.quarantined > len(report.sample):
+        err.print(f"… and {report.quarantined - len(report.sample)} more in the quarantine")
+    if report.quarantined:
+        raise typer.Exit(1)
+
+
+case_app = typer.Typer(
+    help="Act on one case: explain, commit an action, comment, close.", no_args_is_help=True
+)
+rebaseline_app = typer.Typer(
+    help="Request, approve or reject a re-baseline (a plan change).", no_args_is_help=True
+)
+audit_app = typer.Typer(help="Check the hash-chained audit log.", no_args_is_help=True)
+app.add_typer(case_app, name="case")
+app.add_typer(rebaseline_app, name="rebaseline")
+app.add_typer(audit_app, name="audit")
+
+By = Annotated[str, typer.Option("--by", help="The person acting (a person id of the model).")]
+CaseId = Annotated[int, typer.Argument(help="The case number (see `onpace cases`).")]
+Day = Annotated[dt.datetime, typer.Option(formats=["%Y-%m-%d"])]
+
+
+def _when(moment: dt.datetime | None) -> str:
+    return "-" if moment is None else moment.strftime("%Y-%m-%d %H:%M")
+
+
+@app.command()
+def cases(
+    mine: Annotated[
+        str | None, typer.Option(help="Only cases this person owns, holds or takes part in.")
+    ] = None,
+    open_only: Annotated[bool, typer.Option("--open", help="Only open cases.")] = False,
+) -> None:
+    """List cases with their owner, holder, escalation rung and deadlines."""
+    from onpace.services.cases import list_cases
+
+    with user_errors(), org_session() as (session, org_id, _model):
+        found = list_cases(session, org_id, mine=mine, open_only=open_only)
+    table = Table(title=f"{len(found)} case(s)")
+    for column in ("#", "kind", "subject", "state", "owner", "held by", "rung", "explain by", "act by"):
+        table.add_column(column)
+    for c in found:
+        table.add_row(
+            str(c.id),
+            c.kind,
+            c.subject,
+            c.state,
+            c.owner or "-",
+            c.holder or "-",
+            str(c.rung),
+            _when(c.explain_due) if c.explained_at is None else "explained",
+            _when(c.act_due) if c.acted_at is None else "acted",
+        )
+    out.print(table)
+
+
+@case_app.command("show")
+def case_show(case_id: CaseId) -> None:
+    """Show one case and its timeline."""
+    from onpace.services.cases import case_history, load_case
+
+    with user_errors(), org_session() as (session, org_id, _model):
+        c = load_case(session, org_id, case_id)
+        history = case_history(session, org_id, case_id)
+    out.print(f"case {c.id}: {c.kind} on {c.subject} ({c.state}); owner {c.owner}, held by {c.holder}")
+    if c.participants:
+        out.print("participants: " + ", ".join(c.participants))
+    for row in history:
+        out.print(
+            f"  {_when(row.at)}  {row.event:<16} {row.actor or '-'}  {json.dumps(row.detail)}", markup=False
+        )
+
+
+@case_app.command("explain")
+def case_explain(
+    case_id: CaseId,
+    category: Annotated[
+        str, typer.Option(help="Root-cause category: execution, capacity, dependency, external, data, plan or other.")
+    ],
+    text: Annotated[str, typer.Option(help="What happened and why.")],
+    by: By,
+) -> None:
+    """Record the root cause of a case."""
+    from onpace.services.cases import explain_case
+
+    with user_errors(), org_session() as (session, org_id, _model):
+        explain_case(session, org_id, case_id, category=category, text=text, by=by, now=now())
+        session.commit()
+    out.print(f"case {case_id} explained")
+
+
+@case_app.command("act")
+def case_act(
+    case_id: CaseId,
+    title: Annotated[str, typer.Option(help="The corrective action.")],
+    owner: Annotated[str, typer.Option(help="Who will do it (a person id).")],
+    due: Day,
+    by: By,
+) -> None:
+    """Commit a corrective action (title, owner, due date) on a case."""
+    from onpace.services.cases import act_on_case
+
+    with user_errors(), org_session() as (session, org_id, _model):
+        act_on_case(session, org_id, case_id, title=title, owner=owner, due=due.date(), by=by, now=now())
+        session.commit()
+    out.print(f"action committed on case {case_id}")
+
+
+@case_app.command("comment")
+def case_comment(case_id: CaseId, text: Annotated[str, typer.Option(help="The comment.")], by: By) -> None:
+    """Add a comment to a case."""
+    from onpace.services.cases import comment_on_case
+
+    with user_errors(), org_session() as (session, org_id, _model):
+        comment_on_case(session, org_id, case_id, text=text, by=by, now=now())
+        session.commit()
+    out.print(f"comment added to case {case_id}")
+
+
+@case_app.command("close")
+def case_close(
+    case_id: CaseId, by: By, note: Annotated[str, typer.Option(help="Why it is closed.")] = ""
+) -> None:
+    """Resolve a case by hand (it reopens if the data is still off at the next evaluation)."""
+    from onpace.services.cases import close_case
+
+    with user_errors(), org_session() as (session, org_id, _model):
+        close_case(session, org_id, case_id, by=by, now=now(), note=note)
+        session.commit()
+    out.print(f"case {case_id} closed")
+
+
+@app.command()
+def checkin(
+    subject: Annotated[str, typer.Argument(help="A KR or objective id.")],
+    status: Annotated[str, typer.Option(help="green, amber or red.")],
+    confidence: Annotated[int, typer.Option(help="0 to 10.")],
+    by: By,
+    comment: Annotated[str, typer.Option(help="What the owner reports.")] = "",
+    day: Annotated[dt.datetime | None, typer.Option("--date", formats=["%Y-%m-%d"])] = None,
+) -> None:
+    """Record an owner's check-in (status and confidence) on a KR or objective."""
+    from onpace.services.checkins import new_checkin, record_checkins
+
+    with user_errors(), org_session() as (session, org_id, model):
+        entry = new_checkin(
+            model,
+            subject=subject,
+            day=_as_of(day),
+            status=status,
+            confidence=confidence,
+            by=by,
+            comment=comment,
+        )
+        record_checkins(session, org_id, [entry], now=now())
+        session.commit()
+    out.print(f"check-in recorded on {subject}")
+
+
+@rebaseline_app.command("request")
+def rebaseline_request(
+    subject: Annotated[str, typer.Argument(help="A KPI or KR id.")],
+    plan: Annotated[str, typer.Option(help="The new plan, e.g. 'per_bucket=85' or 'baseline=0,target=900'.")],
+    reason: Annotated[str, typer.Option(help="Why the plan must change.")],
+    effective: Day,
+    by: By,
+) -> None:
+    """Ask to change a plan from a date on; the owner's unit head (or an admin) decides."""
+    from onpace.services.rebaseline import plan_from_text, request_rebaseline
+
+    with user_errors(), org_session() as (session, org_id, model):
+        row = request_rebaseline(
+            session,
+            org_id,
+            model,
+            subject=subject,
+            plan=plan_from_text(plan),
+            reason=reason,
+            effective=effective.date(),
+            by=by,
+            now=now(),
+        )
+        session.commit()
+        number = row.id
+    out.print(f"re-baseline request {number} recorded for {subject}")
+
+
+@rebaseline_app.command("approve")
+def rebaseline_approve(
+    request_id: Annotated[int, typer.Argument(help="The request number.")],
+    by: By,
+    admin: Annotated[bool, typer.Option(help="Decide as an admin rather than the unit head.")] = False,
+) -> None:
+    """Approve a re-baseline: the new plan version applies from its effective date; the old one is kept."""
+    from onpace.services.rebaseline import approve_rebaseline
+
+    with user_errors(), org_session() as (session, org_id, model):
+        approve_rebaseline(session, org_id, model, request_id, by=by, now=now(), admin=admin)
+        session.commit()
+    out.print(f"re-baseline {request_id} approved")
+
+
+@rebaseline_app.command("reject")
+def rebaseline_reject(
+    request_id: Annotated[int, typer.Argument(help="The request number.")],
+    by: By,
+    admin: Annotated[bool, typer.Option(help="Decide as an admin rather than the unit head.")] = False,
+) -> None:
+    """Reject a re-baseline request; the plan stays as it is."""
+    from onpace.services.rebaseline import reject_rebaseline
+
+    with user_errors(), org_session() as (session, org_id, model):
+        reject_rebaseline(session, org_id, model, request_id, by=by, now=now(), admin=admin)
+        session.commit()
+    out.print(f"re-baseline {request_id} rejected")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check that no audit row was edited or deleted; exit 1 when the chain is broken."""
+    from onpace.services.audit import verify_audit
+    from onpace.storage.db import make_engine, session_for, upgrade
+
+    engine = make_engine()
+    with user_errors():
+        upgrade(engine)
+        with session_for(engine) as session:
+            problems = verify_audit(session)
+    for problem in problems:
+        err.print(problem, markup=False, soft_wrap=True)
+    if problems:
+        fail(f"the audit log is broken ({len(problems)} problem(s))")
+    out.print("audit log intact")
 
 
 def _kv_table(title: str, rows: list[tuple[str, Any]]) -> Table:
@@ -270,5 +611,3 @@ kpis:
 def main() -> None:
     """Run the CLI; the console script entry point."""
     app()
-
-
