@@ -365,7 +365,10 @@ def case_show(case_id: CaseId) -> None:
 def case_explain(
     case_id: CaseId,
     category: Annotated[
-        str, typer.Option(help="Root-cause category: execution, capacity, dependency, external, data, plan or other.")
+        str,
+        typer.Option(
+            help="Root-cause category: execution, capacity, dependency, external, data, plan or other."
+        ),
     ],
     text: Annotated[str, typer.Option(help="What happened and why.")],
     by: By,

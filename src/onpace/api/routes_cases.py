@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
 from onpace.api import schemas as s
 from onpace.api.convert import case_out, event_out
@@ -18,6 +18,8 @@ from onpace.domain.cases import Case
 from onpace.errors import UserError
 from onpace.services import cases as case_service
 from onpace.services.auth import may_work_case
+
+RowIdPath = Annotated[int, Path(ge=1, le=2**53)]
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 
@@ -62,13 +64,13 @@ def list_cases(
 
 
 @router.get("/{case_id}")
-def get_case(case_id: int, context: ReadContext) -> s.CaseDetailOut:
+def get_case(case_id: RowIdPath, context: ReadContext) -> s.CaseDetailOut:
     """Return a case with its events timeline."""
     return _detail(context, case_id)
 
 
 @router.post("/{case_id}/explain")
-def explain(case_id: int, body: s.ExplainBody, context: WriteContext) -> s.CaseDetailOut:
+def explain(case_id: RowIdPath, body: s.ExplainBody, context: WriteContext) -> s.CaseDetailOut:
     """Record the root cause (category and text)."""
     _workable(context, case_id)
     case_service.explain_case(
@@ -85,7 +87,7 @@ def explain(case_id: int, body: s.ExplainBody, context: WriteContext) -> s.CaseD
 
 
 @router.post("/{case_id}/act")
-def act(case_id: int, body: s.ActBody, context: WriteContext) -> s.CaseDetailOut:
+def act(case_id: RowIdPath, body: s.ActBody, context: WriteContext) -> s.CaseDetailOut:
     """Commit a corrective action with an owner and a due date."""
     _workable(context, case_id)
     if context.model.person(body.owner) is None:
@@ -105,7 +107,7 @@ def act(case_id: int, body: s.ActBody, context: WriteContext) -> s.CaseDetailOut
 
 
 @router.post("/{case_id}/complete")
-def complete(case_id: int, body: s.CompleteBody, context: WriteContext) -> s.CaseDetailOut:
+def complete(case_id: RowIdPath, body: s.CompleteBody, context: WriteContext) -> s.CaseDetailOut:
     """Mark one of the case's corrective actions done."""
     _workable(context, case_id)
     case_service.complete_action(
@@ -116,7 +118,7 @@ def complete(case_id: int, body: s.CompleteBody, context: WriteContext) -> s.Cas
 
 
 @router.post("/{case_id}/comment")
-def comment(case_id: int, body: s.CommentBody, context: WriteContext) -> s.CaseDetailOut:
+def comment(case_id: RowIdPath, body: s.CommentBody, context: WriteContext) -> s.CaseDetailOut:
     """Add a comment to the timeline."""
     _workable(context, case_id)
     case_service.comment_on_case(
@@ -127,7 +129,7 @@ def comment(case_id: int, body: s.CommentBody, context: WriteContext) -> s.CaseD
 
 
 @router.post("/{case_id}/close")
-def close(case_id: int, body: s.CloseBody, context: WriteContext) -> s.CaseDetailOut:
+def close(case_id: RowIdPath, body: s.CloseBody, context: WriteContext) -> s.CaseDetailOut:
     """Resolve the case by hand (it reopens if the next evaluation still finds the problem)."""
     _workable(context, case_id)
     case_service.close_case(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
 from onpace.api import schemas as s
 from onpace.api.convert import checkin_out, evaluation_out, rebaseline_out
@@ -21,6 +21,8 @@ from onpace.services.checkins import new_checkin, record_checkins
 from onpace.services.ingest import ingest_frame
 from onpace.services.model_store import plan_versions
 from onpace.storage.repositories import cases_repo, checkins_repo, evaluations_repo, points_repo, runs_repo
+
+RowIdPath = Annotated[int, Path(ge=1, le=2**53)]
 
 router = APIRouter(prefix="/api/v1", tags=["data"])
 
@@ -168,7 +170,7 @@ def request_rebaseline(body: s.RebaselineBody, context: WriteContext) -> s.Rebas
 
 
 @router.post("/rebaselines/{request_id}/approve")
-def approve_rebaseline(request_id: int, body: s.DecisionBody, context: WriteContext) -> s.RebaselineOut:
+def approve_rebaseline(request_id: RowIdPath, body: s.DecisionBody, context: WriteContext) -> s.RebaselineOut:
     """Approve a re-baseline request (the subject owner's unit head, or an admin)."""
     rebaseline_service.approve_rebaseline(
         context.session,
@@ -185,7 +187,7 @@ def approve_rebaseline(request_id: int, body: s.DecisionBody, context: WriteCont
 
 
 @router.post("/rebaselines/{request_id}/reject")
-def reject_rebaseline(request_id: int, body: s.DecisionBody, context: WriteContext) -> s.RebaselineOut:
+def reject_rebaseline(request_id: RowIdPath, body: s.DecisionBody, context: WriteContext) -> s.RebaselineOut:
     """Reject a re-baseline request (the subject owner's unit head, or an admin)."""
     rebaseline_service.reject_rebaseline(
         context.session,
@@ -251,7 +253,7 @@ def create_token(body: s.TokenBody, context: ReadContext) -> s.NewTokenOut:
 
 
 @router.delete("/tokens/{token_id}", tags=["account"])
-def revoke_token(token_id: int, context: ReadContext) -> s.TokenOut:
+def revoke_token(token_id: RowIdPath, context: ReadContext) -> s.TokenOut:
     """Revoke one of your tokens (admins: anyone's); a read-only token cannot revoke."""
     if context.who.scope == "read":
         raise forbidden("this API token is read-only")

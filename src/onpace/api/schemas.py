@@ -22,6 +22,7 @@ Text = Annotated[str, Field(min_length=1, max_length=5000)]
 ShortText = Annotated[str, Field(min_length=1, max_length=500)]
 Finite = Annotated[float, Field(allow_inf_nan=False)]
 Weight = Annotated[float, Field(ge=0, le=1000, allow_inf_nan=False)]
+RowId = Annotated[int, Field(ge=1, le=2**53, description="a stored row's number")]
 
 
 class Strict(BaseModel):
@@ -448,7 +449,7 @@ class CloseBody(Strict):
 
 
 class CompleteBody(Strict):
-    action: Annotated[int, Field(ge=1)]
+    action: RowId
 
 
 # ---------------------------------------------------------------------------------------------

@@ -168,6 +168,18 @@ def run(
     if missing:
         raise ValueError(f"actual points need the columns metric, date, value; missing: {', '.join(sorted(missing))}")
     check_cycles(model)
+    # Extreme values may overflow on the way; every output is made finite-or-null at the end.
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        return _run(model, points, as_of, plan_versions, shifts)
+
+
+def _run(
+    model: Model,
+    points: pl.DataFrame,
+    as_of: dt.date,
+    plan_versions: Mapping[str, Sequence[PlanVersion]] | None,
+    shifts: Mapping[str, whatif.Shift],
+) -> Evaluation:
     policy = model.policy
     week_start = model.calendar.week_start_index
     today = day_number(as_of)
@@ -528,7 +540,7 @@ def _chart(
     cumulative_actual = opening + _segment_cumsum(np.nan_to_num(seen), groups)
     past = lay.start[:rows] <= today
     def column(name: str, values: Floats) -> pl.Series:
-        return pl.Series(name, values, nan_to_null=True)
+        return pl.Series(name, np.where(np.isfinite(values), values, np.nan), nan_to_null=True)
 
     return pl.DataFrame(
         [

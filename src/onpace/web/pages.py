@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
@@ -67,6 +68,8 @@ from onpace.web.sparkline import sparkline_svg
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parent / "templates"))
 TEMPLATES.env.filters["sparkline"] = sparkline_svg
 TEMPLATES.env.filters["tojson_attr"] = lambda value: json.dumps(value, default=str)
+
+RowIdPath = Annotated[int, PathParam(ge=1, le=2**53)]
 
 router = APIRouter(include_in_schema=False)
 
@@ -272,7 +275,7 @@ def cases_inbox(request: Request, context: Page, mine: bool = False, state: str 
 
 
 @router.get("/cases/{case_id}")
-def case_page(case_id: int, request: Request, context: Page) -> HTMLResponse:
+def case_page(case_id: RowIdPath, request: Request, context: Page) -> HTMLResponse:
     """Show a case: its subject, escalation level, participants, forms and timeline."""
     case = _load_case(context, case_id)
     events = case_service.case_history(context.session, context.org_id, case_id)
@@ -295,7 +298,7 @@ def case_page(case_id: int, request: Request, context: Page) -> HTMLResponse:
 
 @router.post("/cases/{case_id}/explain")
 def case_explain(
-    case_id: int,
+    case_id: RowIdPath,
     context: Page,
     category: Annotated[str, Form(max_length=100)],
     text: Annotated[str, Form(max_length=5000)],
@@ -317,7 +320,7 @@ def case_explain(
 
 @router.post("/cases/{case_id}/act")
 def case_act(
-    case_id: int,
+    case_id: RowIdPath,
     context: Page,
     title: Annotated[str, Form(max_length=500)],
     owner: Annotated[str, Form(max_length=200)],
@@ -342,7 +345,7 @@ def case_act(
 
 
 @router.post("/cases/{case_id}/comment")
-def case_comment(case_id: int, context: Page, text: Annotated[str, Form(max_length=5000)]) -> Response:
+def case_comment(case_id: RowIdPath, context: Page, text: Annotated[str, Form(max_length=5000)]) -> Response:
     """Add a comment to a case."""
     _workable(context, case_id)
     case_service.comment_on_case(
@@ -353,7 +356,7 @@ def case_comment(case_id: int, context: Page, text: Annotated[str, Form(max_leng
 
 
 @router.post("/cases/{case_id}/close")
-def case_close(case_id: int, context: Page, note: Annotated[str, Form(max_length=5000)] = "") -> Response:
+def case_close(case_id: RowIdPath, context: Page, note: Annotated[str, Form(max_length=5000)] = "") -> Response:
     """Resolve a case by hand."""
     _workable(context, case_id)
     case_service.close_case(
@@ -494,7 +497,7 @@ def rebaseline_request(
 
 @router.post("/rebaselines/{request_id}/{decision}")
 def rebaseline_decide(
-    request_id: int, decision: str, context: Page, note: Annotated[str, Form(max_length=5000)] = ""
+    request_id: RowIdPath, decision: str, context: Page, note: Annotated[str, Form(max_length=5000)] = ""
 ) -> Response:
     """Approve or reject a re-baseline request."""
     if not context.who.writes:
