@@ -42,6 +42,9 @@ DATE_PATTERN = rf"^\d{{4}}-\d{{2}}-\d{{2}}(?:[T ]{_TIME}{_ZONE}?)?$"
 
 SAMPLE_SIZE = 20
 
+POINTS = cast(Table, PointRow.__table__)
+QUARANTINE = cast(Table, QuarantineRow.__table__)
+
 Progress = Callable[[int, int], None]
 
 
@@ -210,47 +213,9 @@ def ingest_frame(
 
     if approved:
         _supersede(session, org_id, new.filter(pl.col("change") == "corrected"), now)
-    total_new = new.height
-
-    def report_progress(done: int) -> None:
-        if progress is not None:
-            progress(done, total_new)
-
-    bulk.insert_frame(
-        session,
-        PointRow.__table__,  # type: ignore[arg-type]
-        new.select(
-            pl.lit(org_id, pl.Int64).alias("org_id"),
-            "metric",
-            "date",
-            "value",
-            "source",
-            pl.lit(run.id, pl.Int64).alias("run_id"),
-            pl.lit(now).dt.convert_time_zone("UTC").alias("ingested_at"),
-            pl.lit(run_by if manual else None, pl.String).alias("entered_by"),
-            pl.lit(manual).alias("manual"),
-            pl.col("version").cast(pl.Int64),
-            pl.lit(None, pl.Datetime("us", "UTC")).alias("superseded_at"),
-            pl.lit(approved).alias("approved"),
-            pl.lit(None, pl.String).alias("approved_by"),
-            pl.lit(None, pl.Datetime("us", "UTC")).alias("approved_at"),
-            "retro",
-        ).rename({"retro": "retro_flag"}),
-        progress=report_progress,
-    )
-    bulk.insert_frame(
-        session,
-        QuarantineRow.__table__,  # type: ignore[arg-type]
-        bad.sort("line").select(
-            pl.lit(org_id, pl.Int64).alias("org_id"),
-            pl.lit(run.id, pl.Int64).alias("run_id"),
-            "source",
-            pl.col("line").cast(pl.Int64),
-            "raw",
-            "reason",
-            pl.lit(now).dt.convert_time_zone("UTC").alias("created_at"),
-        ),
-    )
+    lineage = _Lineage(org_id=org_id, run_id=run.id, now=now, manual=manual, run_by=run_by, approved=approved)
+    _insert_points(session, new, lineage, progress)
+    _insert_quarantine(session, bad, lineage)
     sample = bad.sort("line").head(SAMPLE_SIZE)
     return IngestReport(
         run_id=run.id,
@@ -294,6 +259,56 @@ def record_failed_run(
     session.add(run)
     session.flush()
     return run.id
+
+
+@dataclass(frozen=True)
+class _Lineage:
+    """What every row of one run shares."""
+
+    org_id: int
+    run_id: int
+    now: dt.datetime
+    manual: bool
+    run_by: str | None
+    approved: bool
+
+
+def _insert_points(session: Session, new: pl.DataFrame, lineage: _Lineage, progress: Progress | None) -> None:
+    def report(done: int) -> None:
+        if progress is not None:
+            progress(done, new.height)
+
+    rows = new.select(
+        pl.lit(lineage.org_id, pl.Int64).alias("org_id"),
+        "metric",
+        "date",
+        "value",
+        "source",
+        pl.lit(lineage.run_id, pl.Int64).alias("run_id"),
+        pl.lit(lineage.now).dt.convert_time_zone("UTC").alias("ingested_at"),
+        pl.lit(lineage.run_by if lineage.manual else None, pl.String).alias("entered_by"),
+        pl.lit(lineage.manual).alias("manual"),
+        pl.col("version").cast(pl.Int64),
+        pl.lit(None, pl.Datetime("us", "UTC")).alias("superseded_at"),
+        pl.lit(lineage.approved).alias("approved"),
+        pl.lit(None, pl.String).alias("approved_by"),
+        pl.lit(None, pl.Datetime("us", "UTC")).alias("approved_at"),
+        pl.col("retro").alias("retro_flag"),
+    )
+    bulk.insert_frame(session, POINTS, rows, progress=report)
+
+
+def _insert_quarantine(session: Session, bad: pl.DataFrame, lineage: _Lineage) -> None:
+    rows = bad.sort("line").select(
+        pl.lit(lineage.org_id, pl.Int64).alias("org_id"),
+        pl.lit(lineage.run_id, pl.Int64).alias("run_id"),
+        "source",
+        pl.col("line").cast(pl.Int64),
+        "raw",
+        "reason",
+        pl.lit(lineage.now).dt.convert_time_zone("UTC").alias("created_at"),
+    )
+    bulk.insert_frame(session, QUARANTINE, rows)
 
 
 _QUARANTINE_COLUMNS = ("line", "source", "raw", "reason")
@@ -434,7 +449,7 @@ def _supersede(session: Session, org_id: int, corrected: pl.DataFrame, now: dt.d
     """Mark every older version of each corrected point as superseded at ``now``."""
     if corrected.is_empty():
         return
-    table = cast(Table, PointRow.__table__)
+    table = POINTS
     stmt = (
         update(table)
         .where(
