@@ -66,3 +66,35 @@ def test_payload_dates_are_stored_as_the_text_that_was_hashed(session: Session) 
     write(session, 1)
     stored = session.scalars(select(AuditRow)).one()
     assert stored.payload["due"] == "2026-01-20"
+
+
+def test_loading_a_model_and_ingesting_actuals_are_chained_in_the_audit_log(session: Session) -> None:
+    import datetime as dt
+    from pathlib import Path
+
+    import polars as pl
+
+    from onpace.modelfile import load_model_file
+    from onpace.services.ingest import ingest_frame
+    from onpace.services.model_store import save_model
+    from onpace.storage.tables import AuditRow
+
+    model = load_model_file(Path(__file__).resolve().parents[2] / "examples" / "onpace.yaml")
+    now = dt.datetime(2026, 4, 6, 9, tzinfo=dt.UTC)
+    org_id = save_model(session, model, by="ana", now=now).org_id
+    save_model(session, model, by="ana", now=now)  # unchanged: nothing to record
+    frame = pl.DataFrame({"metric": ["online_orders"], "date": ["2026-04-07"], "value": [120.0]})
+    ingest_frame(
+        session,
+        org_id,
+        frame,
+        source="csv",
+        run_by="ana",
+        manual=True,
+        now=now,
+        known_metrics={"online_orders"},
+    )
+    actions = [row.action for row in session.query(AuditRow).order_by(AuditRow.seq)]
+    assert actions[-2:] == ["model.saved", "actuals.ingested"]
+    assert actions.count("model.saved") == 1
+    assert verify_audit(session) == []

@@ -27,6 +27,7 @@ from sqlalchemy import Table, and_, bindparam, update
 from sqlalchemy.orm import Session
 
 from onpace.errors import UserError
+from onpace.services.audit import append_audit
 from onpace.storage import bulk
 from onpace.storage.repositories import evaluations_repo, points_repo
 from onpace.storage.tables import IngestRunRow, PointRow, QuarantineRow
@@ -217,6 +218,22 @@ def ingest_frame(
     _insert_points(session, new, lineage, progress)
     _insert_quarantine(session, bad, lineage)
     sample = bad.sort("line").head(SAMPLE_SIZE)
+    append_audit(
+        session,
+        org_id=org_id,
+        at=now,
+        actor=run_by or source,
+        action="actuals.ingested",
+        subject=source,
+        payload={
+            "run_id": run.id,
+            "manual": manual,
+            "added": count.get("added", 0),
+            "corrected": count.get("corrected", 0),
+            "retroactive": retro,
+            "quarantined": bad.height,
+        },
+    )
     return IngestReport(
         run_id=run.id,
         total=parsed.height,

@@ -37,6 +37,7 @@ from onpace.domain.model import (
     Source,
     Unit,
 )
+from onpace.services.audit import append_audit
 from onpace.storage import codec
 from onpace.storage.errors import StoreError
 from onpace.storage.repositories import model_repo
@@ -160,6 +161,22 @@ def save_model(
     _sync_policy(session, org.id, rows.policy, model, now=now, report=report)
     _sync_plans(session, org.id, model, by=by, now=now, report=report)
     session.flush()
+    if report.changed:
+        # Model and plan changes are chained in the audit log with who and when.
+        append_audit(
+            session,
+            org_id=org.id,
+            at=now,
+            actor=by,
+            action="model.saved",
+            subject=model.org,
+            payload={
+                "added": dict(report.added),
+                "updated": dict(report.updated),
+                "archived": dict(report.archived),
+                "plan_versions": report.plan_versions,
+            },
+        )
     return report
 
 
