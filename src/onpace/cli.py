@@ -526,6 +526,129 @@ def audit_verify() -> None:
     out.print("audit log intact")
 
 
+user_app = typer.Typer(help="Manage the people who sign in to the web app.", no_args_is_help=True)
+token_app = typer.Typer(help="Manage API tokens (shown once, stored hashed).", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
+
+
+@user_app.command("add")
+def user_add(
+    email: Annotated[str, typer.Argument(help="The address they sign in with.")],
+    name: Annotated[str, typer.Option(help="Their name.")],
+    role: Annotated[str, typer.Option(help="admin, editor, owner or viewer.")] = "viewer",
+    person: Annotated[
+        str | None, typer.Option(help="Their person id in the model (owners need one).")
+    ] = None,
+    password: Annotated[
+        str | None,
+        typer.Option(help="Their password (asked for when omitted; none: API tokens only).", hide_input=True),
+    ] = None,
+) -> None:
+    """Add a user who may sign in (argon2-hashed password) or hold API tokens."""
+    from onpace.services.users import add_user
+    from onpace.storage.db import make_engine, session_for, upgrade
+
+    if password is None and sys.stdin.isatty():
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    engine = make_engine()
+    with user_errors():
+        upgrade(engine)
+        with session_for(engine) as session:
+            add_user(
+                session, email=email, name=name, role=role, password=password, now=now(), person_id=person
+            )
+            session.commit()
+    out.print(f"user {email} added as {role}")
+
+
+@token_app.command("create")
+def token_create(
+    email: Annotated[str, typer.Argument(help="The user the token acts as.")],
+    name: Annotated[str, typer.Option(help="What the token is for.")],
+    scope: Annotated[str, typer.Option(help="read or write.")] = "read",
+) -> None:
+    """Create an API token and print it once (only its SHA-256 is stored)."""
+    from onpace.services.tokens import create_token
+    from onpace.storage.db import make_engine, session_for, upgrade
+
+    engine = make_engine()
+    with user_errors():
+        upgrade(engine)
+        with session_for(engine) as session:
+            new = create_token(session, email=email, name=name, scope=scope, now=now())
+            session.commit()
+    err.print(f"token {new.id} ({new.scope}) for {email} — copy it now, it is not shown again:")
+    sys.stdout.write(new.token + "\n")
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: Annotated[int, typer.Argument(help="The token number.")]) -> None:
+    """Revoke an API token."""
+    from onpace.services.tokens import revoke_token
+    from onpace.storage.db import make_engine, session_for, upgrade
+
+    engine = make_engine()
+    with user_errors():
+        upgrade(engine)
+        with session_for(engine) as session:
+            revoke_token(session, token_id, now=now())
+            session.commit()
+    out.print(f"token {token_id} revoked")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Start the web app and the REST API (/api/v1, docs at /docs)."""
+    import uvicorn
+
+    from onpace.app import create_app
+    from onpace.storage.db import make_engine, upgrade
+
+    with user_errors():
+        upgrade(make_engine())
+        application = create_app()
+    out.print(f"onpace is serving on http://{host}:{port}/ (API docs at /docs)")
+    uvicorn.run(application, host=host, port=port, log_level="warning")
+
+
+@app.command()
+def worker(
+    once: Annotated[bool, typer.Option(help="Do what is due now, then stop.")] = False,
+    poll: Annotated[float, typer.Option(help="Seconds between looks for work.")] = 1.0,
+) -> None:
+    """Run due source pulls, evaluations and deliveries; start as many as you like, on any machine."""
+    import os
+
+    from onpace.config import get_settings
+    from onpace.services.dispatch import DispatchOptions
+    from onpace.services.worker import WorkerOptions, run_worker
+    from onpace.storage.db import make_engine, upgrade
+
+    with user_errors():
+        settings = get_settings()
+        engine = make_engine()
+        upgrade(engine)
+        smtp = settings.smtp_url.get_secret_value() if settings.smtp_url else None
+        options = WorkerOptions(
+            dispatch=DispatchOptions(
+                smtp_url=smtp,
+                base_url=settings.base_url,
+                allow_private=settings.webhook_allow_private,
+                env=dict(os.environ),
+            ),
+            env=dict(os.environ),
+        )
+        try:
+            stats = run_worker(engine, once=once, poll_interval=poll, options=options)
+        except KeyboardInterrupt:
+            return
+    out.print(f"worker stopped: {stats.jobs_done} jobs done, {stats.sent} notifications sent")
+
+
 def _kv_table(title: str, rows: list[tuple[str, Any]]) -> Table:
     table = Table(title=title, show_header=False)
     for key, value in rows:

@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     webhook_allow_private: bool = False
     """Let webhook routes point at private or loopback addresses (tests and closed networks)."""
 
+    smtp_url: SecretStr | None = None
+    """Apprise mail URL (``mailtos://user:pass@host``) through which people's own email is sent."""
+
     log_json: bool = False
     """Write logs as JSON lines (production) instead of the console format."""
 
