@@ -20,17 +20,20 @@ import resource
 import statistics
 import sys
 import time
+from typing import cast
 
 import numpy as np
 import polars as pl
 
 from onpace.domain.engine import evaluate_model
 from onpace.domain.model import (
+    Aggregate,
     Cycle,
     Feed,
     Initiative,
     KeyResult,
     Kpi,
+    KpiKind,
     Model,
     Objective,
     Plan,
@@ -62,17 +65,25 @@ def build_model(kpis: int, days: int, rng: np.random.Generator) -> Model:
         base = 100.0
         if forms[i] == "phased":
             total = base * days if flow else base
-            plan = Plan(baseline=0.0 if flow else base, target=total * 1.3 if flow else base * 1.2, phasing=phasing[i])
+            plan = Plan(
+                baseline=0.0 if flow else base, target=total * 1.3 if flow else base * 1.2, phasing=phasing[i]
+            )
         elif forms[i] == "per_bucket":
             plan = Plan(per_bucket=base * {"day": 1, "week": 7, "month": 30}[grains[i]] if flow else base)
         else:
             mid = START + dt.timedelta(days=days // 2)
-            plan = Plan(points=((START, 0.0 if flow else base), (mid, base * days / 2 if flow else base * 1.1)))
+            plan = Plan(
+                points=((START, 0.0 if flow else base), (mid, base * days / 2 if flow else base * 1.1))
+            )
         if directions[i] == "range":
             plan = Plan(per_bucket=base, band=(base * 0.9, base * 1.1))
             flow = False
         feeds = tuple(
-            Feed(kr_ids[int(rng.integers(n_krs))], float(np.round(rng.uniform(0.1, 1.0), 2)), int(rng.integers(0, 21)))
+            Feed(
+                kr_ids[int(rng.integers(n_krs))],
+                float(np.round(rng.uniform(0.1, 1.0), 2)),
+                int(rng.integers(0, 21)),
+            )
             for _ in range(int(feeds_per_kpi[i]))
         )
         formula = None
@@ -89,13 +100,13 @@ def build_model(kpis: int, days: int, rng: np.random.Generator) -> Model:
                 measure="flow" if flow else ("ratio" if formula else "level"),
                 direction=directions[i],
                 grain=grains[i],
-                aggregate="sum" if flow else str(rng.choice(["mean", "last", "max", "min"])),
+                aggregate="sum" if flow else cast(Aggregate, str(rng.choice(["mean", "last", "max", "min"]))),
                 tolerance=Tolerance(Threshold(0.05, True), Threshold(0.1, True)) if i % 3 else None,
                 plan=plan,
                 leading=bool(rng.random() < 0.3),
                 feeds=feeds,
                 formula=formula,
-                kind=str(rng.choice(["outcome", "cost", "capacity"], p=[0.9, 0.05, 0.05])),
+                kind=cast(KpiKind, str(rng.choice(["outcome", "cost", "capacity"], p=[0.9, 0.05, 0.05]))),
                 cycle="long",
             )
         )
@@ -113,13 +124,26 @@ def build_model(kpis: int, days: int, rng: np.random.Generator) -> Model:
             )
             for j in members
         )
-        objectives.append(Objective(id=f"o{o}", title=f"Objective {o}", cycle="long", unit=None, owner="owner", key_results=krs))
+        objectives.append(
+            Objective(
+                id=f"o{o}", title=f"Objective {o}", cycle="long", unit=None, owner="owner", key_results=krs
+            )
+        )
     initiatives = tuple(
-        Initiative(f"i{n}", f"Initiative {n}", "owner", None, supports=(kr_ids[int(rng.integers(n_krs))],),
-                   cost=f"k{int(rng.integers(kpis))}", capacity=f"k{int(rng.integers(kpis))}")
+        Initiative(
+            f"i{n}",
+            f"Initiative {n}",
+            "owner",
+            None,
+            supports=(kr_ids[int(rng.integers(n_krs))],),
+            cost=f"k{int(rng.integers(kpis))}",
+            capacity=f"k{int(rng.integers(kpis))}",
+        )
         for n in range(max(1, kpis // 100))
     )
-    return Model(org="Bench", cycles=(cycle,), objectives=tuple(objectives), kpis=tuple(out), initiatives=initiatives)
+    return Model(
+        org="Bench", cycles=(cycle,), objectives=tuple(objectives), kpis=tuple(out), initiatives=initiatives
+    )
 
 
 def build_points(kpis: int, days: int, rng: np.random.Generator) -> pl.DataFrame:
@@ -150,8 +174,10 @@ def main() -> int:
     model = build_model(args.kpis, args.days, rng)
     points = build_points(args.kpis, args.days, rng)
     as_of = START + dt.timedelta(days=args.days - 1)
-    print(f"model: {len(model.kpis)} KPIs, {len(model.key_results)} KRs, {len(model.objectives)} objectives, "
-          f"{sum(len(k.feeds) for k in model.kpis)} links; {points.height} points; as of {as_of}")
+    print(
+        f"model: {len(model.kpis)} KPIs, {len(model.key_results)} KRs, {len(model.objectives)} objectives, "
+        f"{sum(len(k.feeds) for k in model.kpis)} links; {points.height} points; as of {as_of}"
+    )
     floors: list[float] = []
     totals: list[float] = []
     evaluation = None
@@ -163,15 +189,21 @@ def main() -> int:
         evaluation = evaluate_model(model, points, as_of)
         totals.append(time.perf_counter() - started)
     assert evaluation is not None
-    statuses = evaluation.subjects.group_by("level", "effective_status").len().sort("level", "effective_status")
+    statuses = (
+        evaluation.subjects.group_by("level", "effective_status").len().sort("level", "effective_status")
+    )
     for level, status, count in statuses.iter_rows():
         print(f"  {level:<9} {status:<9} {count}")
-    print(f"  threats {evaluation.threats.height}, impact rows {evaluation.impact.height}, "
-          f"bucket rows {evaluation.buckets.height}, lead-lag links {evaluation.leadlag.height}")
+    print(
+        f"  threats {evaluation.threats.height}, impact rows {evaluation.impact.height}, "
+        f"bucket rows {evaluation.buckets.height}, lead-lag links {evaluation.leadlag.height}"
+    )
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     floor = statistics.median(floors)
     total = statistics.median(totals)
-    print(f"runs: evaluate {', '.join(f'{t:.2f}' for t in totals)} s; floor {', '.join(f'{t:.3f}' for t in floors)} s")
+    print(
+        f"runs: evaluate {', '.join(f'{t:.2f}' for t in totals)} s; floor {', '.join(f'{t:.3f}' for t in floors)} s"
+    )
     print(f"peak RSS {peak_mb:.0f} MB")
     print(f"evaluate: {points.height} points, {total:.2f} s, floor {floor:.3f} s, ratio {total / floor:.1f}")
     return 0

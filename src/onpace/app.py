@@ -29,6 +29,8 @@ from onpace.web import pages
 
 STATIC_DIR = Path(__file__).resolve().parent / "web" / "static"
 API_PREFIX = "/api/"
+POOL_SIZE = 20
+POOL_OVERFLOW = 20
 
 DOCS_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>onpace API</title>
@@ -48,7 +50,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     settings = settings or get_settings()
     if settings.secret_key is None or len(settings.secret_key.get_secret_value()) < 16:
         raise SettingsError("ONPACE_SECRET_KEY must be set (at least 16 characters) to sign session cookies")
-    engine = engine or make_engine(settings.database_url)
+    # One pooled connection per worker thread (anyio's default is 40), so requests never queue
+    # for a connection while a thread is free.
+    engine = engine or make_engine(settings.database_url, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
     app = FastAPI(
         title="onpace",
         summary="Strategy execution: OKRs bound to KPIs, planned vs actual, variance cases.",

@@ -54,9 +54,7 @@ def test_day_numbers_round_trip() -> None:
 def test_the_layout_covers_the_cycle_and_maps_each_day_to_its_bucket(grain: int, week_start: int) -> None:
     start, end = dt.date(2026, 1, 7), dt.date(2026, 4, 2)
     names = {DAY: "day", WEEK: "week", MONTH: "month"}
-    lay = layout(
-        np.array([grain]), np.array([day_number(start)]), np.array([day_number(end)]), week_start
-    )
+    lay = layout(np.array([grain]), np.array([day_number(start)]), np.array([day_number(end)]), week_start)
     expected = buckets_between(start, end, names[grain], week_start)  # type: ignore[arg-type]
     assert [from_day_number(d) for d in lay.start] == expected
     days = np.arange(day_number(start), day_number(end) + 1)

@@ -44,7 +44,14 @@ def test_a_level_kpi_compares_its_latest_bucket_with_that_buckets_plan() -> None
 
 @pytest.mark.parametrize(
     ("actual", "status"),
-    [(95.0, "amber"), (90.0, "red"), (95.000001, "green"), (90.000001, "amber"), (100.0, "green"), (130.0, "green")],
+    [
+        (95.0, "amber"),
+        (90.0, "red"),
+        (95.000001, "green"),
+        (90.000001, "amber"),
+        (100.0, "green"),
+        (130.0, "green"),
+    ],
 )
 def test_a_shortfall_equal_to_a_threshold_falls_in_the_worse_band(actual: float, status: str) -> None:
     assert status_of(actual) == status
@@ -110,11 +117,17 @@ def test_a_flow_kpi_sums_several_points_of_the_same_day() -> None:
 
 def test_last_takes_the_latest_day_and_on_a_tie_the_larger_value() -> None:
     the_model = model(kpi("k", aggregate="last"))
-    rows = [("k", START, 500.0), ("k", START + dt.timedelta(days=3), 96.0), ("k", START + dt.timedelta(days=3), 98.0)]
+    rows = [
+        ("k", START, 500.0),
+        ("k", START + dt.timedelta(days=3), 96.0),
+        ("k", START + dt.timedelta(days=3), 98.0),
+    ]
     assert result(evaluate(the_model, rows, WEEK_END[0]), "k").actual_to_date == 98.0
 
 
-@pytest.mark.parametrize(("aggregate", "expected"), [("mean", 95.0), ("min", 90.0), ("max", 100.0), ("sum", 190.0)])
+@pytest.mark.parametrize(
+    ("aggregate", "expected"), [("mean", 95.0), ("min", 90.0), ("max", 100.0), ("sum", 190.0)]
+)
 def test_points_in_a_bucket_are_aggregated_as_the_kpi_says(aggregate: str, expected: float) -> None:
     the_model = model(kpi("k", aggregate=aggregate))
     rows = [("k", START, 90.0), ("k", START + dt.timedelta(days=1), 100.0)]
@@ -171,7 +184,10 @@ def test_a_stale_flow_kpi_is_judged_as_of_its_last_point_not_as_a_breach() -> No
 
 def test_a_month_grain_kpi_buckets_by_calendar_month() -> None:
     quarter = Cycle("Q1", dt.date(2026, 1, 1), dt.date(2026, 3, 31))
-    the_model = model(kpi("k", grain="month", aggregate="sum", measure="flow", plan=Plan(per_bucket=31.0)), cycles=(quarter,))
+    the_model = model(
+        kpi("k", grain="month", aggregate="sum", measure="flow", plan=Plan(per_bucket=31.0)),
+        cycles=(quarter,),
+    )
     rows = daily("k", [1.0] * 45, first=dt.date(2026, 1, 1))
     ev = evaluate(the_model, rows, dt.date(2026, 2, 14))
     frame = ev.buckets.filter(subject="k").sort("bucket_start")

@@ -62,7 +62,9 @@ def kr(kr_id: str, objective: str = "O1", **fields: Any) -> KeyResult:
 
 def objective(objective_id: str, *krs: KeyResult) -> Objective:
     """Return an objective in the test cycle holding ``krs``."""
-    return Objective(id=objective_id, title=objective_id, cycle="Q1", unit=None, owner="owner", key_results=krs)
+    return Objective(
+        id=objective_id, title=objective_id, cycle="Q1", unit=None, owner="owner", key_results=krs
+    )
 
 
 def model(

@@ -13,7 +13,7 @@ from onpace.domain.model import Plan
 
 def compute(text: str, **columns: list[float | None]) -> list[float | None]:
     tree = fx.parse(text)
-    frame = pl.DataFrame(columns, schema={name: pl.Float64 for name in columns})
+    frame = pl.DataFrame(columns, schema=dict.fromkeys(columns, pl.Float64))
     return frame.select(fx.to_expr(tree, {name: name for name in columns})).to_series().to_list()
 
 
@@ -56,7 +56,9 @@ def test_a_ratio_kpi_divides_bucket_totals_not_averages_of_daily_ratios() -> Non
     the_model = model(
         kpi("spend", measure="flow", aggregate="sum"),
         kpi("customers", measure="flow", aggregate="sum"),
-        kpi("cac", measure="ratio", formula="spend / customers", plan=Plan(per_bucket=10.0), direction="down"),
+        kpi(
+            "cac", measure="ratio", formula="spend / customers", plan=Plan(per_bucket=10.0), direction="down"
+        ),
     )
     rows = [
         ("spend", START, 100.0),

@@ -10,7 +10,9 @@ from test_evaluate_world import CYCLE, START, evaluate, kpi, model
 from onpace.domain.model import Cycle, Plan, PlanVersion
 
 
-def bucket_plans(the_kpi_plan: Plan, measure: str = "level", grain: str = "week", **fields: object) -> list[float]:
+def bucket_plans(
+    the_kpi_plan: Plan, measure: str = "level", grain: str = "week", **fields: object
+) -> list[float]:
     the_model = model(kpi("k", plan=the_kpi_plan, measure=measure, grain=grain, **fields))
     frame = evaluate(the_model, [], START).buckets.filter(subject="k").sort("bucket_start")
     return [round(v, 9) for v in frame["plan"].to_list()]
@@ -60,7 +62,9 @@ def test_a_phased_flow_plan_is_cumulative_and_its_buckets_add_up_to_the_move() -
 
 def test_a_flow_bucket_the_cycle_only_partly_covers_plans_its_share() -> None:
     wednesday_start = Cycle("Q1", dt.date(2026, 1, 7), dt.date(2026, 3, 29))
-    the_model = model(kpi("k", plan=Plan(per_bucket=70), measure="flow", aggregate="sum"), cycles=(wednesday_start,))
+    the_model = model(
+        kpi("k", plan=Plan(per_bucket=70), measure="flow", aggregate="sum"), cycles=(wednesday_start,)
+    )
     frame = evaluate(the_model, [], dt.date(2026, 1, 7)).buckets.filter(subject="k").sort("bucket_start")
     assert frame["plan"].to_list()[:2] == pytest.approx([50.0, 70.0])
 

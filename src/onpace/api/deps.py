@@ -9,7 +9,7 @@ handlers call the services, then :meth:`Context.commit`.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Annotated
 
@@ -55,10 +55,18 @@ def browser_session(request: Request) -> BrowserSession | None:
     return found
 
 
-def db(request: Request) -> Iterator[Session]:
-    """Yield a store session for the request; work not committed is rolled back."""
-    with app_state(request).sessions() as session:
+async def db(request: Request) -> AsyncIterator[Session]:
+    """Yield a store session for the request; work not committed is rolled back.
+
+    Async on purpose: a sync generator's teardown needs a worker thread, and when every worker
+    thread waits for a pooled connection that only a teardown would return, the app deadlocks.
+    The session takes its connection lazily, inside the handler's thread.
+    """
+    session = app_state(request).sessions()
+    try:
         yield session
+    finally:
+        session.close()
 
 
 def now() -> dt.datetime:
@@ -146,8 +154,9 @@ class Context:
         return self.state.model(self.session, self.org_id)
 
     def commit(self) -> None:
-        """Commit the request's work."""
+        """Commit the request's work (and stop trusting the remembered store fingerprints)."""
         self.session.commit()
+        self.state.forget()
 
 
 async def reader(

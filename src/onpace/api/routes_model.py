@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Protocol, TypeVar
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
+from pydantic import TypeAdapter
 
 from onpace.api import schemas as s
 from onpace.api.deps import Context, ReadContext, WriteContext
@@ -166,10 +167,20 @@ def put_kr(kr_id: str, body: s.KeyResultBody, context: WriteContext) -> s.SaveOu
     return _save(context, lambda m: model_edit.with_key_result(m, s.kr_value(body)))
 
 
-@router.get("/kpis")
-def list_kpis(context: ReadContext) -> list[s.KpiBody]:
+@router.get("/kpis", response_model=list[s.KpiBody])
+def list_kpis(context: ReadContext) -> Response:
     """List the KPIs with their feeds (links to key results)."""
-    return [s.kpi_body(k) for k in context.model.kpis]
+    # The list is the same for every reader until the model changes: serialise it once.
+    fingerprint = context.state.fingerprints(context.session, context.org_id)[0]
+    body = context.state.view(
+        ("kpis", context.org_id),
+        fingerprint,
+        lambda: _KPI_LIST.dump_json([s.kpi_body(k) for k in context.model.kpis]),
+    )
+    return Response(content=body, media_type="application/json")
+
+
+_KPI_LIST: TypeAdapter[list[s.KpiBody]] = TypeAdapter(list[s.KpiBody])
 
 
 @router.get("/kpis/{kpi_id}")

@@ -9,8 +9,10 @@ process, or ``onpace load`` — changes the fingerprint, so the cache is never s
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -19,6 +21,8 @@ from onpace.config import Settings
 from onpace.domain.model import Model
 from onpace.services.model_store import load_model
 from onpace.storage import tables as t
+
+_V = TypeVar("_V")
 
 
 def model_fingerprint(session: Session, org_id: int) -> tuple[Any, ...]:
@@ -50,6 +54,23 @@ def model_fingerprint(session: Session, org_id: int) -> tuple[Any, ...]:
     return tuple(row)
 
 
+def evaluations_fingerprint(session: Session, org_id: int) -> tuple[Any, ...]:
+    """Return values that change whenever the organisation's stored evaluations change (one query)."""
+    table = t.EvaluationRow
+    row = session.execute(select(func.max(table.id), func.count()).where(table.org_id == org_id)).one()
+    return tuple(row)
+
+
+CACHE_ENTRIES = 256
+FINGERPRINT_TTL = 1.0
+"""Seconds a process trusts its last look at the store's fingerprints.
+
+Within that second, a change made by another process (``onpace load``, a worker, another app
+process) is not yet seen; a change made through this process is seen at once (its commit
+forgets the fingerprints). It spares every request two queries over the model and evaluations.
+"""
+
+
 @dataclass
 class AppState:
     """What every request handler reaches through ``request.app.state.onpace``."""
@@ -59,10 +80,46 @@ class AppState:
     sessions: sessionmaker[Session]
     _models: dict[int, tuple[tuple[Any, ...], Model]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _views: dict[tuple[Any, ...], tuple[tuple[Any, ...], Any]] = field(default_factory=dict)
+    _fingerprints: dict[int, tuple[float, tuple[Any, ...], tuple[Any, ...]]] = field(default_factory=dict)
+
+    def fingerprints(self, session: Session, org_id: int) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+        """Return the model and evaluations fingerprints, re-read at most once per ``FINGERPRINT_TTL``."""
+        clock = time.monotonic()
+        with self._lock:
+            seen = self._fingerprints.get(org_id)
+        if seen is not None and clock - seen[0] < FINGERPRINT_TTL:
+            return seen[1], seen[2]
+        found = (model_fingerprint(session, org_id), evaluations_fingerprint(session, org_id))
+        with self._lock:
+            self._fingerprints[org_id] = (clock, *found)
+        return found
+
+    def forget(self) -> None:
+        """Drop the remembered fingerprints: this process just changed the store."""
+        with self._lock:
+            self._fingerprints.clear()
+
+    def view(self, key: tuple[Any, ...], fingerprint: tuple[Any, ...], build: Callable[[], _V]) -> _V:
+        """Return the view cached under ``key`` while ``fingerprint`` holds, else build and keep it.
+
+        Views are what every reader sees alike (a scorecard fragment, a serialised list); the
+        fingerprint names the store state they were built from, so a write anywhere rebuilds them.
+        """
+        with self._lock:
+            cached = self._views.get(key)
+        if cached is not None and cached[0] == fingerprint:
+            return cast(_V, cached[1])
+        value = build()
+        with self._lock:
+            if len(self._views) >= CACHE_ENTRIES:
+                self._views.pop(next(iter(self._views)))
+            self._views[key] = (fingerprint, value)
+        return value
 
     def model(self, session: Session, org_id: int) -> Model:
         """Return the organisation's model, from the cache while the store has not changed."""
-        fingerprint = model_fingerprint(session, org_id)
+        fingerprint = self.fingerprints(session, org_id)[0]
         with self._lock:
             cached = self._models.get(org_id)
         if cached is not None and cached[0] == fingerprint:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -20,6 +21,7 @@ import numpy.typing as npt
 from onpace.domain.model import Cycle, Grain, Model
 
 Ints = npt.NDArray[np.int64]
+Codes = npt.NDArray[np.integer[Any]]
 
 EPOCH = dt.date(1970, 1, 1)
 GRAIN_CODES: dict[str, int] = {"day": 0, "week": 1, "month": 2}
@@ -143,7 +145,7 @@ def unit_table(first_day: int, last_day: int, week_start: int) -> Ints:
     return np.stack([days, week_number(days, week_start), month_index(days)])
 
 
-def bucket_rows(series: Ints, days: Ints, lay: Layout, grain: Ints | None = None) -> Ints:
+def bucket_rows(series: Codes, days: Codes, lay: Layout, grain: Codes | None = None) -> Ints:
     """Return the bucket row of each (series, day) pair (the day must lie in the series' cycle).
 
     ``grain`` (per pair) can be given when the caller knows it without a lookup.
@@ -151,9 +153,13 @@ def bucket_rows(series: Ints, days: Ints, lay: Layout, grain: Ints | None = None
     if days.size == 0:
         return np.zeros(0, dtype=np.int64)
     first = int(days.min())
-    table = unit_table(first, int(days.max()), lay.week_start)
+    table = unit_table(first, int(days.max()), lay.week_start).astype(np.int32)
     codes = lay.grain[series] if grain is None else grain
-    return lay.base[series] + table.ravel()[codes * table.shape[1] + (days - first)]
+    # int32 index arithmetic: half the memory traffic of int64 on millions of points.
+    index = codes.astype(np.int32) * np.int32(table.shape[1]) + (days - first).astype(np.int32)
+    units = table.ravel()[index]
+    rows: Ints = lay.base[series] + units
+    return rows
 
 
 def kpi_cycles(model: Model) -> dict[str, Cycle | None]:

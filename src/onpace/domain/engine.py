@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -31,6 +32,7 @@ from onpace.domain.evaluate import (
     NO_DAY,
     RED,
     STATUS_NAMES,
+    Criteria,
     Figures,
     attainment,
     bucket_actuals,
@@ -40,7 +42,7 @@ from onpace.domain.evaluate import (
     shortfall,
     threshold,
 )
-from onpace.domain.forecast import ForecastBuckets, Projection, forecast_buckets, project
+from onpace.domain.forecast import Projection, forecast_buckets, project
 from onpace.domain.graph import check_cycles, combine, feed_links, impact, objective_links, threats
 from onpace.domain.leadlag import lead_lag
 from onpace.domain.model import DEFAULT_TOLERANCE, Cycle, Model, Plan, PlanVersion, Tolerance
@@ -127,15 +129,25 @@ class SeriesSpecs:
     cycle: list[str] = field(default_factory=list)
     metric: list[str | None] = field(default_factory=list)
     plans: list[Plan | None] = field(default_factory=list)
-    numbers: list[tuple[bool, int, int, int, float, bool, float, bool, int, int]] = field(default_factory=list)
+    numbers: list[tuple[bool, int, int, int, float, bool, float, bool, int, int]] = field(
+        default_factory=list
+    )
     formulas: dict[int, tuple[fx.Node, list[int]]] = field(default_factory=dict)
     visible: int = 0
     primary: int = 0
     grain_split: tuple[int, int] = (0, 0)
 
-    def column(self, position: int, dtype: type) -> npt.NDArray[np.generic]:
-        """Return one numeric field of every series as an array."""
-        return np.array([row[position] for row in self.numbers], dtype=dtype)
+    def ints(self, position: int) -> Ints:
+        """Return one integer field of every series as an array."""
+        return np.array([row[position] for row in self.numbers], dtype=np.int64)
+
+    def floats(self, position: int) -> Floats:
+        """Return one float field of every series as an array."""
+        return np.array([row[position] for row in self.numbers], dtype=np.float64)
+
+    def bools(self, position: int) -> Bools:
+        """Return one boolean field of every series as an array."""
+        return np.array([row[position] for row in self.numbers], dtype=bool)
 
 
 def evaluate_model(
@@ -166,7 +178,9 @@ def run(
     """Evaluate the model with what-if ``shifts`` applied to the as-of actuals (empty for none)."""
     missing = {"metric", "date", "value"} - set(points.columns)
     if missing:
-        raise ValueError(f"actual points need the columns metric, date, value; missing: {', '.join(sorted(missing))}")
+        raise ValueError(
+            f"actual points need the columns metric, date, value; missing: {', '.join(sorted(missing))}"
+        )
     check_cycles(model)
     # Extreme values may overflow on the way; every output is made finite-or-null at the end.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -184,36 +198,66 @@ def _run(
     week_start = model.calendar.week_start_index
     today = day_number(as_of)
     specs = series_specs(model)
-    flow = specs.column(0, bool)
-    direction = specs.column(1, np.int64)
-    grain = specs.column(2, np.int64)
-    aggregate = specs.column(3, np.int64)
-    tolerance = (specs.column(4, np.float64), specs.column(5, bool), specs.column(6, np.float64), specs.column(7, bool))
-    cycle_start = specs.column(8, np.int64)
-    cycle_end = specs.column(9, np.int64)
+    flow = specs.bools(0)
+    direction = specs.ints(1)
+    grain = specs.ints(2)
+    aggregate = specs.ints(3)
+    criteria = Criteria(
+        direction,
+        specs.floats(4),
+        specs.bools(5),
+        specs.floats(6),
+        specs.bools(7),
+    )
+    cycle_start = specs.ints(8)
+    cycle_end = specs.ints(9)
 
     lay = layout(grain, cycle_start, cycle_end, week_start)
     metrics, passes = _requesters(specs)
     actual, last_day = bucket_actuals(
         point_arrays(points, metrics, as_of),
         lay,
-        aggregate,
-        (cycle_start, np.minimum(cycle_end, today)),
-        specs.primary,
-        specs.grain_split,
-        passes,
+        aggregate=aggregate,
+        window=(cycle_start, np.minimum(cycle_end, today)),
+        primary=specs.primary,
+        grain_split=specs.grain_split,
+        passes=passes,
     )
     _apply_formulas(specs, lay, actual, last_day)
     plans = bucket_plans(lay, flow, cycle_start, cycle_end, plan_table(_plan_versions(specs, plan_versions)))
     if shifts:
         index = {name: i for i, name in enumerate(specs.ids[: specs.visible])}
         by_series = {index[name]: shift for name, shift in shifts.items() if name in index}
-        actual, last_day = whatif.shift_rows(actual, last_day, lay, flow, plans.opening, by_series, today)
-    figures = figures_to_date(lay, flow, cycle_start, cycle_end, plans, actual, last_day, today, policy.stale_after)
-    status = grade(figures.plan_to_date, figures.actual_to_date, direction, figures.band_lo, figures.band_hi, tolerance)
-    fb = forecast_buckets(lay, flow, cycle_start, cycle_end, plans.plan, actual, today, week_start)
-    projection = project(fb, lay.rows, flow, figures, plans.opening, direction, tolerance, today)
-    series_frame = _series_frame(specs, figures, plans, status, projection, direction, tolerance, policy.at_risk_on)
+        actual, last_day = whatif.shift_rows(
+            actual, last_day, lay, flow=flow, opening=plans.opening, shifts=by_series, as_of=today
+        )
+    figures = figures_to_date(
+        lay,
+        plans,
+        actual,
+        last_day,
+        flow=flow,
+        cycle_start=cycle_start,
+        cycle_end=cycle_end,
+        as_of=today,
+        stale_after=policy.stale_after,
+    )
+    status = grade(figures.plan_to_date, figures.actual_to_date, criteria, figures.band_lo, figures.band_hi)
+    fb = forecast_buckets(
+        lay, plans.plan, actual, flow=flow, cycle_start=cycle_start, cycle_end=cycle_end, as_of=today
+    )
+    projection = project(
+        fb, figures, rows=lay.rows, flow=flow, opening=plans.opening, criteria=criteria, as_of=today
+    )
+    series_frame = _series_frame(
+        specs,
+        figures,
+        plans,
+        status=status,
+        projection=projection,
+        criteria=criteria,
+        at_risk_on=policy.at_risk_on,
+    )
 
     kpi_rows = _kpi_rows(model, series_frame)
     links = feed_links(model)
@@ -224,7 +268,9 @@ def _run(
     ).with_columns(level=pl.lit("objective"), source=pl.lit("krs"))
     objective_rows = objective_rows.join(
         pl.DataFrame(
-            [(o.id, o.cycle) for o in model.objectives], schema={"subject": pl.Utf8(), "cycle": pl.Utf8()}, orient="row"
+            [(o.id, o.cycle) for o in model.objectives],
+            schema={"subject": pl.Utf8(), "cycle": pl.Utf8()},
+            orient="row",
         ),
         on="subject",
         how="left",
@@ -233,13 +279,29 @@ def _run(
     return Evaluation(
         as_of=as_of,
         subjects=subjects,
-        buckets=_chart(specs, lay, flow, plans, actual, projection, today),
+        buckets=_chart(specs, lay, plans, flow=flow, actual=actual, projection=projection, today=today),
         threats=threat_frame,
         impact=impact(model, kpi_rows),
         resources=_finite(resources(model, subjects)),
-        leadlag=_leadlag(model, specs, fb, grain, direction, week_start),
+        leadlag=lead_lag(model, specs.ids, fb, grain=grain, direction=direction, week_start=week_start),
         results=_results(subjects, as_of),
     )
+
+
+class _Entry(NamedTuple):
+    """One series as read from the model."""
+
+    subject: str
+    level: str
+    kind: str | None
+    measure: str
+    direction: str
+    grain: str
+    aggregate: str
+    tolerance: Tolerance | None
+    cycle: Cycle
+    plan: Plan | None
+    formula: bool
 
 
 def series_specs(model: Model) -> SeriesSpecs:
@@ -253,7 +315,7 @@ def series_specs(model: Model) -> SeriesSpecs:
     default = model.policy.default_tolerance or DEFAULT_TOLERANCE
     cycles = kpi_cycles(model)
     kr_cycle = kr_cycles(model)
-    entries: list[tuple[str, str, str | None, str, str, str, str, Tolerance | None, Cycle, Plan | None, bool]] = []
+    entries: list[_Entry] = []
     aggregate_of: dict[str, str] = {}
     raw_trees: dict[str, fx.Node] = {}
     for kpi in model.kpis:
@@ -264,52 +326,100 @@ def series_specs(model: Model) -> SeriesSpecs:
             raw_trees[kpi.id] = fx.parse(kpi.formula)
         else:
             aggregate_of[kpi.id] = kpi.aggregate
-        entries.append((kpi.id, "kpi", kpi.kind, kpi.measure, kpi.direction, kpi.grain, kpi.aggregate,
-                        kpi.tolerance, cycle, kpi.plan, bool(kpi.formula)))
+        entries.append(
+            _Entry(
+                kpi.id,
+                "kpi",
+                kpi.kind,
+                kpi.measure,
+                kpi.direction,
+                kpi.grain,
+                kpi.aggregate,
+                kpi.tolerance,
+                cycle,
+                kpi.plan,
+                bool(kpi.formula),
+            )
+        )
     for kr in model.key_results:
         cycle = kr_cycle.get(kr.id)
         if kr.kpi is not None or kr.plan is None or cycle is None:
             continue
         aggregate_of.setdefault(kr.id, kr.aggregate)
-        entries.append((kr.id, "kr", None, kr.measure, kr.direction, kr.grain, kr.aggregate, kr.tolerance,
-                        cycle, kr.plan, False))
-    entries.sort(key=lambda e: (e[10], GRAIN_CODES[e[5]]))
+        entries.append(
+            _Entry(
+                kr.id,
+                "kr",
+                None,
+                kr.measure,
+                kr.direction,
+                kr.grain,
+                kr.aggregate,
+                kr.tolerance,
+                cycle,
+                kr.plan,
+                False,
+            )
+        )
+    entries.sort(key=lambda e: (e.formula, GRAIN_CODES[e.grain]))
     specs = SeriesSpecs()
 
-    def add(subject: str, level: str, kind: str | None, measure: str, direction: str, grain: str,
-            aggregate: str, tolerance: Tolerance | None, cycle: Cycle, plan: Plan | None, metric: str | None) -> int:
-        tol = tolerance or default
-        specs.ids.append(subject)
-        specs.level.append(level)
-        specs.kind.append(kind)
-        specs.measure.append(measure)
-        specs.cycle.append(cycle.id)
+    def add(entry: _Entry, metric: str | None) -> int:
+        tol = entry.tolerance or default
+        specs.ids.append(entry.subject)
+        specs.level.append(entry.level)
+        specs.kind.append(entry.kind)
+        specs.measure.append(entry.measure)
+        specs.cycle.append(entry.cycle.id)
         specs.metric.append(metric)
-        specs.plans.append(plan)
-        specs.numbers.append((
-            measure == "flow", DIRECTION_CODES[direction], GRAIN_CODES[grain], AGGREGATE_CODES[aggregate],
-            float(tol.amber.value), tol.amber.relative, float(tol.red.value), tol.red.relative,
-            day_number(cycle.start), day_number(cycle.end),
-        ))
+        specs.plans.append(entry.plan)
+        specs.numbers.append(
+            (
+                entry.measure == "flow",
+                DIRECTION_CODES[entry.direction],
+                GRAIN_CODES[entry.grain],
+                AGGREGATE_CODES[entry.aggregate],
+                float(tol.amber.value),
+                tol.amber.relative,
+                float(tol.red.value),
+                tol.red.relative,
+                day_number(entry.cycle.start),
+                day_number(entry.cycle.end),
+            )
+        )
         return len(specs.ids) - 1
 
-    for subject, level, kind, measure, direction, grain, aggregate, tolerance, cycle, plan, is_formula in entries:
-        add(subject, level, kind, measure, direction, grain, aggregate, tolerance, cycle, plan,
-            None if is_formula else subject)
+    for entry in entries:
+        add(entry, None if entry.formula else entry.subject)
     specs.visible = len(specs.ids)
-    specs.primary = sum(1 for e in entries if not e[10])
-    grains = [GRAIN_CODES[e[5]] for e in entries if not e[10]]
+    readers = [e for e in entries if not e.formula]
+    specs.primary = len(readers)
+    grains = [GRAIN_CODES[e.grain] for e in readers]
     specs.grain_split = (grains.count(0), grains.count(0) + grains.count(1))
     for position, entry in enumerate(entries):
-        if not entry[10]:
+        if not entry.formula:
             continue
-        tree = fx.substitute(raw_trees[entry[0]], raw_trees)
-        slots = [
-            add(f"{entry[0]}\x1f{i}", "input", None, "level", "up", entry[5],
-                aggregate_of.get(name, "sum"), None, entry[8], None, name)
+        tree = fx.substitute(raw_trees[entry.subject], raw_trees)
+        inputs = [
+            _Entry(
+                f"{entry.subject}\x1f{i}",
+                "input",
+                None,
+                "level",
+                "up",
+                entry.grain,
+                aggregate_of.get(name, "sum"),
+                None,
+                entry.cycle,
+                None,
+                False,
+            )
             for i, name in enumerate(fx.names(tree))
         ]
-        specs.formulas[position] = (tree, slots)
+        specs.formulas[position] = (
+            tree,
+            [add(item, name) for item, name in zip(inputs, fx.names(tree), strict=True)],
+        )
     return specs
 
 
@@ -358,7 +468,9 @@ def _apply_formulas(specs: SeriesSpecs, lay: Layout, actual: Floats, last_day: I
             columns[f"s{i}"] = actual[rows]
             latest = np.minimum(latest, last_day[rows])
         frame = pl.DataFrame(columns) if columns else pl.DataFrame({"_": np.zeros(target.size)})
-        result = frame.select(fx.to_expr(tree, {c: c for c in columns})).to_series().fill_null(np.nan).to_numpy()
+        result = (
+            frame.select(fx.to_expr(tree, {c: c for c in columns})).to_series().fill_null(np.nan).to_numpy()
+        )
         actual[target] = result
         last_day[target] = np.where(np.isnan(result), NO_DAY, latest)
 
@@ -379,17 +491,17 @@ def _series_frame(
     specs: SeriesSpecs,
     figures: Figures,
     plans: BucketPlans,
+    *,
     status: Ints,
     projection: Projection,
-    direction: Ints,
-    tolerance: tuple[Floats, Bools, Floats, Bools],
+    criteria: Criteria,
     at_risk_on: str,
 ) -> pl.DataFrame:
     """Return one row per visible series with every figure (numpy → polars, NaN → null)."""
     n = specs.visible
     plan, actual = figures.plan_to_date[:n], figures.actual_to_date[:n]
-    gap = shortfall(plan, actual, direction[:n], figures.band_lo[:n], figures.band_hi[:n])
-    red_at = threshold(tolerance[2][:n], tolerance[3][:n], plan)
+    gap = shortfall(plan, actual, criteria.direction[:n], figures.band_lo[:n], figures.band_hi[:n])
+    red_at = threshold(criteria.red[:n], criteria.red_rel[:n], plan)
     end = projection.end_status[:n]
     live = status[:n] <= 1
     risky = (end >= 1) if at_risk_on == "amber" else (end == RED)
@@ -424,10 +536,14 @@ def _series_frame(
             "p_target": projection.p_target[:n],
             "end_status": [names[c] if c >= 0 else None for c in end.tolist()],
             "weeks_to_red": pl.Series(weeks, dtype=pl.Int64),
-            "last_point": pl.Series(np.where(figures.last_point[:n] == NO_DAY, 0, figures.last_point[:n]), dtype=pl.Int32),
+            "last_point": pl.Series(
+                np.where(figures.last_point[:n] == NO_DAY, 0, figures.last_point[:n]), dtype=pl.Int32
+            ),
             "_has_point": figures.last_point[:n] != NO_DAY,
         },
-        schema_overrides={name: pl.Utf8 for name in ("subject", "level", "kind", "measure", "cycle", "status", "end_status")},
+        schema_overrides=dict.fromkeys(
+            ("subject", "level", "kind", "measure", "cycle", "status", "end_status"), pl.Utf8
+        ),
         strict=False,
     )
     return _finite(
@@ -442,7 +558,13 @@ def _kpi_rows(model: Model, series: pl.DataFrame) -> pl.DataFrame:
     """Return one row per KPI of the model: its figures, or 'unplanned' when it has no cycle."""
     ids = pl.DataFrame(
         [(k.id, k.kind, k.measure, k.direction, k.grain) for k in model.kpis],
-        schema={"subject": pl.Utf8(), "kind": pl.Utf8(), "measure": pl.Utf8(), "direction": pl.Utf8(), "grain": pl.Utf8()},
+        schema={
+            "subject": pl.Utf8(),
+            "kind": pl.Utf8(),
+            "measure": pl.Utf8(),
+            "direction": pl.Utf8(),
+            "grain": pl.Utf8(),
+        },
         orient="row",
     )
     found = series.filter(pl.col("level") == "kpi").drop("level", "kind", "measure")
@@ -456,21 +578,39 @@ def _kpi_rows(model: Model, series: pl.DataFrame) -> pl.DataFrame:
 
 
 def _kr_rows(
-    model: Model, series: pl.DataFrame, kpi_rows: pl.DataFrame, links: pl.DataFrame, threat_frame: pl.DataFrame
+    model: Model,
+    series: pl.DataFrame,
+    kpi_rows: pl.DataFrame,
+    links: pl.DataFrame,
+    threat_frame: pl.DataFrame,
 ) -> pl.DataFrame:
     """Return one row per KR: from its KPI, its own series, its feeds, or 'unplanned'."""
     krs = model.key_results
     feeds_into = set(links["kr"].to_list())
     source = {
-        kr.id: "kpi" if kr.kpi else "series" if kr.plan is not None else "feeds" if kr.id in feeds_into else None
+        kr.id: "kpi"
+        if kr.kpi
+        else "series"
+        if kr.plan is not None
+        else "feeds"
+        if kr.id in feeds_into
+        else None
         for kr in krs
     }
     info = pl.DataFrame(
-        [(kr.id, kr.kpi, source[kr.id], kr.measure, kr.direction, kr.grain, obj.cycle)
-         for obj in model.objectives for kr in obj.key_results],
+        [
+            (kr.id, kr.kpi, source[kr.id], kr.measure, kr.direction, kr.grain, obj.cycle)
+            for obj in model.objectives
+            for kr in obj.key_results
+        ],
         schema={
-            "subject": pl.Utf8(), "kpi": pl.Utf8(), "source": pl.Utf8(), "measure": pl.Utf8(),
-            "direction": pl.Utf8(), "grain": pl.Utf8(), "cycle": pl.Utf8(),
+            "subject": pl.Utf8(),
+            "kpi": pl.Utf8(),
+            "source": pl.Utf8(),
+            "measure": pl.Utf8(),
+            "direction": pl.Utf8(),
+            "grain": pl.Utf8(),
+            "cycle": pl.Utf8(),
         },
         orient="row",
     )
@@ -485,7 +625,11 @@ def _kr_rows(
     from_series = (
         info.filter(pl.col("source") == "series")
         .drop("kpi")
-        .join(series.filter(pl.col("level") == "kr").drop("level", "kind", "measure", "cycle"), on="subject", how="left")
+        .join(
+            series.filter(pl.col("level") == "kr").drop("level", "kind", "measure", "cycle"),
+            on="subject",
+            how="left",
+        )
         .with_columns(series=pl.col("subject"))
     )
     from_feeds = combine(
@@ -526,7 +670,14 @@ def _subject_frame(parts: list[pl.DataFrame]) -> pl.DataFrame:
 
 
 def _chart(
-    specs: SeriesSpecs, lay: Layout, flow: Bools, plans: BucketPlans, actual: Floats, projection: Projection, today: int
+    specs: SeriesSpecs,
+    lay: Layout,
+    plans: BucketPlans,
+    *,
+    flow: Bools,
+    actual: Floats,
+    projection: Projection,
+    today: int,
 ) -> pl.DataFrame:
     """Return the per-bucket chart frame of the visible series."""
     rows = int(lay.offset[specs.visible]) if specs.visible < len(specs.ids) else lay.rows
@@ -539,6 +690,7 @@ def _chart(
     cumulative_plan = opening + _segment_cumsum(np.nan_to_num(plan), groups)
     cumulative_actual = opening + _segment_cumsum(np.nan_to_num(seen), groups)
     past = lay.start[:rows] <= today
+
     def column(name: str, values: Floats) -> pl.Series:
         return pl.Series(name, np.where(np.isfinite(values), values, np.nan), nan_to_null=True)
 
@@ -549,7 +701,9 @@ def _chart(
             pl.Series("bucket_end", lay.end[:rows].astype(np.int32)).cast(pl.Date),
             column("plan", plan),
             column("actual", seen),
-            column("plan_to_date", np.where(row_flow, np.where(np.isnan(plan), np.nan, cumulative_plan), plan)),
+            column(
+                "plan_to_date", np.where(row_flow, np.where(np.isnan(plan), np.nan, cumulative_plan), plan)
+            ),
             column("actual_to_date", np.where(past, np.where(row_flow, cumulative_actual, seen), np.nan)),
             column("forecast", projection.row_forecast[:rows]),
             column("lo", projection.row_low[:rows]),
@@ -567,10 +721,6 @@ def _segment_cumsum(values: Floats, groups: Ints) -> Floats:
     return total - np.repeat(base, np.diff(np.append(start, values.size)))
 
 
-def _leadlag(model: Model, specs: SeriesSpecs, fb: ForecastBuckets, grain: Ints, direction: Ints, week_start: int) -> pl.DataFrame:
-    return lead_lag(model, specs.ids, fb, grain, direction, week_start)
-
-
 def _finite(frame: pl.DataFrame) -> pl.DataFrame:
     """Return the frame with every NaN or infinite float replaced by null."""
     floats = [name for name, dtype in frame.schema.items() if dtype in (pl.Float64, pl.Float32)]
@@ -582,20 +732,67 @@ def _finite(frame: pl.DataFrame) -> pl.DataFrame:
 def _results(subjects: pl.DataFrame, as_of: dt.date) -> dict[str, SubjectResult]:
     """Turn the subject frame into one SubjectResult per subject."""
     fields = [
-        "subject", "level", "status", "at_risk", "stale", "threatened_by", "plan_to_date", "actual_to_date",
-        "variance_abs", "variance_pct", "forecast_end", "forecast_low", "forecast_high", "plan_end",
-        "p_target", "weeks_to_red", "attainment", "last_point",
+        "subject",
+        "level",
+        "status",
+        "at_risk",
+        "stale",
+        "threatened_by",
+        "plan_to_date",
+        "actual_to_date",
+        "variance_abs",
+        "variance_pct",
+        "forecast_end",
+        "forecast_low",
+        "forecast_high",
+        "plan_end",
+        "p_target",
+        "weeks_to_red",
+        "attainment",
+        "last_point",
     ]
     columns = [subjects[name].to_list() for name in fields]
     results: dict[str, SubjectResult] = {}
-    for (subject, level, status, at_risk, stale, threatened, plan, actual, var_abs, var_pct, f_end, f_low,
-         f_high, plan_end, p_target, weeks, attained, last_point) in zip(*columns, strict=True):
+    for (
+        subject,
+        level,
+        status,
+        at_risk,
+        stale,
+        threatened,
+        plan,
+        actual,
+        var_abs,
+        var_pct,
+        f_end,
+        f_low,
+        f_high,
+        plan_end,
+        p_target,
+        weeks,
+        attained,
+        last_point,
+    ) in zip(*columns, strict=True):
         results[subject] = SubjectResult(
-            subject=subject, level=level, as_of=as_of, status=status, at_risk=bool(at_risk), stale=bool(stale),
-            threatened_by=tuple(threatened or ()), plan_to_date=plan, actual_to_date=actual,
-            variance_abs=var_abs, variance_pct=var_pct, forecast_end=f_end, forecast_low=f_low,
-            forecast_high=f_high, plan_end=plan_end, p_target=p_target, weeks_to_red=weeks,
-            attainment=attained, last_point=last_point,
+            subject=subject,
+            level=level,
+            as_of=as_of,
+            status=status,
+            at_risk=bool(at_risk),
+            stale=bool(stale),
+            threatened_by=tuple(threatened or ()),
+            plan_to_date=plan,
+            actual_to_date=actual,
+            variance_abs=var_abs,
+            variance_pct=var_pct,
+            forecast_end=f_end,
+            forecast_low=f_low,
+            forecast_high=f_high,
+            plan_end=plan_end,
+            p_target=p_target,
+            weeks_to_red=weeks,
+            attainment=attained,
+            last_point=last_point,
         )
     return results
 

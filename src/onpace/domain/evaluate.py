@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -34,6 +35,7 @@ from onpace.domain.phasing import BucketPlans
 Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
 Bools = npt.NDArray[np.bool_]
+Codes = npt.NDArray[np.integer[Any]]
 
 GREEN, AMBER, RED, NO_DATA, UNPLANNED = 0, 1, 2, 3, 4
 STATUS_NAMES = ("green", "amber", "red", "no_data", "unplanned")
@@ -42,20 +44,20 @@ DIRECTION_CODES = {"up": UP, "down": DOWN, "range": RANGE}
 SUM, MEAN, LAST, MIN, MAX = 0, 1, 2, 3, 4
 AGGREGATE_CODES = {"sum": SUM, "mean": MEAN, "last": LAST, "min": MIN, "max": MAX}
 NO_DAY = -(1 << 40)
-_FAR_FUTURE = 1 << 40
 # Relative slack when comparing a shortfall with a threshold, so 5 % of 100 (5.000000000000001 in
 # floating point) still counts a shortfall of exactly 5 as reaching the threshold.
 _EPS = 1e-9
 
 
-def point_arrays(points: pl.DataFrame, metrics: list[str], as_of: dt.date) -> tuple[Ints, Ints, Floats]:
+def point_arrays(points: pl.DataFrame, metrics: list[str], as_of: dt.date) -> tuple[Codes, Codes, Floats]:
     """Return (metric code, day number, value) of the usable points; codes index ``metrics``.
 
-    Points of other metrics, dated after ``as_of``, or with a missing or non-finite value are dropped.
+    Points of other metrics, dated after ``as_of``, or with a missing or non-finite value are
+    dropped. Codes and days come back in the narrowest integer types (memory bandwidth matters
+    at millions of points).
     """
     if not metrics or points.height == 0:
-        empty = np.zeros(0, dtype=np.int64)
-        return empty, empty.copy(), np.zeros(0)
+        return np.zeros(0, dtype=np.uint32), np.zeros(0, dtype=np.int32), np.zeros(0)
     frame = (
         points.lazy()
         .select(
@@ -63,10 +65,9 @@ def point_arrays(points: pl.DataFrame, metrics: list[str], as_of: dt.date) -> tu
             .cast(pl.Utf8)
             .cast(pl.Enum(metrics), strict=False)
             .to_physical()
-            .cast(pl.Int64)
-            .fill_null(-1)
+            .fill_null(len(metrics))
             .alias("code"),
-            pl.col("date").cast(pl.Date).cast(pl.Int64).fill_null(_FAR_FUTURE).alias("day"),
+            pl.col("date").cast(pl.Date).cast(pl.Int32).fill_null(np.iinfo(np.int32).max).alias("day"),
             pl.col("value").cast(pl.Float64).fill_null(np.nan),
         )
         .collect()
@@ -74,15 +75,16 @@ def point_arrays(points: pl.DataFrame, metrics: list[str], as_of: dt.date) -> tu
     code = frame["code"].to_numpy()
     day = frame["day"].to_numpy()
     value = frame["value"].to_numpy()
-    keep = (code >= 0) & (day <= day_number(as_of)) & np.isfinite(value)
+    keep = (code < len(metrics)) & (day <= day_number(as_of)) & np.isfinite(value)
     if keep.all():
         return code, day, value
     return code[keep], day[keep], value[keep]
 
 
 def bucket_actuals(
-    points: tuple[Ints, Ints, Floats],
+    points: tuple[Codes, Codes, Floats],
     lay: Layout,
+    *,
     aggregate: Ints,
     window: tuple[Ints, Ints],
     primary: int,
@@ -91,17 +93,17 @@ def bucket_actuals(
 ) -> tuple[Floats, Ints]:
     """Return (actual, last day with a point) per bucket row; NaN / NO_DAY where a bucket is empty.
 
-    Metric codes below ``primary`` feed the series of the same index; those series are ordered by
-    grain (``grain_split``: the first day-grain and first month-grain... boundaries, see below) so
-    a point's grain needs no lookup. ``passes[j][c]`` names a further series fed by metric ``c``
-    (−1: none), for formula inputs. ``window`` is (first, last) day kept per series.
-    ``grain_split = (a, b)``: primary series ``< a`` are daily, ``< b`` weekly, the rest monthly.
+    Metric codes below ``primary`` feed the series of the same index. Those series are ordered by
+    grain, so a point's grain follows from its code: codes below ``grain_split[0]`` are daily,
+    below ``grain_split[1]`` weekly, the rest monthly. ``passes[j][c]`` names a further series fed
+    by metric ``c`` (−1: none), for formula inputs. ``window`` is the (first, last) day each
+    series keeps: its cycle up to ``as_of``.
     """
     code, day, value = points
     acc = _Accumulator(lay, aggregate, window)
     direct = code < primary
     s, d, v = (code, day, value) if direct.all() else (code[direct], day[direct], value[direct])
-    acc.add(s, d, v, (s >= grain_split[0]).astype(np.int64) + (s >= grain_split[1]))
+    acc.add(s, d, v, (s >= grain_split[0]).view(np.int8) + (s >= grain_split[1]).view(np.int8))
     for wanted in passes:
         series = wanted[code]
         keep = series >= 0
@@ -116,16 +118,17 @@ class _Accumulator:
     def __init__(self, lay: Layout, aggregate: Ints, window: tuple[Ints, Ints]) -> None:
         rows = lay.rows
         self.lay = lay
-        self.aggregate = aggregate
+        self.aggregate = aggregate.astype(np.int8)
         self.first, self.last = window
-        self.count = np.zeros(rows)
+        self.count = np.zeros(rows, dtype=np.int64)
         self.total = np.zeros(rows)
         self.low = np.full(rows, np.inf)
         self.high = np.full(rows, -np.inf)
-        self.last_day = np.full(rows, NO_DAY, dtype=np.int64)
-        self.pending: list[tuple[Ints, Ints, Floats]] = []
+        # int32 like the days themselves: ufunc.at is only fast when the dtypes match.
+        self.last_day = np.full(rows, np.iinfo(np.int32).min, dtype=np.int32)
+        self.pending: list[tuple[Ints, Codes, Floats]] = []
 
-    def add(self, s: Ints, d: Ints, v: Floats, grain: Ints | None) -> None:
+    def add(self, s: Codes, d: Codes, v: Floats, grain: Codes | None) -> None:
         """Add points of series ``s`` on days ``d`` (``grain``: their series' grain, if known)."""
         first, last = self.first, self.last
         if first.size and first.min() == first.max() and last.min() == last.max():
@@ -140,7 +143,7 @@ class _Accumulator:
         rows = self.lay.rows
         row = bucket_rows(s, d, self.lay, grain)
         self.count += np.bincount(row, minlength=rows)
-        np.maximum.at(self.last_day, row, d)
+        np.maximum.at(self.last_day, row, d.astype(np.int32, copy=False))
         agg = self.aggregate[s]
         summed = agg <= MEAN
         if summed.all():
@@ -170,7 +173,7 @@ class _Accumulator:
                 latest_value,
             )
         actual = np.where((count > 0) & np.isfinite(actual), actual, np.nan)
-        return actual, np.where(count > 0, self.last_day, NO_DAY)
+        return actual, np.where(count > 0, self.last_day.astype(np.int64), NO_DAY)
 
 
 @dataclass(frozen=True)
@@ -190,12 +193,13 @@ class Figures:
 
 def figures_to_date(
     lay: Layout,
-    flow: Bools,
-    cycle_start: Ints,
-    cycle_end: Ints,
     plans: BucketPlans,
     actual: Floats,
     last_day: Ints,
+    *,
+    flow: Bools,
+    cycle_start: Ints,
+    cycle_end: Ints,
     as_of: int,
     stale_after: int,
 ) -> Figures:
@@ -215,7 +219,9 @@ def figures_to_date(
     plan = plans.plan
     opening = plans.opening
     at_data = offset + np.maximum(k_data, 0)
-    holding = np.clip(np.add.reduceat((first <= row_to).astype(np.int64), offset) - 1, 0, lay.count - 1) + offset
+    holding = (
+        np.clip(np.add.reduceat((first <= row_to).astype(np.int64), offset) - 1, 0, lay.count - 1) + offset
+    )
     flow_plan = opening + np.add.reduceat(plan * share, offset)
     flow_actual = opening + np.add.reduceat(np.where(has & (first <= row_to), actual, 0.0), offset)
     last_row = offset + lay.count - 1
@@ -252,22 +258,32 @@ def shortfall(plan: Floats, actual: Floats, direction: Ints, band_lo: Floats, ba
         )
 
 
-def grade(
-    plan: Floats,
-    actual: Floats,
-    direction: Ints,
-    band_lo: Floats,
-    band_hi: Floats,
-    tolerance: tuple[Floats, Bools, Floats, Bools],
-) -> Ints:
-    """Return status codes (GREEN … UNPLANNED) for actuals against plans.
+@dataclass(frozen=True)
+class Criteria:
+    """How each element is judged: direction code and amber/red thresholds (relative or not)."""
 
-    ``tolerance`` is (amber, amber_relative, red, red_relative) per element.
-    """
-    amber, amber_rel, red, red_rel = tolerance
-    gap = shortfall(plan, actual, direction, band_lo, band_hi)
-    red_at = threshold(red, red_rel, plan)
-    amber_at = threshold(amber, amber_rel, plan)
+    direction: Ints
+    amber: Floats
+    amber_rel: Bools
+    red: Floats
+    red_rel: Bools
+
+    def take(self, index: Ints) -> Criteria:
+        """Return the criteria of the elements at ``index``."""
+        return Criteria(
+            self.direction[index],
+            self.amber[index],
+            self.amber_rel[index],
+            self.red[index],
+            self.red_rel[index],
+        )
+
+
+def grade(plan: Floats, actual: Floats, criteria: Criteria, band_lo: Floats, band_hi: Floats) -> Ints:
+    """Return status codes (GREEN … UNPLANNED) for actuals against plans."""
+    gap = shortfall(plan, actual, criteria.direction, band_lo, band_hi)
+    red_at = threshold(criteria.red, criteria.red_rel, plan)
+    amber_at = threshold(criteria.amber, criteria.amber_rel, plan)
     with np.errstate(invalid="ignore"):
         code = np.where(
             gap <= 0,

@@ -31,7 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from onpace.domain.calendar import DAY, Layout, week_number
-from onpace.domain.evaluate import DOWN, RED, UP, Figures, grade, threshold
+from onpace.domain.evaluate import DOWN, RED, UP, Criteria, Figures, grade, threshold
 
 Array = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
@@ -90,12 +90,19 @@ def fit_holt(dev: Array, used: Ints) -> HoltState:
     sse = np.zeros(n)
     rest = ~fitted
     if rest.any():
-        lv, tr, err = _run(y[rest], valid[rest], used[rest], level0[rest], trend0[rest],
-                           np.array([DEFAULT_ALPHA]), np.array([DEFAULT_BETA]))
+        lv, tr, err = _run(
+            y[rest],
+            valid[rest],
+            used[rest],
+            (level0[rest], trend0[rest]),
+            (np.array([DEFAULT_ALPHA]), np.array([DEFAULT_BETA])),
+        )
         level[rest], trend[rest], sse[rest] = lv[:, 0], tr[:, 0], err[:, 0]
     if fitted.any():
         grid_a, grid_b = (g.ravel() for g in np.meshgrid(ALPHA_GRID, BETA_GRID, indexing="ij"))
-        lv, tr, err = _run(y[fitted], valid[fitted], used[fitted], level0[fitted], trend0[fitted], grid_a, grid_b)
+        lv, tr, err = _run(
+            y[fitted], valid[fitted], used[fitted], (level0[fitted], trend0[fitted]), (grid_a, grid_b)
+        )
         best = np.argmin(err, axis=1)
         pick = np.arange(best.size)
         level[fitted], trend[fitted], sse[fitted] = lv[pick, best], tr[pick, best], err[pick, best]
@@ -132,25 +139,24 @@ def _run(
     y: Array,
     valid: npt.NDArray[np.bool_],
     used: Ints,
-    level0: Array,
-    trend0: Array,
-    alphas: Array,
-    betas: Array,
+    start: tuple[Array, Array],
+    grid: tuple[Array, Array],
 ) -> tuple[Array, Array, Array]:
     """Run Holt for every row and every (α, β) pair at once; return level, trend, SSE (rows × pairs).
 
     Rows are processed longest first so the rows still running at step t are a prefix, and every
     update is done in place (no temporaries: allocation dominates at this size).
     """
+    level0, trend0 = start
     order = np.argsort(-used, kind="stable")
-    level = np.empty((used.size, alphas.size))
+    level = np.empty((used.size, grid[0].size))
     trend = np.empty_like(level)
     sse = np.empty_like(level)
     # Blocks of rows small enough that the working arrays stay in cache.
     for lo in range(0, order.size, _BLOCK):
         rows = order[lo : lo + _BLOCK]
         level[rows], trend[rows], sse[rows] = _run_block(
-            y[rows], valid[rows], used[rows], level0[rows], trend0[rows], alphas, betas
+            y[rows], valid[rows], used[rows], (level0[rows], trend0[rows]), grid
         )
     return level, trend, sse
 
@@ -159,12 +165,12 @@ def _run_block(
     y: Array,
     valid: npt.NDArray[np.bool_],
     lengths: Ints,
-    level0: Array,
-    trend0: Array,
-    alphas: Array,
-    betas: Array,
+    start: tuple[Array, Array],
+    grid_values: tuple[Array, Array],
 ) -> tuple[Array, Array, Array]:
     """Run one block of rows sorted by decreasing length (see :func:`_run`)."""
+    level0, trend0 = start
+    alphas, betas = grid_values
     ys = np.ascontiguousarray(y.T)
     weights = np.ascontiguousarray(valid.T.astype(np.float64))
     grid = alphas.size
@@ -249,18 +255,19 @@ class ForecastBuckets:
 
 def forecast_buckets(
     lay: Layout,
+    plan: Array,
+    actual: Array,
+    *,
     flow: npt.NDArray[np.bool_],
     cycle_start: Ints,
     cycle_end: Ints,
-    plan: Array,
-    actual: Array,
     as_of: int,
-    week_start: int,
 ) -> ForecastBuckets:
     """Group every series' bucket rows into forecast buckets (weeks for daily series)."""
+    week_start = lay.week_start
     s = lay.series
     local = lay.k
-    daily = np.flatnonzero(lay.grain[s] == DAY)
+    daily = np.flatnonzero(np.repeat(lay.grain == DAY, lay.count))
     if daily.size:
         local = local.copy()
         local[daily] = week_number(lay.start[daily], week_start) - week_number(cycle_start[s[daily]], week_start)
@@ -272,24 +279,31 @@ def forecast_buckets(
     ends = (np.append(starts[1:], s.size)[: starts.size] - 1).astype(np.int64)
     series = s[starts]
     has = ~np.isnan(actual)
-    row_flow = flow[s]
-    n_data = np.add.reduceat(has.astype(np.float64), starts)
     actual0 = np.where(has, actual, 0.0)
-    summed_actual = np.add.reduceat(actual0, starts)
+    row_flow = np.repeat(flow, lay.count)
+    # Flow: a bucket without data counts as zero; level: only buckets with data count.
+    deviation = np.where(row_flow | has, actual0 - plan, 0.0)
+    if starts.size == s.size:
+        n_data, summed_actual, summed_dev, plan_amount = has.astype(np.float64), actual0, deviation, plan
+    else:
+        n_data = np.add.reduceat(has.astype(np.float64), starts)
+        summed_actual = np.add.reduceat(actual0, starts)
+        summed_dev = np.add.reduceat(deviation, starts)
+        plan_amount = np.add.reduceat(plan, starts)
+    fb_flow = flow[series]
     with np.errstate(invalid="ignore", divide="ignore"):
-        level_dev = np.add.reduceat(np.where(has, actual - plan, 0.0), starts) / n_data
-        value = np.where(flow[series], summed_actual, summed_actual / n_data)
-    flow_dev = np.add.reduceat(np.where(row_flow, actual0 - plan, 0.0), starts)
-    last = np.maximum.reduceat(np.minimum(lay.end, cycle_end[s]), starts)
+        dev = np.where(fb_flow, summed_dev, summed_dev / n_data)
+        value = np.where(fb_flow, summed_actual, summed_actual / n_data)
+    last = np.minimum(lay.end[ends], cycle_end[series])
     count = np.bincount(series, minlength=flow.size).astype(np.int64)
     return ForecastBuckets(
         series=series,
         fk=local[starts],
-        first=np.minimum.reduceat(np.maximum(lay.start, cycle_start[s]), starts),
+        first=np.maximum(lay.start[starts], cycle_start[series]),
         last=last,
         plan_level=plan[ends],
-        plan_amount=np.add.reduceat(plan, starts),
-        dev=np.where(flow[series], flow_dev, np.where(n_data > 0, level_dev, np.nan)),
+        plan_amount=plan_amount,
+        dev=np.where(fb_flow | (n_data > 0), dev, np.nan),
         value=np.where(n_data > 0, value, np.nan),
         has_data=n_data > 0,
         complete=last <= as_of,
@@ -316,19 +330,28 @@ class Projection:
 
 def project(
     fb: ForecastBuckets,
+    figures: Figures,
+    *,
     rows: int,
     flow: npt.NDArray[np.bool_],
-    figures: Figures,
     opening: Array,
-    direction: Ints,
-    tolerance: tuple[Array, npt.NDArray[np.bool_], Array, npt.NDArray[np.bool_]],
+    criteria: Criteria,
     as_of: int,
 ) -> Projection:
     """Forecast every series with enough complete buckets to the end of its cycle."""
     n = flow.size
     nothing = np.full(n, np.nan)
-    out = Projection(nothing, nothing.copy(), nothing.copy(), nothing.copy(), np.full(n, -1), np.full(n, -1),
-                     np.full(rows, np.nan), np.full(rows, np.nan), np.full(rows, np.nan))
+    out = Projection(
+        nothing,
+        nothing.copy(),
+        nothing.copy(),
+        nothing.copy(),
+        np.full(n, -1),
+        np.full(n, -1),
+        np.full(rows, np.nan),
+        np.full(rows, np.nan),
+        np.full(rows, np.nan),
+    )
     if fb.series.size == 0:
         return out
     s = fb.series
@@ -375,11 +398,11 @@ def project(
     first_h = _segment_first(h, fs)
     factor = level_variance_factor(alpha[fs], beta[fs], h)
     if is_flow.any():
-        factor[is_flow] = cumulative_variance_factor(alpha[fs][is_flow], beta[fs][is_flow], first_h[is_flow], h[is_flow])
+        factor[is_flow] = cumulative_variance_factor(
+            alpha[fs][is_flow], beta[fs][is_flow], first_h[is_flow], h[is_flow]
+        )
     spread = sigma[fs] * np.sqrt(factor)
-    amber, amber_rel, red, red_rel = tolerance
-    tol = (amber[fs], amber_rel[fs], red[fs], red_rel[fs])
-    code = grade(compare, value, direction[fs], figures.band_lo[fs], figures.band_hi[fs], tol)
+    code = grade(compare, value, criteria.take(fs), figures.band_lo[fs], figures.band_hi[fs])
     red_day = np.full(n, np.iinfo(np.int64).max)
     np.minimum.at(red_day, fs, np.where(code == RED, last, np.iinfo(np.int64).max))
     crossing = red_day < np.iinfo(np.int64).max
@@ -392,17 +415,21 @@ def project(
         end_spread[fs[tail]] = spread[tail]
     end_value = np.where(chosen, end_value, np.nan)
     end_spread = np.where(chosen, end_spread, np.nan)
-    amber_end = threshold(amber, amber_rel, figures.plan_end)
+    amber_end = threshold(criteria.amber, criteria.amber_rel, figures.plan_end)
     p_target = np.where(
         chosen,
-        _p_target(np.nan_to_num(end_value), np.nan_to_num(end_spread), np.nan_to_num(figures.plan_end),
-                  direction, figures.band_lo, figures.band_hi, amber_end),
+        _p_target(
+            np.nan_to_num(end_value),
+            np.nan_to_num(end_spread),
+            np.nan_to_num(figures.plan_end),
+            direction=criteria.direction,
+            band=(figures.band_lo, figures.band_hi),
+            amber=amber_end,
+        ),
         np.nan,
     )
     end_status = np.where(
-        chosen,
-        grade(figures.plan_end, end_value, direction, figures.band_lo, figures.band_hi, tolerance),
-        -1,
+        chosen, grade(figures.plan_end, end_value, criteria, figures.band_lo, figures.band_hi), -1
     )
     row_forecast = np.full(rows, np.nan)
     row_low = np.full(rows, np.nan)
@@ -445,14 +472,17 @@ def _segment_first(values: Array, groups: Ints) -> Array:
 
 
 def _p_target(
-    mean: Array, spread: Array, target: Array, direction: Ints, lo_band: Array, hi_band: Array, amber: Array
+    mean: Array, spread: Array, target: Array, *, direction: Ints, band: tuple[Array, Array], amber: Array
 ) -> Array:
     """Return P(end value meets target) under a normal with the given mean and spread."""
+    lo_band, hi_band = band
     with np.errstate(divide="ignore", invalid="ignore"):
         scale = np.where(spread > 0, spread, 1.0)
 
         def below(bound: Array) -> Array:
-            return np.where(spread > 0, normal_cdf((bound - mean) / scale), (mean <= bound).astype(np.float64))
+            return np.where(
+                spread > 0, normal_cdf((bound - mean) / scale), (mean <= bound).astype(np.float64)
+            )
 
         exact = np.where(spread > 0, 0.0, 1.0)
         up = 1.0 - below(target) + exact * (mean == target)
@@ -462,4 +492,5 @@ def _p_target(
         high = np.where(has_band, hi_band, target + amber)
         inside = below(high) - below(low) + exact * (mean == low)
     result = np.where(direction == UP, up, np.where(direction == DOWN, down, inside))
-    return np.clip(np.nan_to_num(result, nan=0.0), 0.0, 1.0)
+    probability: Array = np.clip(np.nan_to_num(result, nan=0.0), 0.0, 1.0)
+    return probability

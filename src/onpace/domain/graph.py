@@ -67,7 +67,13 @@ def feed_links(model: Model) -> pl.DataFrame:
     rows = [(k.id, f.kr, float(f.weight), f.lag_days, k.leading) for k in model.kpis for f in k.feeds]
     return pl.DataFrame(
         rows,
-        schema={"kpi": pl.Utf8(), "kr": pl.Utf8(), "weight": pl.Float64(), "lag_days": pl.Int64(), "leading": pl.Boolean()},
+        schema={
+            "kpi": pl.Utf8(),
+            "kr": pl.Utf8(),
+            "weight": pl.Float64(),
+            "lag_days": pl.Int64(),
+            "leading": pl.Boolean(),
+        },
         orient="row",
     )
 
@@ -115,7 +121,10 @@ def combine(children: pl.DataFrame, links: pl.DataFrame, parents: list[str], at_
         .fill_null(False)
         .alias("at_risk"),
         pl.when(pl.col("_mean_end").is_not_null()).then(projected).otherwise(None).alias("end_status"),
-        pl.when(pl.col("attainment").is_finite()).then(pl.col("attainment")).otherwise(None).alias("attainment"),
+        pl.when(pl.col("attainment").is_finite())
+        .then(pl.col("attainment"))
+        .otherwise(None)
+        .alias("attainment"),
         pl.col("stale").fill_null(False),
         "last_point",
     )
@@ -149,7 +158,9 @@ def objective_links(model: Model) -> pl.DataFrame:
 
 def threats(links: pl.DataFrame, kpis: pl.DataFrame, policy: Policy) -> pl.DataFrame:
     """Return ``kr, cause, weight``: KRs threatened by a red or at-risk KPI feeding them enough."""
-    off = kpis.filter((pl.col("status") == "red") | (pl.col("at_risk") & pl.col("status").is_in(["green", "amber"])))
+    off = kpis.filter(
+        (pl.col("status") == "red") | (pl.col("at_risk") & pl.col("status").is_in(["green", "amber"]))
+    )
     return (
         links.filter(pl.col("weight") >= policy.threat_weight - 1e-12)
         .join(off.select(pl.col("subject").alias("kpi")), on="kpi", how="inner")
@@ -167,7 +178,9 @@ def impact(model: Model, kpis: pl.DataFrame) -> pl.DataFrame:
     if off.height == 0:
         return pl.DataFrame(schema=schema)
     edges = _impact_edges(model)
-    frontier = off.select(pl.col("subject").alias("kpi"), pl.col("subject").alias("node"), pl.lit(1.0).alias("w"))
+    frontier = off.select(
+        pl.col("subject").alias("kpi"), pl.col("subject").alias("node"), pl.lit(1.0).alias("w")
+    )
     found: list[pl.DataFrame] = []
     # The links are a DAG (checked), so each step moves one layer up and the loop ends.
     while frontier.height:
@@ -203,7 +216,9 @@ def _impact_edges(model: Model) -> pl.DataFrame:
             if total > 0:
                 rows.append((kr.id, obj.id, max(kr.weight, 0.0) / total, "objective"))
     frame = pl.DataFrame(
-        rows, schema={"src": pl.Utf8(), "dst": pl.Utf8(), "weight": pl.Float64(), "level": pl.Utf8()}, orient="row"
+        rows,
+        schema={"src": pl.Utf8(), "dst": pl.Utf8(), "weight": pl.Float64(), "level": pl.Utf8()},
+        orient="row",
     )
     # One edge per pair: a KPI that is both a KR's own KPI and feeds it counts once, at weight 1.
     return frame.group_by("src", "dst", "level").agg(pl.col("weight").max())

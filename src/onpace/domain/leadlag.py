@@ -30,7 +30,7 @@ Ints = npt.NDArray[np.int64]
 
 
 def lead_lag(
-    model: Model, ids: list[str], fb: ForecastBuckets, grain: Ints, direction: Ints, week_start: int
+    model: Model, ids: list[str], fb: ForecastBuckets, *, grain: Ints, direction: Ints, week_start: int
 ) -> pl.DataFrame:
     """Return one row per KPI → KR link: ``kpi, kr, leading, lag_days, grain, corr_0…corr_8, best_lag, best_corr, leads``.
 
@@ -56,9 +56,7 @@ def lead_lag(
         if members.size == 0 or not wanted.any():
             continue
         cells = monthly[fb.series] == month_grain
-        slot = (
-            month_index(fb.first[cells]) if month_grain else week_number(fb.first[cells], week_start)
-        )
+        slot = month_index(fb.first[cells]) if month_grain else week_number(fb.first[cells], week_start)
         slot = slot - slot.min()
         row_of = np.full(grain.size, -1)
         row_of[members] = np.arange(members.size)
@@ -71,7 +69,7 @@ def lead_lag(
         corr[wanted] = np.column_stack([_lagged_corr(x, y, lag) for lag in range(MAX_LAG + 1)])
     filled = np.where(np.isnan(corr), -np.inf, corr)
     has_any = ~np.all(np.isnan(corr), axis=1)
-    best = np.argmax(filled, axis=1) if len(links) else np.zeros(0, dtype=np.int64)
+    best = np.argmax(filled, axis=1) if links else np.zeros(0, dtype=np.int64)
     best_corr = np.where(has_any, filled[np.arange(best.size), best], np.nan)
     frame = pl.DataFrame(
         {
@@ -79,16 +77,23 @@ def lead_lag(
             "kr": [link[1] for link in links],
             "leading": [link[2] for link in links],
             "lag_days": [link[3] for link in links],
-            "grain": np.where(same, np.where(monthly[np.maximum(link_x, 0)], "month", "week"), None).tolist()
-            if links
-            else [],
+            "grain": [
+                ("month" if month else "week") if ok else None
+                for month, ok in zip(monthly[np.maximum(link_x, 0)].tolist(), same.tolist(), strict=True)
+            ],
             **{name: corr[:, i] for i, name in enumerate(lag_cols)},
             "best_lag": np.where(has_any, best, -1),
             "best_corr": best_corr,
         },
         schema={
-            "kpi": pl.Utf8(), "kr": pl.Utf8(), "leading": pl.Boolean(), "lag_days": pl.Int64(), "grain": pl.Utf8(),
-            **{name: pl.Float64() for name in lag_cols}, "best_lag": pl.Int64(), "best_corr": pl.Float64(),
+            "kpi": pl.Utf8(),
+            "kr": pl.Utf8(),
+            "leading": pl.Boolean(),
+            "lag_days": pl.Int64(),
+            "grain": pl.Utf8(),
+            **{name: pl.Float64() for name in lag_cols},
+            "best_lag": pl.Int64(),
+            "best_corr": pl.Float64(),
         },
     )
     return (

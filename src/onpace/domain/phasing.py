@@ -83,7 +83,9 @@ def plan_table(versions: Sequence[Sequence[PlanVersion] | Plan | None]) -> PlanT
             history: list[tuple[int, Plan]] = [(_EARLIEST, entry)]
         else:
             ordered = sorted(entry, key=lambda pv: (pv.effective, pv.version))
-            history = [(_EARLIEST if i == 0 else day_number(pv.effective), pv.plan) for i, pv in enumerate(ordered)]
+            history = [
+                (_EARLIEST if i == 0 else day_number(pv.effective), pv.plan) for i, pv in enumerate(ordered)
+            ]
         for effective, plan in history:
             band = plan.band
             if plan.points:
@@ -133,8 +135,9 @@ def _num(value: float | None) -> float:
     return float(value) if value is not None else np.nan
 
 
-def bucket_plans(lay: Layout, flow: npt.NDArray[np.bool_], cycle_start: Ints, cycle_end: Ints,
-                 table: PlanTable) -> BucketPlans:
+def bucket_plans(
+    lay: Layout, flow: npt.NDArray[np.bool_], cycle_start: Ints, cycle_end: Ints, table: PlanTable
+) -> BucketPlans:
     """Return the plan of every bucket row, the bands in force and each series' opening balance.
 
     Series without a plan get NaN plans (the caller reports them as unplanned).
@@ -144,25 +147,30 @@ def bucket_plans(lay: Layout, flow: npt.NDArray[np.bool_], cycle_start: Ints, cy
         blank = np.full(flow.size, np.nan)
         return BucketPlans(nothing, nothing, nothing.copy(), np.zeros(flow.size), blank)
     s = lay.series
-    c_start = cycle_start[s]
-    c_end = cycle_end[s]
+    # Per-series values spread over rows: rows are grouped by series, so repeat beats gather.
+    c_start = np.repeat(cycle_start, lay.count)
+    c_end = np.repeat(cycle_end, lay.count)
     plan_day = np.minimum(lay.end, c_end)
-    first_day = np.maximum(lay.start, c_start)
-    prev_day = first_day - 1
+    prev_day = np.maximum(lay.start, c_start) - 1
     version = _version_in_force(s, plan_day, table)
     has = version >= 0
     v = np.where(has, version, 0)
-    at_end = np.where(has, value_at(v, plan_day, c_start, c_end, table), np.nan)
-    row_flow = flow[s]
-    cumulative = has & row_flow & ((table.form[v] == PHASED) | (table.form[v] == POINTS))
+    plan = value_at(v, plan_day, c_start, c_end, table)
+    plan[~has] = np.nan
+    flows = np.flatnonzero(np.repeat(flow, lay.count) & has)
     at_prev = np.full(s.size, np.nan)
-    if cumulative.any():
-        at_prev[cumulative] = value_at(v[cumulative], prev_day[cumulative], c_start[cumulative],
-                                       c_end[cumulative], table)
-    length = (lay.end - lay.start + 1).astype(np.float64)
-    share = np.clip((plan_day - prev_day) / length, 0.0, 1.0)
-    plan = np.where(~row_flow, at_end, np.where(cumulative, at_end - at_prev, table.per_bucket[v] * share))
-    plan = np.where(has, plan, np.nan)
+    cumulative = np.zeros(s.size, dtype=bool)
+    if flows.size:
+        fv = v[flows]
+        form = table.form[fv]
+        is_cumulative = (form == PHASED) | (form == POINTS)
+        rows = flows[is_cumulative]
+        cumulative[rows] = True
+        at_prev[rows] = value_at(v[rows], prev_day[rows], c_start[rows], c_end[rows], table)
+        plan[rows] -= at_prev[rows]
+        amounts = flows[~is_cumulative]
+        length = (lay.end[amounts] - lay.start[amounts] + 1).astype(np.float64)
+        plan[amounts] *= np.clip((plan_day[amounts] - prev_day[amounts]) / length, 0.0, 1.0)
     first_rows = lay.offset
     opening = np.where(cumulative[first_rows], at_prev[first_rows], 0.0)
     level_start = np.full(first_rows.size, np.nan)
@@ -171,10 +179,15 @@ def bucket_plans(lay: Layout, flow: npt.NDArray[np.bool_], cycle_start: Ints, cy
         rows = first_rows[first_has]
         level_start[first_has] = value_at(v[rows], prev_day[rows], c_start[rows], c_end[rows], table)
     plan_start = np.where(flow, opening, level_start)
+    if np.isnan(table.band_lo).all() and np.isnan(table.band_hi).all():
+        band_lo = band_hi = np.full(s.size, np.nan)
+    else:
+        band_lo = np.where(has, table.band_lo[v], np.nan)
+        band_hi = np.where(has, table.band_hi[v], np.nan)
     return BucketPlans(
         plan=plan,
-        band_lo=np.where(has, table.band_lo[v], np.nan),
-        band_hi=np.where(has, table.band_hi[v], np.nan),
+        band_lo=band_lo,
+        band_hi=band_hi,
         opening=np.nan_to_num(opening),
         plan_start=plan_start,
     )
@@ -228,7 +241,8 @@ def _step_share(days: Ints, cycle_start: Ints, cycle_end: Ints) -> Floats:
     month_end = month_first_day(month + 1) - 1
     passed = month - first + (days == month_end)
     passed = np.where(days >= cycle_end, steps, np.where(days < cycle_start, 0, passed))
-    return np.clip(passed / steps, 0.0, 1.0)
+    share: Floats = np.clip(passed / steps, 0.0, 1.0)
+    return share
 
 
 def _interpolate(version: Ints, days: Ints, table: PlanTable) -> Floats:
@@ -246,4 +260,6 @@ def _interpolate(version: Ints, days: Ints, table: PlanTable) -> Floats:
     d1, y1 = table.point_day[a], table.point_value[a]
     span = np.where(d1 > d0, d1 - d0, 1)
     between = y0 + (y1 - y0) * (days - d0) / span
-    return np.where(has_before & has_after, between, np.where(has_before, y0, np.where(has_after, y1, np.nan)))
+    return np.where(
+        has_before & has_after, between, np.where(has_before, y0, np.where(has_after, y1, np.nan))
+    )

@@ -66,17 +66,37 @@ def resources(model: Model, subjects: pl.DataFrame) -> pl.DataFrame:
     off_track = pl.col("kr_status").is_in(["amber", "red"]) | (
         pl.col("kr_at_risk").fill_null(False) & (pl.col("kr_status") == "green")
     )
-    return frame.with_columns(
-        spend_variance_pct=_share("spend"),
-        capacity_variance_pct=_share("capacity"),
-        kr_off_track=off_track.fill_null(False),
-    ).with_columns(
-        starved=(pl.col("kr_off_track") & (_under("spend") | _under("capacity"))).fill_null(False),
-        cost_of_progress=pl.when(pl.col("spend") > 0).then(pl.col("progress") / pl.col("spend")).otherwise(None),
-    ).select(
-        "initiative", "kr", "cost_kpi", "spend", "spend_plan", "spend_variance_pct", "spend_status",
-        "capacity_kpi", "capacity", "capacity_plan", "capacity_variance_pct", "capacity_status",
-        "kr_status", "kr_off_track", "starved", "progress", "cost_of_progress",
+    return (
+        frame.with_columns(
+            spend_variance_pct=_share("spend"),
+            capacity_variance_pct=_share("capacity"),
+            kr_off_track=off_track.fill_null(False),
+        )
+        .with_columns(
+            starved=(pl.col("kr_off_track") & (_under("spend") | _under("capacity"))).fill_null(False),
+            cost_of_progress=pl.when(pl.col("spend") > 0)
+            .then(pl.col("progress") / pl.col("spend"))
+            .otherwise(None),
+        )
+        .select(
+            "initiative",
+            "kr",
+            "cost_kpi",
+            "spend",
+            "spend_plan",
+            "spend_variance_pct",
+            "spend_status",
+            "capacity_kpi",
+            "capacity",
+            "capacity_plan",
+            "capacity_variance_pct",
+            "capacity_status",
+            "kr_status",
+            "kr_off_track",
+            "starved",
+            "progress",
+            "cost_of_progress",
+        )
     )
 
 

@@ -95,6 +95,7 @@ def shift_rows(
     actual: Floats,
     last_day: Ints,
     lay: Layout,
+    *,
     flow: npt.NDArray[np.bool_],
     opening: Floats,
     shifts: Mapping[int, Shift],

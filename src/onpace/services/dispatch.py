@@ -421,8 +421,8 @@ def dispatch_due(
         return report
     report.claimed = len(rows)
     ids = [int(r["id"]) for r in rows]
+    models, broken = _load_models(engine, rows)
     with Session(engine, expire_on_commit=False) as session, session.begin():
-        models = {org: model_of(session, org) for org in {int(r["org_id"]) for r in rows}}
         states = {org: outbox_repo.channels(session, org) for org in models}
         done = _done_keys(session, ids)
     disabled = {(org, cid) for org, chans in states.items() for cid, ch in chans.items() if not ch.enabled}
@@ -432,19 +432,28 @@ def dispatch_due(
     plans: dict[int, list[Delivery]] = {}
     with jobs.keep_claimed(engine, jobs.OUTBOX, ids, worker_id=worker_id, clock=clock, lease=options.lease):
         for row in rows:
+            if row["id"] in broken:
+                continue
             org = int(row["org_id"])
             model = models[org]
-            todo = [
-                d
-                for d in deliveries_for(row["payload"], model, smtp_url=options.smtp_url)
-                if (org, d.channel) not in disabled and (row["id"], d.key) not in done
-            ]
+            try:
+                todo = [
+                    d
+                    for d in deliveries_for(row["payload"], model, smtp_url=options.smtp_url)
+                    if (org, d.channel) not in disabled and (row["id"], d.key) not in done
+                ]
+                messages = [
+                    notification_for(row, d, model, options.base_url) if not d.digest else None for d in todo
+                ]
+            except Exception as err:  # one malformed event must not hold up the others
+                broken[row["id"]] = f"cannot route this event: {type(err).__name__}: {err}"
+                log.exception("outbox.unroutable", outbox=row["id"], org=org)
+                continue
             plans[row["id"]] = todo
-            for delivery in todo:
-                if delivery.digest:
+            for delivery, notification in zip(todo, messages, strict=True):
+                if notification is None:
                     deferred.append((org, delivery, row["created_at"]))
                     continue
-                notification = notification_for(row, delivery, model, options.base_url)
                 attempt = _attempt(send, row["id"], delivery, notification, clock())
                 attempts.append(attempt)
                 _log_attempt(attempt, org, row["event"])
@@ -462,6 +471,18 @@ def dispatch_due(
             by_row[attempt.outbox_id].append(attempt)
         for row in rows:
             org = int(row["org_id"])
+            if row["id"] in broken:
+                _settle_row(
+                    session,
+                    row,
+                    worker_id=worker_id,
+                    now=finished,
+                    tries=int(row["attempts"]) + 1,
+                    retry=True,
+                    last_error=broken[row["id"]],
+                    options=options,
+                )
+                continue
             failures = [a for a in by_row[row["id"]] if a.error is not None]
             tries = int(row["attempts"]) + (1 if by_row[row["id"]] else 0)
             given_up = tries >= options.max_attempts
@@ -475,7 +496,7 @@ def dispatch_due(
                         disable_channel(session, org, channel, reason=reason, now=finished, model=models[org])
                         disabled.add((org, channel))
                         report.disabled.append(channel)
-            retry = [a for a in failures if not (a.error and a.error.permanent) and not given_up]
+            retry = any(not (a.error and a.error.permanent) for a in failures) and not given_up
             _settle_row(
                 session,
                 row,
@@ -483,10 +504,29 @@ def dispatch_due(
                 now=finished,
                 tries=tries,
                 retry=retry,
-                failures=failures,
+                last_error="; ".join(str(a.error) for a in failures)[:2000] or None,
                 options=options,
             )
     return report
+
+
+def _load_models(
+    engine: Engine, rows: Sequence[Mapping[str, Any]]
+) -> tuple[dict[int, Model], dict[int, str]]:
+    """Return the model of each organisation of ``rows``, and the rows whose model cannot be loaded."""
+    models: dict[int, Model] = {}
+    broken: dict[int, str] = {}
+    with Session(engine, expire_on_commit=False) as session, session.begin():
+        for org in sorted({int(r["org_id"]) for r in rows}):
+            try:
+                with session.begin_nested():
+                    models[org] = model_of(session, org)
+            except Exception as err:  # other organisations' events still go out
+                log.exception("outbox.model_unavailable", org=org)
+                for row in rows:
+                    if int(row["org_id"]) == org:
+                        broken[int(row["id"])] = f"cannot load the model: {type(err).__name__}: {err}"
+    return models, broken
 
 
 def _channel_of(plan: Sequence[Delivery], key: str) -> str:
@@ -500,12 +540,11 @@ def _settle_row(
     worker_id: str,
     now: dt.datetime,
     tries: int,
-    retry: Sequence[_Attempt],
-    failures: Sequence[_Attempt],
+    retry: bool,
+    last_error: str | None,
     options: DispatchOptions,
 ) -> None:
     """Mark a row delivered (nothing left to retry) or release it to retry after the backoff."""
-    last_error = "; ".join(str(a.error) for a in failures)[:2000] or None
     values: dict[str, Any] = {"attempts": tries, "last_error": last_error}
     if retry:
         wait = jobs.backoff(tries, base=options.backoff_base, cap=options.backoff_cap)

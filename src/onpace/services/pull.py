@@ -114,7 +114,8 @@ def sync_schedules(session: Session, *, now: dt.datetime, tick: dt.timedelta | N
             )
             changes += 1
     for key, row in existing.items():
-        if key not in wanted and row.done_at is None:
+        # Only schedules are retired; a pull requested by hand (no ``every``) runs once anyway.
+        if key not in wanted and row.done_at is None and row.payload.get("every"):
             session.execute(
                 update(JobRow).where(JobRow.id == row.id).values(done_at=now, error="no longer scheduled")
             )

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from onpace.domain.cases import Case
@@ -25,6 +26,7 @@ from onpace.storage.repositories import evaluations_repo, points_repo
 from onpace.storage.tables import EvaluationRow, PointRow
 
 TREND_POINTS = 12
+OBJECTIVES_PER_PAGE = 10
 
 
 @dataclass(frozen=True)
@@ -87,13 +89,26 @@ def latest_verdicts(session: Session, org_id: int, as_of: dt.date | None = None)
 def trends(
     session: Session, org_id: int, last: dt.date, *, weeks: int = TREND_POINTS
 ) -> dict[str, list[float]]:
-    """Return each subject's recent history (attainment, else actual to date) for sparklines (one query)."""
-    rows = evaluations_repo.evaluations_between(session, org_id, last - dt.timedelta(weeks=weeks), last)
+    """Return each subject's recent history (attainment, else actual to date) for sparklines (one query).
+
+    Only two columns are read: the sparklines of a large organisation are thousands of rows,
+    too many to load as ORM objects on each page view.
+    """
+    table = EvaluationRow
+    value = func.coalesce(table.attainment, table.actual_to_date)
+    stmt = (
+        select(table.subject, value)
+        .where(
+            table.org_id == org_id,
+            table.as_of >= last - dt.timedelta(weeks=weeks),
+            table.as_of <= last,
+            value.is_not(None),
+        )
+        .order_by(table.subject, table.as_of, table.id)
+    )
     history: dict[str, list[float]] = defaultdict(list)
-    for row in rows:
-        value = row.attainment if row.attainment is not None else row.actual_to_date
-        if value is not None:
-            history[row.subject].append(value)
+    for subject, figure in session.execute(stmt):
+        history[subject].append(float(figure))
     return history
 
 
@@ -137,6 +152,9 @@ class Scorecard:
     cycles: list[str]
     perspectives: list[str]
     filters: dict[str, str]
+    page: int = 0
+    pages: int = 1
+    total: int = 0
 
 
 def _matches(line: ScoreLine, status: str) -> bool:
@@ -153,8 +171,14 @@ def scorecard(
     cycle: str | None = None,
     perspective: str | None = None,
     status: str | None = None,
+    page: int = 0,
+    per_page: int = OBJECTIVES_PER_PAGE,
 ) -> Scorecard:
-    """Return the scorecard as of the latest stored evaluation (on or before ``as_of``), filtered."""
+    """Return the scorecard as of the latest stored evaluation (on or before ``as_of``), filtered.
+
+    Objectives come ``per_page`` at a time (page ``page``, from 0): a large organisation's whole
+    tree is thousands of rows, more than a person reads or a browser should lay out at once.
+    """
     verdicts = latest_verdicts(session, org_id, as_of)
     shown_as_of = evaluated_as_of(verdicts)
     history = trends(session, org_id, shown_as_of) if shown_as_of else {}
@@ -218,6 +242,10 @@ def scorecard(
         if status and not _matches(line, status):
             continue
         lines.append(line)
+    pages = max(1, -(-len(lines) // per_page))
+    page = min(max(page, 0), pages - 1)
+    total = len(lines)
+    lines = lines[page * per_page : (page + 1) * per_page]
     filters = {
         k: v
         for k, v in (("unit", unit), ("cycle", cycle), ("perspective", perspective), ("status", status))
@@ -230,6 +258,9 @@ def scorecard(
         cycles=[c.id for c in model.cycles],
         perspectives=sorted({o.perspective for o in model.objectives if o.perspective}),
         filters=filters,
+        page=page,
+        pages=pages,
+        total=total,
     )
 
 

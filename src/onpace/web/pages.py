@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from onpace.api.deps import (
@@ -197,26 +198,38 @@ def desk(request: Request, context: Page) -> HTMLResponse:
 
 @router.get("/scorecard")
 def scorecard_page(
-    *,
     request: Request,
     context: Page,
+    *,
     unit: str | None = None,
     cycle: str | None = None,
     perspective: str | None = None,
     status: str | None = None,
+    page: Annotated[int, Query(ge=0, le=100_000)] = 0,
 ) -> HTMLResponse:
     """Show the objective → KR → KPI tree with status, attainment, forecast and trend."""
-    card = read_models.scorecard(
-        context.session,
-        context.org_id,
-        context.model,
-        unit=unit or None,
-        cycle=cycle or None,
-        perspective=perspective or None,
-        status=status or None,
-    )
-    template = "scorecard_rows.html" if request.headers.get("hx-request") else "scorecard.html"
-    return render(request, template, {"card": card, "statuses": list(STATUS_LABELS)})
+    filters = (unit or None, cycle or None, perspective or None, status or None)
+
+    def build() -> tuple[read_models.Scorecard, Markup]:
+        card = read_models.scorecard(
+            context.session,
+            context.org_id,
+            context.model,
+            unit=filters[0],
+            cycle=filters[1],
+            perspective=filters[2],
+            status=filters[3],
+            page=page,
+        )
+        rows = TEMPLATES.get_template("scorecard_rows.html").render(card=card, STATUS_LABELS=STATUS_LABELS)
+        return card, Markup(rows)
+
+    # Every reader sees the same tree until the model or the evaluations change: render it once.
+    fingerprint = context.state.fingerprints(context.session, context.org_id)
+    card, rows = context.state.view(("scorecard", context.org_id, *filters, page), fingerprint, build)
+    if request.headers.get("hx-request"):
+        return HTMLResponse(rows)
+    return render(request, "scorecard.html", {"card": card, "rows": rows, "statuses": list(STATUS_LABELS)})
 
 
 @router.get("/kpis/{subject}")
@@ -356,7 +369,9 @@ def case_comment(case_id: RowIdPath, context: Page, text: Annotated[str, Form(ma
 
 
 @router.post("/cases/{case_id}/close")
-def case_close(case_id: RowIdPath, context: Page, note: Annotated[str, Form(max_length=5000)] = "") -> Response:
+def case_close(
+    case_id: RowIdPath, context: Page, note: Annotated[str, Form(max_length=5000)] = ""
+) -> Response:
     """Resolve a case by hand."""
     _workable(context, case_id)
     case_service.close_case(
