@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import logging
 import statistics
 import tempfile
 import threading
@@ -30,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+import structlog
 from sqlalchemy import Engine, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
@@ -194,6 +196,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--poll", type=float, default=0.05, help="the worker's poll interval in seconds")
     parser.add_argument("--url", default=None, help="store URL (default: a temporary SQLite file)")
     args = parser.parse_args(argv)
+    # The worker's per-delivery logs would drown the figures.
+    structlog.configure(
+        wrapper_class=structlog.make_filtering_bound_logger(
+            logging.INFO if __import__("os").environ.get("LAT_DEBUG") else logging.WARNING
+        )
+    )
     today = dt.datetime.now(dt.UTC).date()
     model = parse_model_text(model_text(args.trials, today), "latency.yaml")
     known = {k.id for k in model.kpis}

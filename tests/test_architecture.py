@@ -30,7 +30,13 @@ IO_LIBRARIES = {
     "onpace.notifiers",
     "onpace.config",
 }
-CLOCK_CALLS = {("datetime", "now"), ("datetime", "utcnow"), ("date", "today"), ("datetime", "today"), ("time", "time")}
+CLOCK_CALLS = {
+    ("datetime", "now"),
+    ("datetime", "utcnow"),
+    ("date", "today"),
+    ("datetime", "today"),
+    ("time", "time"),
+}
 
 
 def domain_modules() -> list[Path]:

@@ -10,8 +10,11 @@ unless given. The app never migrates the store: run ``onpace db upgrade`` first.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -29,8 +32,9 @@ from onpace.web import pages
 
 STATIC_DIR = Path(__file__).resolve().parent / "web" / "static"
 API_PREFIX = "/api/"
-POOL_SIZE = 20
-POOL_OVERFLOW = 20
+WORKER_THREADS = 8
+POOL_SIZE = WORKER_THREADS
+POOL_OVERFLOW = 8
 
 DOCS_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>onpace API</title>
@@ -50,10 +54,11 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     settings = settings or get_settings()
     if settings.secret_key is None or len(settings.secret_key.get_secret_value()) < 16:
         raise SettingsError("ONPACE_SECRET_KEY must be set (at least 16 characters) to sign session cookies")
-    # One pooled connection per worker thread (anyio's default is 40), so requests never queue
-    # for a connection while a thread is free.
+    # One pooled connection per worker thread, so requests never queue for a connection while
+    # a thread is free.
     engine = engine or make_engine(settings.database_url, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
     app = FastAPI(
+        lifespan=_lifespan,
         title="onpace",
         summary="Strategy execution: OKRs bound to KPIs, planned vs actual, variance cases.",
         version="1",
@@ -81,6 +86,14 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
 
     _install_error_handlers(app)
     return app
+
+
+@asynccontextmanager
+async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    # Few worker threads: requests are short and CPU-bound under the GIL, and 40 threads
+    # contending for it serve a burst slower and less fairly than a short queue does.
+    anyio.to_thread.current_default_thread_limiter().total_tokens = WORKER_THREADS
+    yield
 
 
 def _is_api(request: Request) -> bool:

@@ -15,16 +15,14 @@ import sys
 import threading
 from collections.abc import Mapping
 from types import FrameType
+from typing import Any
 
 import structlog
-from pydantic import SecretStr
 
 from onpace.config import Settings, get_settings
 from onpace.services.dispatch import DispatchOptions
 from onpace.services.worker import WorkerOptions, WorkerStats, new_worker_id, run_worker
 from onpace.storage.db import make_engine
-
-SMTP_URL_VARIABLE = "ONPACE_SMTP_URL"
 
 
 def configure_logging(*, json: bool, level: str = "INFO") -> None:
@@ -46,20 +44,10 @@ def configure_logging(*, json: bool, level: str = "INFO") -> None:
     )
 
 
-def smtp_url(settings: Settings, env: Mapping[str, str]) -> str | None:
-    """Return the mail URL people's own email goes through, or None when none is set."""
-    value = getattr(settings, "smtp_url", None)
-    if isinstance(value, SecretStr):
-        value = value.get_secret_value()
-    if value is None:
-        value = env.get(SMTP_URL_VARIABLE)
-    return str(value) if value else None
-
-
 def options_from_settings(settings: Settings, env: Mapping[str, str]) -> WorkerOptions:
     """Return the worker options the settings and environment describe."""
     dispatch = DispatchOptions(
-        smtp_url=smtp_url(settings, env),
+        smtp_url=settings.smtp_url.get_secret_value() if settings.smtp_url else None,
         base_url=settings.base_url,
         allow_private=settings.webhook_allow_private,
         env=env,
@@ -85,9 +73,10 @@ def serve(
         structlog.get_logger("onpace.worker").info("worker.stopping", signal=signal.Signals(signum).name)
         stop.set()
 
+    previous: dict[signal.Signals, Any] = {}
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, on_signal)
-        signal.signal(signal.SIGINT, on_signal)
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            previous[sig] = signal.signal(sig, on_signal)
     try:
         return run_worker(
             engine,
@@ -98,4 +87,6 @@ def serve(
             options=options_from_settings(settings, env),
         )
     finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         engine.dispose()

@@ -34,7 +34,10 @@ playwright_sync = pytest.importorskip("playwright.sync_api")
 pytestmark = [
     pytest.mark.store,
     pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)",
+    ),
 ]
 
 
@@ -105,7 +108,8 @@ def test_an_owner_signs_in_opens_a_red_kpi_and_explains_its_case(
     page.wait_for_url(f"{base_url}/kpis/*")
     kpi = page.url.rsplit("/", 1)[-1]
     width, height = chart_size(page, "#plan-chart")
-    assert width > 0 and height > 0
+    assert width > 0
+    assert height > 0
     page.screenshot(path=str(shots / f"kpi-{kpi}.png"), full_page=True)
 
     page.click("text=/Case #\\d+/ >> nth=0")
@@ -119,13 +123,23 @@ def test_an_owner_signs_in_opens_a_red_kpi_and_explains_its_case(
     assert "Carrier surcharge since May" in timeline.inner_text()
     page.screenshot(path=str(shots / "case-after.png"), full_page=True)
 
-    for path, chart in [("/", None), ("/cases", None), ("/dependencies", "#dependency-chart"), ("/what-if", None),
-                        ("/checkin", None), ("/rebaselines", None), ("/krs/KR1", "#plan-chart")]:
+    for path, chart in [
+        ("/", None),
+        ("/cases", None),
+        ("/dependencies", "#dependency-chart"),
+        ("/what-if", None),
+        ("/checkin", None),
+        ("/rebaselines", None),
+        ("/krs/KR1", "#plan-chart"),
+    ]:
         page.goto(f"{base_url}{path}")
         if chart is not None:
             width, height = chart_size(page, chart)
-            assert width > 0 and height > 0, f"the chart on {path} has no size"
-        page.screenshot(path=str(shots / (path.strip("/").replace("/", "-") or "desk")) + ".png", full_page=True)
+            assert width > 0, f"the chart on {path} has no width"
+            assert height > 0, f"the chart on {path} has no height"
+        page.screenshot(
+            path=str(shots / (path.strip("/").replace("/", "-") or "desk")) + ".png", full_page=True
+        )
 
     context.close()
     assert not problems, f"script errors in the pages: {problems}"

@@ -238,3 +238,13 @@ def test_a_datetime_date_column_is_read_as_days() -> None:
     frame = points(weekly("k", [90.0])).with_columns(pl.col("date").cast(pl.Datetime("us")))
     ev = evaluate_model(model(kpi("k")), frame, WEEK_END[0])
     assert result(ev, "k").status == "red"
+
+
+def test_the_chart_of_a_kr_measured_by_a_kpi_is_its_kpis_buckets() -> None:
+    the_model = model(kpi("k"), kpi("other"), objectives=[objective("O1", kr("KR1", kpi="k"))])
+    ev = evaluate(the_model, weekly("k", [100.0, 90.0]), WEEK_END[1])
+    chart = ev.chart(["KR1"])
+    assert set(chart["subject"].to_list()) == {"k"}
+    assert chart.height == 12
+    assert chart["actual"].to_list()[:3] == [100.0, 90.0, None]
+    assert ev.buckets.filter(subject="k").equals(chart)

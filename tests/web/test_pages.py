@@ -58,7 +58,9 @@ def test_only_the_cases_people_comment_on_it_from_the_page(
     assert answer.status_code == (303 if who in ("admin", "editor", "owner") else 403)
 
 
-def test_a_form_posted_without_the_csrf_token_is_refused(client: TestClient, personas: dict[str, Persona]) -> None:
+def test_a_form_posted_without_the_csrf_token_is_refused(
+    client: TestClient, personas: dict[str, Persona]
+) -> None:
     sign_in(client, personas["owner"])
     answer = client.post("/cases/6/comment", data={"text": "no token"})
     assert answer.status_code == 403
@@ -70,7 +72,8 @@ def test_the_owner_explains_a_case_and_sees_it_in_the_timeline(
 ) -> None:
     csrf = sign_in(client, personas["owner"])
     answer = client.post(
-        "/cases/6/explain", data={"category": "capacity", "text": "Courier rates rose in May", "csrf_token": csrf}
+        "/cases/6/explain",
+        data={"category": "capacity", "text": "Courier rates rose in May", "csrf_token": csrf},
     )
     assert answer.status_code == 303
     page = client.get("/cases/6").text
@@ -93,7 +96,7 @@ def test_the_scorecard_shows_the_tree_and_filters_by_status(
     page = client.get("/scorecard").text
     for subject in ("O1", "KR1", "online_orders", "O2", "KR4"):
         assert subject in page
-    assert "<svg class=\"spark\"" in page
+    assert '<svg class="spark"' in page
     red = client.get("/scorecard?status=red", headers={"HX-Request": "true"}).text
     assert "<html" not in red
     assert re.search(r'data-status="red"', red)
@@ -110,7 +113,9 @@ def test_the_kpi_page_carries_the_chart_series_and_lineage(
     assert "2026-06-01" in page
 
 
-def test_the_dependency_map_colours_the_late_hand_off(client: TestClient, personas: dict[str, Persona]) -> None:
+def test_the_dependency_map_colours_the_late_hand_off(
+    client: TestClient, personas: dict[str, Persona]
+) -> None:
     sign_in(client, personas["viewer"])
     page = client.get("/dependencies").text
     assert 'data-chart="graph"' in page

@@ -7,9 +7,9 @@ time through :mod:`onpace.services.model_edit`, which checks the whole model as 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Protocol, TypeVar
+from typing import Annotated, Protocol, TypeVar
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import TypeAdapter
 
 from onpace.api import schemas as s
@@ -20,6 +20,9 @@ from onpace.services import model_edit
 from onpace.services.auth import may_edit_model
 
 router = APIRouter(prefix="/api/v1", tags=["model"])
+
+DEFAULT_PAGE = 100
+MAX_PAGE = 1000
 
 
 class _HasId(Protocol):
@@ -168,16 +171,24 @@ def put_kr(kr_id: str, body: s.KeyResultBody, context: WriteContext) -> s.SaveOu
 
 
 @router.get("/kpis", response_model=list[s.KpiBody])
-def list_kpis(context: ReadContext) -> Response:
-    """List the KPIs with their feeds (links to key results)."""
-    # The list is the same for every reader until the model changes: serialise it once.
+def list_kpis(
+    context: ReadContext,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="how many KPIs, at most")] = DEFAULT_PAGE,
+    offset: Annotated[int, Query(ge=0, le=10_000_000, description="how many to skip")] = 0,
+) -> Response:
+    """List the KPIs with their feeds (links to key results), ``limit`` at a time.
+
+    The ``X-Total-Count`` header gives the number of KPIs, for paging with ``offset``.
+    """
+    # The page is the same for every reader until the model changes: serialise it once.
     fingerprint = context.state.fingerprints(context.session, context.org_id)[0]
+    kpis = context.model.kpis
     body = context.state.view(
-        ("kpis", context.org_id),
+        ("kpis", context.org_id, limit, offset),
         fingerprint,
-        lambda: _KPI_LIST.dump_json([s.kpi_body(k) for k in context.model.kpis]),
+        lambda: _KPI_LIST.dump_json([s.kpi_body(k) for k in kpis[offset : offset + limit]]),
     )
-    return Response(content=body, media_type="application/json")
+    return Response(content=body, media_type="application/json", headers={"X-Total-Count": str(len(kpis))})
 
 
 _KPI_LIST: TypeAdapter[list[s.KpiBody]] = TypeAdapter(list[s.KpiBody])

@@ -70,11 +70,6 @@ def buckets_between(first: dt.date, last: dt.date, grain: Grain, week_start: int
     return starts
 
 
-def week_start_days(days: Ints, week_start: int) -> Ints:
-    """Return the day number of the first day of the week holding each day number."""
-    return days - (days + _EPOCH_WEEKDAY - week_start) % 7
-
-
 def month_index(days: Ints) -> Ints:
     """Return the month number (months since January 1970) of each day number."""
     return np.asarray(days, dtype="datetime64[D]").astype("datetime64[M]").astype(np.int64)
@@ -155,9 +150,9 @@ def bucket_rows(series: Codes, days: Codes, lay: Layout, grain: Codes | None = N
     first = int(days.min())
     table = unit_table(first, int(days.max()), lay.week_start).astype(np.int32)
     codes = lay.grain[series] if grain is None else grain
-    # int32 index arithmetic: half the memory traffic of int64 on millions of points.
-    index = codes.astype(np.int32) * np.int32(table.shape[1]) + (days - first).astype(np.int32)
-    units = table.ravel()[index]
+    # Index into the flattened table as day + shift[grain]; int32 halves the memory traffic.
+    shift = (np.arange(3, dtype=np.int32) * table.shape[1] - first).astype(np.int32)
+    units = table.ravel()[days.astype(np.int32, copy=False) + shift[codes]]
     rows: Ints = lay.base[series] + units
     return rows
 

@@ -15,8 +15,9 @@ aggregate (a name that is not a KPI is a raw metric, summed); nested formulas ar
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import NamedTuple
 
 import numpy as np
@@ -101,21 +102,38 @@ class Evaluation:
     - ``resources``: one row per initiative and supported KR (see ``domain.resources``);
     - ``leadlag``: one row per KPI → KR link (see ``domain.leadlag``);
     - ``results``: one SubjectResult per subject id.
+
+    ``buckets`` and ``leadlag`` serve charts and reports, not decisions, so they are built on first
+    use (from figures already computed) and kept; :meth:`chart` builds the rows of a few subjects.
     """
 
     as_of: dt.date
     subjects: pl.DataFrame
-    buckets: pl.DataFrame
     threats: pl.DataFrame
     impact: pl.DataFrame
     resources: pl.DataFrame
-    leadlag: pl.DataFrame
     results: dict[str, SubjectResult]
+    chart_rows: Callable[[Collection[str] | None], pl.DataFrame] = field(repr=False, compare=False)
+    leadlag_rows: Callable[[], pl.DataFrame] = field(repr=False, compare=False)
 
     @property
     def kpis(self) -> pl.DataFrame:
         """Return the KPI rows of ``subjects``."""
         return self.subjects.filter(pl.col("level") == "kpi")
+
+    @cached_property
+    def buckets(self) -> pl.DataFrame:
+        """Return the per-bucket chart frame of every series (built once, on first use)."""
+        return self.chart_rows(None)
+
+    @cached_property
+    def leadlag(self) -> pl.DataFrame:
+        """Return the lead-lag check of every KPI → KR link (built once, on first use)."""
+        return self.leadlag_rows()
+
+    def chart(self, subjects: Collection[str]) -> pl.DataFrame:
+        """Return the chart rows of some subjects (a KR measured by a KPI shows its KPI's rows)."""
+        return self.chart_rows(subjects)
 
 
 @dataclass
@@ -276,15 +294,25 @@ def _run(
         how="left",
     )
     subjects = _finite(_subject_frame([kpi_rows, kr_rows, objective_rows]))
+    series_of = dict(zip(subjects["subject"].to_list(), subjects["series"].to_list(), strict=True))
+
+    def chart_rows(wanted: Collection[str] | None) -> pl.DataFrame:
+        chosen = None if wanted is None else {series_of.get(name) or name for name in wanted}
+        return _chart(
+            specs, lay, plans, flow=flow, actual=actual, projection=projection, today=today, only=chosen
+        )
+
     return Evaluation(
         as_of=as_of,
         subjects=subjects,
-        buckets=_chart(specs, lay, plans, flow=flow, actual=actual, projection=projection, today=today),
         threats=threat_frame,
         impact=impact(model, kpi_rows),
         resources=_finite(resources(model, subjects)),
-        leadlag=lead_lag(model, specs.ids, fb, grain=grain, direction=direction, week_start=week_start),
         results=_results(subjects, as_of),
+        chart_rows=chart_rows,
+        leadlag_rows=lambda: lead_lag(
+            model, specs.ids, fb, grain=grain, direction=direction, week_start=week_start
+        ),
     )
 
 
@@ -678,36 +706,48 @@ def _chart(
     actual: Floats,
     projection: Projection,
     today: int,
+    only: set[str] | None = None,
 ) -> pl.DataFrame:
     """Return the per-bucket chart frame of the visible series."""
-    rows = int(lay.offset[specs.visible]) if specs.visible < len(specs.ids) else lay.rows
-    s = lay.series[:rows]
-    plan = plans.plan[:rows]
-    seen = actual[:rows]
-    row_flow = flow[s]
-    groups = s
-    opening = plans.opening[s]
-    cumulative_plan = opening + _segment_cumsum(np.nan_to_num(plan), groups)
-    cumulative_actual = opening + _segment_cumsum(np.nan_to_num(seen), groups)
-    past = lay.start[:rows] <= today
+    shown = np.arange(specs.visible)
+    if only is not None:
+        shown = np.array(
+            [i for i, name in enumerate(specs.ids[: specs.visible]) if name in only], dtype=np.int64
+        )
+    counts = lay.count[shown]
+    index = np.repeat(lay.offset[shown] - (np.cumsum(counts) - counts), counts) + np.arange(int(counts.sum()))
+    s = lay.series[index]
+    start = lay.start[index]
+    plan = plans.plan[index]
+    seen = actual[index]
+    to_date_plan = plan.copy()
+    to_date_actual = np.where(start <= today, seen, np.nan)
+    flows = np.flatnonzero(np.repeat(flow[shown], counts))
+    if flows.size:
+        opening = np.repeat(plans.opening[shown], counts)[flows]
+        groups = s[flows]
+        cumulative_plan = opening + _segment_cumsum(np.nan_to_num(plan[flows]), groups)
+        to_date_plan[flows] = np.where(np.isnan(plan[flows]), np.nan, cumulative_plan)
+        cumulative_actual = opening + _segment_cumsum(np.nan_to_num(seen[flows]), groups)
+        to_date_actual[flows] = np.where(start[flows] <= today, cumulative_actual, np.nan)
 
-    def column(name: str, values: Floats) -> pl.Series:
-        return pl.Series(name, np.where(np.isfinite(values), values, np.nan), nan_to_null=True)
+    def column(name: str, values: Floats, checked: bool = False) -> pl.Series:
+        # Plans and actuals are finite by construction; sums and forecasts may overflow.
+        finite = values if checked else np.where(np.isfinite(values), values, np.nan)
+        return pl.Series(name, finite, nan_to_null=True)
 
     return pl.DataFrame(
         [
             pl.Series("subject", specs.ids, dtype=pl.Utf8).gather(s),
-            pl.Series("bucket_start", lay.start[:rows].astype(np.int32)).cast(pl.Date),
-            pl.Series("bucket_end", lay.end[:rows].astype(np.int32)).cast(pl.Date),
-            column("plan", plan),
-            column("actual", seen),
-            column(
-                "plan_to_date", np.where(row_flow, np.where(np.isnan(plan), np.nan, cumulative_plan), plan)
-            ),
-            column("actual_to_date", np.where(past, np.where(row_flow, cumulative_actual, seen), np.nan)),
-            column("forecast", projection.row_forecast[:rows]),
-            column("lo", projection.row_low[:rows]),
-            column("hi", projection.row_high[:rows]),
+            pl.Series("bucket_start", start.astype(np.int32)).cast(pl.Date),
+            pl.Series("bucket_end", lay.end[index].astype(np.int32)).cast(pl.Date),
+            column("plan", plan, checked=True),
+            column("actual", seen, checked=True),
+            column("plan_to_date", to_date_plan),
+            column("actual_to_date", to_date_actual),
+            column("forecast", projection.row_forecast[index]),
+            column("lo", projection.row_low[index]),
+            column("hi", projection.row_high[index]),
         ]
     )
 

@@ -75,9 +75,11 @@ def point_arrays(points: pl.DataFrame, metrics: list[str], as_of: dt.date) -> tu
     code = frame["code"].to_numpy()
     day = frame["day"].to_numpy()
     value = frame["value"].to_numpy()
-    keep = (code < len(metrics)) & (day <= day_number(as_of)) & np.isfinite(value)
-    if keep.all():
+    today = day_number(as_of)
+    # Three reductions usually prove every point usable (a NaN or inf makes the sum non-finite).
+    if code.size and code.max() < len(metrics) and day.max() <= today and np.isfinite(value.sum()):
         return code, day, value
+    keep = (code < len(metrics)) & (day <= today) & np.isfinite(value)
     return code[keep], day[keep], value[keep]
 
 
@@ -122,24 +124,27 @@ class _Accumulator:
         self.first, self.last = window
         self.count = np.zeros(rows, dtype=np.int64)
         self.total = np.zeros(rows)
-        self.low = np.full(rows, np.inf)
-        self.high = np.full(rows, -np.inf)
+        # Allocated only for the aggregates the model uses (each is a full row array).
+        kinds = set(np.unique(self.aggregate).tolist())
+        self.low = np.full(rows, np.inf) if MIN in kinds else self.total
+        self.high = np.full(rows, -np.inf) if MAX in kinds else self.total
+        self.latest = np.full(rows, -np.inf) if LAST in kinds else self.total
         # int32 like the days themselves: ufunc.at is only fast when the dtypes match.
         self.last_day = np.full(rows, np.iinfo(np.int32).min, dtype=np.int32)
         self.pending: list[tuple[Ints, Codes, Floats]] = []
 
     def add(self, s: Codes, d: Codes, v: Floats, grain: Codes | None) -> None:
         """Add points of series ``s`` on days ``d`` (``grain``: their series' grain, if known)."""
-        first, last = self.first, self.last
-        if first.size and first.min() == first.max() and last.min() == last.max():
-            inside = (d >= first[0]) & (d <= last[0])
-        else:
-            inside = (d >= first[s]) & (d <= last[s])
-        if not inside.all():
-            s, d, v = s[inside], d[inside], v[inside]
-            grain = grain[inside] if grain is not None else None
         if s.size == 0:
             return
+        first, last = self.first, self.last
+        # Usually every point lies inside every window (one cycle): two reductions prove it.
+        if not (int(d.min()) >= first.max() and int(d.max()) <= last.min()):
+            inside = (d >= first[s]) & (d <= last[s])
+            s, d, v = s[inside], d[inside], v[inside]
+            grain = grain[inside] if grain is not None else None
+            if s.size == 0:
+                return
         rows = self.lay.rows
         row = bucket_rows(s, d, self.lay, grain)
         self.count += np.bincount(row, minlength=rows)
@@ -151,29 +156,31 @@ class _Accumulator:
             return
         self.total += np.bincount(row, weights=np.where(summed, v, 0.0), minlength=rows)
         for kind, target, ufunc in ((MIN, self.low, np.minimum), (MAX, self.high, np.maximum)):
-            chosen = agg == kind
-            if chosen.any():
+            if target is not self.total:
+                chosen = agg == kind
                 ufunc.at(target, row[chosen], v[chosen])
-        latest = agg == LAST
-        if latest.any():
+        if self.latest is not self.total:
+            latest = agg == LAST
             self.pending.append((row[latest], d[latest], v[latest]))
 
     def result(self) -> tuple[Floats, Ints]:
         """Return (actual, last day) per row, choosing each series' aggregate."""
-        latest_value = np.full(self.lay.rows, -np.inf)
         for row, d, v in self.pending:
             at_end = d == self.last_day[row]
-            np.maximum.at(latest_value, row[at_end], v[at_end])
+            np.maximum.at(self.latest, row[at_end], v[at_end])
         count = self.count
-        row_agg = self.aggregate[self.lay.series]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            actual = np.select(
-                [row_agg == SUM, row_agg == MEAN, row_agg == MIN, row_agg == MAX],
-                [self.total, self.total / np.maximum(count, 1), self.low, self.high],
-                latest_value,
-            )
-        actual = np.where((count > 0) & np.isfinite(actual), actual, np.nan)
-        return actual, np.where(count > 0, self.last_day.astype(np.int64), NO_DAY)
+        actual = self.total
+        row_agg = np.repeat(self.aggregate, self.lay.count)
+        for kind, source in ((MIN, self.low), (MAX, self.high), (LAST, self.latest)):
+            if source is not self.total:
+                chosen = row_agg == kind
+                actual[chosen] = source[chosen]
+        means = np.flatnonzero(row_agg == MEAN)
+        actual[means] /= np.maximum(count[means], 1)
+        actual[(count == 0) | ~np.isfinite(actual)] = np.nan
+        last_day = self.last_day.astype(np.int64)
+        last_day[count == 0] = NO_DAY
+        return actual, last_day
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,9 @@ amounts), so a phased plan that is on track projects on track. Per DESIGN.md §4
   trend), a flow bucket without data counts as zero; no forecast before 3 complete buckets;
 - the trend starts as the least-squares slope over the first (up to) 4 observed buckets and the
   level on that line; α = 0.5, β = 0.3 until 8 buckets are observed, then α and β are fitted per
-  series by grid search (α ∈ [0.2, 0.9], β ∈ [0.05, 0.5]) minimising one-step squared error;
+  series by grid search (α ∈ {0.2, 0.34, … 0.9}, β ∈ {0.05, 0.1625, … 0.5}) minimising the
+  one-step squared error over the most recent 52 buckets (the state before them is smoothed with
+  the defaults), so long cycles stay cheap and recent behaviour decides;
 - level projection = plan of the bucket + projected deviation; flow projection = cumulative
   actual to date + plan still to come + projected deviations of the buckets still to come (the
   current partial bucket weighted by its remaining share);
@@ -42,6 +44,7 @@ ALPHA_GRID = np.linspace(0.2, 0.9, 6)
 BETA_GRID = np.linspace(0.05, 0.5, 5)
 MIN_BUCKETS = 3
 FIT_FROM = 8
+FIT_WINDOW = 52
 INIT_WINDOW = 4
 _HEAD = 16
 _BLOCK = 1024
@@ -100,9 +103,10 @@ def fit_holt(dev: Array, used: Ints) -> HoltState:
         level[rest], trend[rest], sse[rest] = lv[:, 0], tr[:, 0], err[:, 0]
     if fitted.any():
         grid_a, grid_b = (g.ravel() for g in np.meshgrid(ALPHA_GRID, BETA_GRID, indexing="ij"))
-        lv, tr, err = _run(
-            y[fitted], valid[fitted], used[fitted], (level0[fitted], trend0[fitted]), (grid_a, grid_b)
+        window_y, window_valid, window_used, start = _fit_window(
+            y[fitted], valid[fitted], used[fitted], (level0[fitted], trend0[fitted])
         )
+        lv, tr, err = _run(window_y, window_valid, window_used, start, (grid_a, grid_b))
         best = np.argmin(err, axis=1)
         pick = np.arange(best.size)
         level[fitted], trend[fitted], sse[fitted] = lv[pick, best], tr[pick, best], err[pick, best]
@@ -110,6 +114,30 @@ def fit_holt(dev: Array, used: Ints) -> HoltState:
     dof = np.maximum(observed - 2, 1).astype(np.float64)
     sigma = np.sqrt(sse / dof)
     return HoltState(level, trend, alpha, beta, sigma, observed)
+
+
+def _fit_window(
+    y: Array, valid: npt.NDArray[np.bool_], used: Ints, start: tuple[Array, Array]
+) -> tuple[Array, npt.NDArray[np.bool_], Ints, tuple[Array, Array]]:
+    """Return each row's last FIT_WINDOW buckets and the default-smoothed state just before them.
+
+    Fitting on the recent window keeps long cycles cheap and weighs recent behaviour; for a
+    series of FIT_WINDOW buckets or fewer it is the whole series.
+    """
+    begin = np.maximum(used - FIT_WINDOW, 0)
+    level0, trend0 = start
+    if (begin > 0).any():
+        warm_level, warm_trend, _ = _run(
+            y, valid, begin, start, (np.array([DEFAULT_ALPHA]), np.array([DEFAULT_BETA]))
+        )
+        level0, trend0 = warm_level[:, 0], warm_trend[:, 0]
+    lengths = used - begin
+    columns = begin[:, None] + np.arange(int(lengths.max()))[None, :]
+    inside = columns < used[:, None]
+    columns = np.minimum(columns, y.shape[1] - 1)
+    rows = np.arange(y.shape[0])[:, None]
+    window_valid = valid[rows, columns] & inside
+    return np.where(window_valid, y[rows, columns], 0.0), window_valid, lengths, (level0, trend0)
 
 
 def _initial_state(y: Array, valid: npt.NDArray[np.bool_]) -> tuple[Array, Array]:
@@ -213,18 +241,33 @@ def cumulative_variance_factor(alpha: Array, beta: Array, first: Array, last: Ar
     """Return Var(Σ errors of horizons first..last)/σ² for Holt (errors share innovations).
 
     The innovation ``m`` steps ahead enters the sum with ``F(last − m) − F(first − 1 − m)``, where
-    ``F(K) = 1 + αK + αβK(K+1)/2`` sums the error weights of horizons m…m+K.
+    ``F(K) = 1 + αK + αβK(K+1)/2`` sums the error weights of horizons m…m+K. When the sum starts
+    at the next bucket (``first`` = 1, the usual case) it is a sum of squared quadratics, done in
+    closed form; otherwise term by term.
     """
+    # Σ_{k=0..K} F(k)² with F(k) = c0 + c1·k + c2·k², from power sums of k.
+    c1 = alpha + alpha * beta / 2.0
+    c2 = alpha * beta / 2.0
+    k = last - 1.0
+    n = k + 1.0
+    s1 = k * n / 2.0
+    s2 = k * n * (2 * k + 1) / 6.0
+    s3 = s1 * s1
+    s4 = k * n * (2 * k + 1) * (3 * k * k + 3 * k - 1) / 30.0
+    total = n + 2 * c1 * s1 + (c1 * c1 + 2 * c2) * s2 + 2 * c1 * c2 * s3 + c2 * c2 * s4
+    later = np.flatnonzero(first > 1)
+    if later.size:
+        a, b, f0, f1 = alpha[later], beta[later], first[later], last[later]
 
-    def big_f(k: Array) -> Array:
-        return np.where(k >= 0, 1.0 + alpha * k + alpha * beta * k * (k + 1) / 2.0, 0.0)
+        def weights(kk: Array) -> Array:
+            return np.where(kk >= 0, 1.0 + a * kk + a * b * kk * (kk + 1) / 2.0, 0.0)
 
-    total = np.zeros_like(alpha)
-    top = int(last.max()) if last.size else 0
-    for m in range(1, top + 1):
-        coef = big_f(last - m) - np.where(m < first, big_f(first - 1.0 - m), 0.0)
-        total += np.where(m <= last, coef * coef, 0.0)
-    return total
+        exact = np.zeros(later.size)
+        for m in range(1, int(f1.max()) + 1):
+            coef = weights(f1 - m) - np.where(m < f0, weights(f0 - 1.0 - m), 0.0)
+            exact += np.where(m <= f1, coef * coef, 0.0)
+        total[later] = exact
+    return np.asarray(total, dtype=np.float64)
 
 
 @dataclass(frozen=True)
@@ -270,7 +313,9 @@ def forecast_buckets(
     daily = np.flatnonzero(np.repeat(lay.grain == DAY, lay.count))
     if daily.size:
         local = local.copy()
-        local[daily] = week_number(lay.start[daily], week_start) - week_number(cycle_start[s[daily]], week_start)
+        local[daily] = week_number(lay.start[daily], week_start) - week_number(
+            cycle_start[s[daily]], week_start
+        )
         new = np.ones(s.size, dtype=bool)
         new[1:] = (s[1:] != s[:-1]) | (local[1:] != local[:-1])
         starts = np.flatnonzero(new)

@@ -36,7 +36,7 @@ CHILD_SCHEMA: dict[str, pl.DataType] = {
 
 
 class LinkCycleError(ValueError):
-    """Raise when the model's links (formulas, feeds, KR KPIs, KRs → objectives) form a cycle."""
+    """Raise when the model's links form a cycle (only formulas can: the other links go one layer up)."""
 
 
 def check_cycles(model: Model) -> None:

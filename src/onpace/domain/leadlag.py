@@ -7,7 +7,8 @@ on weeks, monthly series on months; links whose sides differ in that grain are l
 Changes are turned to the "good" direction of each side first (a falling ``down`` KPI is a
 rise), so a helpful link correlates positively. ``best_lag`` is the lag with the highest
 correlation; ``leads`` says the KPI moves first: best lag ≥ 1 with correlation ≥ 0.3. A
-correlation needs at least 3 pairs with some variation on both sides, else it is null.
+correlation needs at least 3 pairs with some variation on both sides, else it is null. Only the
+most recent 53 buckets with data count (a year of weeks), which keeps long cycles cheap.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from onpace.domain.forecast import ForecastBuckets
 from onpace.domain.model import Model
 
 MAX_LAG = 8
+HISTORY = 53
 MIN_PAIRS = 3
 LEADS_AT = 0.3
 
@@ -62,6 +64,10 @@ def lead_lag(
         row_of[members] = np.arange(members.size)
         values = np.full((members.size, int(slot.max()) + 1), np.nan)
         values[row_of[fb.series[cells]], slot] = fb.value[cells]
+        # The most recent HISTORY buckets with data: enough to judge a lead, bounded in cost.
+        seen = np.flatnonzero(~np.isnan(values).all(axis=0))
+        if seen.size:
+            values = values[:, max(0, int(seen[-1]) - HISTORY + 1) : int(seen[-1]) + 1]
         signs = np.where(direction[members] == DOWN, -1.0, 1.0)
         changes = np.diff(values, axis=1) * signs[:, None]
         x = changes[row_of[link_x[wanted]]]

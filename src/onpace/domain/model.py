@@ -18,9 +18,7 @@ Aggregate = Literal["sum", "mean", "last", "min", "max"]
 Phasing = Literal["linear", "front", "back", "step"]
 KpiKind = Literal["outcome", "cost", "capacity"]
 Perspective = Literal["financial", "customer", "internal_process", "learning_growth"]
-CaseKind = Literal[
-    "red", "amber", "at_risk", "threatened", "mirage", "stale", "dependency_late", "hygiene"
-]
+CaseKind = Literal["red", "amber", "at_risk", "threatened", "mirage", "stale", "dependency_late", "hygiene"]
 
 MEASURES: tuple[Measure, ...] = ("flow", "level", "ratio")
 DIRECTIONS: tuple[Direction, ...] = ("up", "down", "range")

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from onpace.domain.calendar import Layout, day_number, month_first_day, month_index
+from onpace.domain.calendar import Layout, day_number, month_index
 from onpace.domain.model import Plan, PlanVersion
 
 Floats = npt.NDArray[np.float64]
@@ -156,7 +156,7 @@ def bucket_plans(
     has = version >= 0
     v = np.where(has, version, 0)
     plan = value_at(v, plan_day, c_start, c_end, table)
-    plan[~has] = np.nan
+    plan[~has | ~np.isfinite(plan)] = np.nan
     flows = np.flatnonzero(np.repeat(flow, lay.count) & has)
     at_prev = np.full(s.size, np.nan)
     cumulative = np.zeros(s.size, dtype=bool)
@@ -235,11 +235,15 @@ def value_at(version: Ints, days: Ints, cycle_start: Ints, cycle_end: Ints, tabl
 
 def _step_share(days: Ints, cycle_start: Ints, cycle_end: Ints) -> Floats:
     """Return the share of steps passed by the end of each day: one step per calendar month."""
-    month = month_index(days)
-    first = month_index(cycle_start)
-    steps = month_index(cycle_end) - first + 1
-    month_end = month_first_day(month + 1) - 1
-    passed = month - first + (days == month_end)
+    # Month numbers from a small per-day table: calendar arithmetic once per distinct day.
+    low = int(min(days.min(), cycle_start.min()))
+    span = np.arange(low, int(max(days.max(), cycle_end.max())) + 2)
+    months = month_index(span)
+    month_ends = months[1:] != months[:-1]
+    month = months[days - low]
+    first = months[cycle_start - low]
+    steps = months[cycle_end - low] - first + 1
+    passed = month - first + month_ends[days - low]
     passed = np.where(days >= cycle_end, steps, np.where(days < cycle_start, 0, passed))
     share: Floats = np.clip(passed / steps, 0.0, 1.0)
     return share

@@ -430,6 +430,7 @@ def dispatch_due(
     attempts: list[_Attempt] = []
     deferred: list[tuple[int, Delivery, dt.datetime]] = []
     plans: dict[int, list[Delivery]] = {}
+    refused: set[tuple[int, str]] = set()
     with jobs.keep_claimed(engine, jobs.OUTBOX, ids, worker_id=worker_id, clock=clock, lease=options.lease):
         for row in rows:
             if row["id"] in broken:
@@ -454,9 +455,13 @@ def dispatch_due(
                 if notification is None:
                     deferred.append((org, delivery, row["created_at"]))
                     continue
+                if (org, delivery.channel) in refused:
+                    continue  # refused permanently earlier in this batch: about to be disabled
                 attempt = _attempt(send, row["id"], delivery, notification, clock())
                 attempts.append(attempt)
                 _log_attempt(attempt, org, row["event"])
+                if attempt.error is not None and attempt.error.permanent:
+                    refused.add((org, delivery.channel))
 
     report.sent = sum(a.ok for a in attempts)
     report.failed = len(attempts) - report.sent

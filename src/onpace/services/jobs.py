@@ -3,10 +3,11 @@
 Both queues (``jobs`` and ``outbox``) are claimed the same way, on SQLite and PostgreSQL alike,
 in one statement::
 
+    WITH candidates AS (SELECT id FROM t WHERE <due> AND <claimable> ORDER BY id LIMIT n
+                        FOR UPDATE SKIP LOCKED)   -- the lock clause on PostgreSQL only
     UPDATE t SET claimed_by = :me, claimed_at = :now
-    WHERE id IN (SELECT id FROM t WHERE <due> AND <claimable> ORDER BY … LIMIT n
-                 FOR UPDATE SKIP LOCKED)          -- the lock clause on PostgreSQL only
-      AND <not finished> AND (claimed_at IS NULL OR claimed_at < :expired)
+    WHERE id IN (SELECT id FROM candidates)
+      AND <due> AND (claimed_at IS NULL OR claimed_at < :now - :lease)
     RETURNING …
 
 A row is claimable when nobody holds it or its claim is older than the lease: a worker that

@@ -241,6 +241,8 @@ class NotifyRouteRow(ModelItem, Base):
     people: Mapped[JsonValue] = mapped_column(JsonDoc)
     events: Mapped[JsonValue] = mapped_column(JsonDoc)
     digest: Mapped[bool]
+    # The webhook signing key, usually "env:NAME" so the value itself stays out of the store.
+    secret: Mapped[str | None] = mapped_column(Text)
 
 
 class PolicyRow(Base):

@@ -1,0 +1,74 @@
+"""What a notification says: titles, texts and links readers understand (pure, no store)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from test_routing import MODEL_OBJ
+
+from onpace.services.dispatch import describe, notification_for
+from onpace.services.routing import Delivery
+
+BASE = "https://onpace.example/"
+
+
+def payload(**fields: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "as_of": "2026-02-03",
+        "event": "case_opened",
+        "kind": "red",
+        "subject": "throughput",
+        "owner": "lee",
+        "participants": ["lee"],
+        "level": 0,
+        "detail": {"case": 7, "subject_level": "kpi", "plan_to_date": 100.0, "actual_to_date": 80.0},
+    }
+    return base | fields
+
+
+def test_a_new_case_names_the_kpi_its_owner_and_the_figures() -> None:
+    title, text, url = describe(payload(), MODEL_OBJ, BASE)
+    assert title == "Orders shipped is red"
+    assert text.splitlines() == [
+        "A case was opened for Lee Park as of 2026-02-03.",
+        "planned to date: 100",
+        "actual to date: 80",
+    ]
+    assert url == "https://onpace.example/cases/7"
+
+
+def test_an_escalation_says_to_whom_and_why() -> None:
+    event = payload(
+        event="case_escalated",
+        level=1,
+        detail={"case": 7, "to": "maria", "reason": "not explained in 2 days"},
+    )
+    title, text, _ = describe(event, MODEL_OBJ, BASE)
+    assert title == "Escalated: Orders shipped is red"
+    assert text == "The case went to Maria Chen (level 1): not explained in 2 days."
+
+
+def test_a_status_change_shows_both_statuses_and_links_nowhere_without_a_case() -> None:
+    title, _, url = describe(
+        payload(event="status_changed", detail={"from": "green", "to": "amber"}), MODEL_OBJ, BASE
+    )
+    assert title == "Orders shipped: green → amber"
+    assert url is None
+
+
+def test_a_hygiene_finding_lists_its_findings() -> None:
+    event = payload(
+        kind="hygiene", detail={"findings": [{"rule": "no_owner", "message": "KPI x has no owner"}]}
+    )
+    title, text, _ = describe(event, MODEL_OBJ, BASE)
+    assert title == "Orders shipped has a model hygiene finding"
+    assert text.splitlines()[-1] == "KPI x has no owner"
+
+
+def test_each_delivery_of_an_event_gets_its_own_stable_idempotency_key() -> None:
+    row = {"id": 3, "event": "case_opened", "payload": payload(), "idempotency_key": "abc"}
+    chat = notification_for(row, Delivery("ops-chat", "slack://x"), MODEL_OBJ, BASE)
+    mail = notification_for(row, Delivery("email:lee", "mailto://x", recipient="lee"), MODEL_OBJ, BASE)
+    assert (chat.idempotency_key, mail.idempotency_key) == ("abc:ops-chat", "abc:email:lee")
+    assert chat.payload()["detail"]["as_of"] == "2026-02-03"
+    assert chat == notification_for(row, Delivery("ops-chat", "slack://x"), MODEL_OBJ, BASE)
