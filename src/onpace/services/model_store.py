@@ -488,6 +488,7 @@ def _route_values(route: NotifyRoute) -> Values:
         "people": list(route.people),
         "events": list(route.events),
         "digest": route.digest,
+        "secret": route.secret,
     }
 
 
@@ -581,6 +582,7 @@ def load_model(session: Session, org: str | None = None) -> Model:
                 people=tuple(r.people),
                 events=tuple(r.events),
                 digest=r.digest,
+                secret=r.secret,
             )
             for r in rows.notify_routes
         ),
