@@ -6,7 +6,7 @@ fresh KPI well below plan (ingest + evaluation request, committed), then waits f
 ``case_opened`` webhook of that KPI. Prints p50/p95/max of push → case opened and push →
 delivered over ``--trials`` trials (default 200).
 
-    python bench/latency.py [--trials 200] [--poll 0.05] [--url sqlite:///…|postgresql://…]
+    python bench/latency.py [--trials 200] [--poll 0.05] [--url sqlite:///…|postgresql://…] [--verbose]
 
 Without ``--url`` a temporary SQLite file is used; on PostgreSQL the run works in a schema of its
 own, dropped at the end. The last line is
@@ -195,13 +195,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--trials", type=int, default=200)
     parser.add_argument("--poll", type=float, default=0.05, help="the worker's poll interval in seconds")
     parser.add_argument("--url", default=None, help="store URL (default: a temporary SQLite file)")
+    parser.add_argument("--verbose", action="store_true", help="show the worker's logs")
     args = parser.parse_args(argv)
     # The worker's per-delivery logs would drown the figures.
-    structlog.configure(
-        wrapper_class=structlog.make_filtering_bound_logger(
-            logging.INFO if __import__("os").environ.get("LAT_DEBUG") else logging.WARNING
-        )
-    )
+    level = logging.INFO if args.verbose else logging.WARNING
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(level))
     today = dt.datetime.now(dt.UTC).date()
     model = parse_model_text(model_text(args.trials, today), "latency.yaml")
     known = {k.id for k in model.kpis}

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import threading
+import time
 
 import pytest
 from sqlalchemy import Engine, select
@@ -10,7 +13,7 @@ from sqlalchemy.orm import Session
 from worker_support import NOW, Clock, options
 
 from onpace.services import jobs
-from onpace.services.worker import run_due_jobs, run_job
+from onpace.services.worker import run_due_jobs, run_job, utc_now
 from onpace.storage.tables import JobRow
 
 LEASE = dt.timedelta(seconds=10)
@@ -170,3 +173,32 @@ def test_a_handlers_writes_and_the_jobs_completion_commit_together(store: Engine
     with Session(store) as session:
         kinds = session.scalars(select(JobRow.kind)).all()
     assert kinds == ["write_then_lose"]
+
+
+def test_a_live_worker_keeps_its_job_however_long_it_runs(store: Engine) -> None:
+    add(store, kind="long")
+    lease = dt.timedelta(seconds=0.3)
+    opts = dataclasses.replace(options(), job_lease=lease)
+    started, release = threading.Event(), threading.Event()
+
+    def long(run: jobs.JobRun) -> None:
+        started.set()
+        release.wait(10)
+
+    with store.begin() as connection:
+        [job] = jobs.claim_jobs(connection, worker_id="busy", now=utc_now(), lease=lease)
+    thread = threading.Thread(
+        target=run_job,
+        args=(store, job, long),
+        kwargs={"worker_id": "busy", "now_fn": utc_now, "options": opts},
+    )
+    thread.start()
+    try:
+        assert started.wait(10)
+        time.sleep(4 * lease.total_seconds())  # several leases: only renewals keep the claim
+        with store.begin() as connection:
+            assert jobs.claim_jobs(connection, worker_id="other", now=utc_now(), lease=lease) == []
+    finally:
+        release.set()
+        thread.join(10)
+    assert row(store, job.id).done_at is not None
