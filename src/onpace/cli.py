@@ -621,32 +621,10 @@ def worker(
     poll: Annotated[float, typer.Option(help="Seconds between looks for work.")] = 1.0,
 ) -> None:
     """Run due source pulls, evaluations and deliveries; start as many as you like, on any machine."""
-    import os
-
-    from onpace.config import get_settings
-    from onpace.services.dispatch import DispatchOptions
-    from onpace.services.worker import WorkerOptions, run_worker
-    from onpace.storage.db import make_engine, upgrade
+    from onpace.worker import serve as serve_worker
 
     with user_errors():
-        settings = get_settings()
-        engine = make_engine()
-        upgrade(engine)
-        smtp = settings.smtp_url.get_secret_value() if settings.smtp_url else None
-        options = WorkerOptions(
-            dispatch=DispatchOptions(
-                smtp_url=smtp,
-                base_url=settings.base_url,
-                allow_private=settings.webhook_allow_private,
-                env=dict(os.environ),
-            ),
-            env=dict(os.environ),
-        )
-        try:
-            stats = run_worker(engine, once=once, poll_interval=poll, options=options)
-        except KeyboardInterrupt:
-            return
-    out.print(f"worker stopped: {stats.jobs_done} jobs done, {stats.sent} notifications sent")
+        serve_worker(once=once, poll_interval=poll)
 
 
 def _kv_table(title: str, rows: list[tuple[str, Any]]) -> Table:

@@ -19,6 +19,8 @@ from worker_support import NOW
 from onpace.services import jobs
 from onpace.storage.tables import JobRow
 
+pytestmark = pytest.mark.slow
+
 HERE = Path(__file__).resolve().parent
 LEASE_S = 1.5
 JOBS = 60
