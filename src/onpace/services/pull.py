@@ -28,14 +28,10 @@ from sqlalchemy.orm import Session
 
 from onpace.connectors.base import FetchResult, SourceError
 from onpace.connectors.registry import connector_for
-from onpace.domain.cases import Case
-from onpace.domain.governance import govern
 from onpace.domain.model import Model, Source
 from onpace.services import jobs
-from onpace.services.cases import governed_cases, record_events, save_case
-from onpace.services.checkins import checkins_as_of
 from onpace.services.evaluate_service import evaluate_store, store_evaluation
-from onpace.services.govern import GovernReport
+from onpace.services.govern import GovernReport, govern_store
 from onpace.services.ingest import IngestReport, ingest_frame, record_failed_run
 from onpace.services.model_store import load_model
 from onpace.storage.repositories import evaluations_repo
@@ -312,30 +308,8 @@ def evaluate_and_govern(
     evaluation = evaluate_store(session, org_id, model, as_of, now=now, store=False)
     previous = live_previous_statuses(session, org_id, as_of)
     store_evaluation(session, org_id, as_of, evaluation.results, now=now)
-    decision = govern(
-        model,
-        evaluation.results,
-        governed_cases(session, org_id),
-        as_of=as_of,
-        now=now,
-        checkins=checkins_as_of(session, org_id, as_of),
-        previous=previous,
-    )
-    saved: list[Case] = []
-    new_ids: dict[tuple[str, str], int] = {}
-    for case in decision.cases:
-        stored = save_case(session, org_id, case, now=now)
-        if case.id is None and stored.id is not None:
-            new_ids[(case.subject, case.family)] = stored.id
-        saved.append(stored)
-    events = [
-        dataclasses.replace(e, case_id=new_ids.get((e.subject, e.family)))
-        if e.case_id is None and e.family is not None
-        else e
-        for e in decision.events
-    ]
-    record_events(session, org_id, events, as_of=as_of)
-    return GovernReport(as_of, tuple(events), tuple(saved))
+    # Compare with the day's own earlier verdicts, so re-evaluating a day announces nothing twice.
+    return govern_store(session, org_id, model, evaluation.results, as_of=as_of, now=now, previous=previous)
 
 
 def run_evaluate_job(run: jobs.JobRun) -> None:
