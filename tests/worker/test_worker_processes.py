@@ -84,10 +84,12 @@ def test_three_workers_do_every_job_once_and_finish_a_killed_workers_job(
     pg_store: Engine, workers: tuple[dict[str, subprocess.Popen[bytes]], Path], tmp_path: Path
 ) -> None:
     procs, start_log = workers
+    # Every worker must be polling before the queue fills, or the first one up could take it all.
+    wait_until(lambda: all(Path(f"{start_log}.ready.{w}").exists() for w in procs), 60, "every worker to connect")
     with Session(pg_store) as session, session.begin():
         jobs.enqueue(session, "slow_mark", {"sleep": 60}, now=NOW)
         for n in range(JOBS):
-            jobs.enqueue(session, "mark", {"n": n}, now=NOW)
+            jobs.enqueue(session, "mark", {"n": n, "sleep": 0.05}, now=NOW)
 
     wait_until(lambda: start_log.read_text().strip(), 30, "a worker to start the slow job")
     slow_id, victim, pid = start_log.read_text().split()[:3]

@@ -2,9 +2,12 @@
 
 Usage: ``python worker_process.py DATABASE_URL WORKER_ID LEASE_SECONDS START_LOG``
 
-- ``mark`` writes one row to ``job_marks`` (job id, worker) in the job's own transaction.
+- ``mark`` sleeps ``payload.sleep`` seconds (default none), then writes one row to ``job_marks``
+  (job id, worker) in the job's own transaction.
 - ``slow_mark`` notes its start in START_LOG, sleeps ``payload.sleep`` seconds the first time it
   starts (so a test can kill the worker mid-job), then marks like ``mark``.
+
+Once connected, the worker touches ``START_LOG.ready.WORKER_ID`` so a test can wait for all workers.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ def main() -> None:
     engine = make_engine(url, sqlite_immediate=True)
 
     def mark(run: JobRun) -> None:
+        time.sleep(float(run.job.payload.get("sleep", 0)) if run.job.kind == "mark" else 0)
         with run.transaction() as session:
             session.execute(
                 text("INSERT INTO job_marks (job_id, worker) VALUES (:job, :worker)"),
@@ -47,6 +51,9 @@ def main() -> None:
             time.sleep(float(run.job.payload.get("sleep", 30)))
         mark(run)
 
+    with engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
+    Path(f"{start_log}.ready.{worker_id}").touch()
     stop = threading.Event()
 
     def on_term(_signum: int, _frame: FrameType | None) -> None:
