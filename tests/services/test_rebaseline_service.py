@@ -13,7 +13,7 @@ from test_govern_story import end_of_day, load_story, step
 from onpace.domain.model import Plan
 from onpace.errors import UserError
 from onpace.services.audit import verify_audit
-from onpace.services.model_store import plan_versions
+from onpace.services.model_store import plan_versions, save_model
 from onpace.services.rebaseline import (
     approve_rebaseline,
     approver,
@@ -77,6 +77,29 @@ def test_approval_adds_a_plan_version_keeps_the_old_one_and_resolves_the_case(se
     assert (case.status, case.resolved_at) == ("resolved", NOW)
     assert row.status == "approved"
     assert verify_audit(session) == []
+
+
+def test_loading_the_unchanged_model_again_keeps_an_approved_rebaseline(session: Session) -> None:
+    org_id, model, row = requested(session)
+    approve_rebaseline(session, org_id, model, row.id, by="maria", now=NOW)  # type: ignore[arg-type]
+    report = save_model(session, model, by="loader", now=NOW + dt.timedelta(days=1))  # type: ignore[arg-type]
+    assert report.plan_versions == 0
+    assert [v.plan.per_bucket for v in plan_versions(session, org_id)["throughput"]] == [100.0, 85.0]
+
+
+def test_editing_a_rebaselined_plan_in_the_model_makes_a_new_version(session: Session) -> None:
+    org_id, model, row = requested(session)
+    approve_rebaseline(session, org_id, model, row.id, by="maria", now=NOW)  # type: ignore[arg-type]
+    edited = dataclasses.replace(
+        model,  # type: ignore[type-var]
+        kpis=tuple(
+            dataclasses.replace(k, plan=Plan(per_bucket=90.0)) if k.id == "throughput" else k
+            for k in model.kpis  # type: ignore[attr-defined]
+        ),
+    )
+    report = save_model(session, edited, by="loader", now=NOW + dt.timedelta(days=1))
+    assert report.plan_versions == 1
+    assert [v.plan.per_bucket for v in plan_versions(session, org_id)["throughput"]] == [100.0, 85.0, 90.0]
 
 
 def test_the_requester_cannot_approve_their_own_request(session: Session) -> None:

@@ -355,8 +355,14 @@ def _sync_policy(
 def _sync_plans(
     session: Session, org_id: int, model: Model, *, by: str, now: dt.datetime, report: SaveReport
 ) -> None:
-    """Add a plan version for every KPI and KR whose plan differs from its latest version."""
+    """Add a plan version for every KPI and KR whose plan in the model changed.
+
+    A plan changed when it differs from the subject's latest version and from the latest version
+    the model itself wrote: an approved re-baseline stands until the model's plan is edited, so
+    loading an unchanged model file again does not undo it.
+    """
     latest = model_repo.latest_plan_rows(session, org_id)
+    from_model = model_repo.latest_model_plan_rows(session, org_id)
     cycle_start = {cycle.id: cycle.start for cycle in model.cycles}
     first_start = min(cycle_start.values(), default=now.date())
     objective_cycle = {obj.id: obj.cycle for obj in model.objectives}
@@ -369,6 +375,9 @@ def _sync_plans(
         if previous is None and document is None:
             continue
         if previous is not None and previous.plan == document:
+            continue
+        last_loaded = from_model.get((level, subject))
+        if previous is not None and last_loaded is not None and last_loaded.plan == document:
             continue
         if previous is None:
             start = cycle_start.get(cycle, first_start) if cycle else first_start

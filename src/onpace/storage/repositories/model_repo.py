@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +24,7 @@ from onpace.storage.tables import (
     PersonRow,
     PlanVersionRow,
     PolicyRow,
+    RebaselineRow,
     SourceRow,
     UnitRow,
 )
@@ -134,8 +135,23 @@ def plan_version_rows(session: Session, org_id: int) -> list[PlanVersionRow]:
 
 def latest_plan_rows(session: Session, org_id: int) -> dict[tuple[str, str], PlanVersionRow]:
     """Return the highest version of each subject's plan, keyed by (subject_level, subject)."""
+    return _highest(plan_version_rows(session, org_id))
+
+
+def latest_model_plan_rows(session: Session, org_id: int) -> dict[tuple[str, str], PlanVersionRow]:
+    """Return each subject's highest plan version that came from the model, not from a re-baseline."""
+    rebaselined = select(RebaselineRow.plan_version_id).where(
+        RebaselineRow.org_id == org_id, RebaselineRow.plan_version_id.is_not(None)
+    )
+    stmt = select(PlanVersionRow).where(
+        PlanVersionRow.org_id == org_id, PlanVersionRow.id.not_in(rebaselined)
+    )
+    return _highest(session.scalars(stmt))
+
+
+def _highest(rows: Iterable[PlanVersionRow]) -> dict[tuple[str, str], PlanVersionRow]:
     latest: dict[tuple[str, str], PlanVersionRow] = {}
-    for row in plan_version_rows(session, org_id):
+    for row in rows:
         key = (row.subject_level, row.subject)
         if key not in latest or row.version > latest[key].version:
             latest[key] = row
