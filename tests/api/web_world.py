@@ -1,9 +1,9 @@
 # ruff: noqa: E402 - the warning filter must run before the test client is imported
 """Build the demo organisation's store for the API, page and browser tests, and its personas.
 
-The store is made by the services, as production makes it: the example model is saved, then
-for each week the actuals and check-ins dated up to that week are ingested and the store is
-evaluated and governed. It stops at 2026-06-07, when ``fulfilment_spend`` is red with an open
+The store is made by the services, as production makes it: ``replay_into`` saves the example
+model, then for each week ingests the actuals and check-ins dated up to that week and evaluates
+and governs the store. It stops at 2026-06-07, when ``fulfilment_spend`` is red with an open
 case owned by Ana.
 """
 
@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import polars as pl
 import pytest
 from fastapi import FastAPI
 from pydantic import SecretStr
@@ -31,11 +30,9 @@ from fastapi.testclient import TestClient
 from onpace.app import create_app
 from onpace.config import Settings
 from onpace.modelfile.load import load_model_file
-from onpace.services.checkins import read_checkins_csv, record_checkins
-from onpace.services.evaluate_service import evaluate_store
-from onpace.services.govern import govern_store
-from onpace.services.ingest import ingest_frame, read_actuals_csv
-from onpace.services.model_store import save_model
+from onpace.services.checkins import read_checkins_csv
+from onpace.services.ingest import read_actuals_csv
+from onpace.services.replay import as_of_dates, replay_into
 from onpace.services.tokens import create_token
 from onpace.services.users import add_user
 from onpace.storage.db import make_engine, make_session_factory, normalise_url, upgrade
@@ -98,43 +95,23 @@ def build_world(url: str) -> dict[str, Persona]:
     try:
         upgrade(engine)
         model = load_model_file(EXAMPLES / "onpace.yaml")
-        actuals = read_actuals_csv(EXAMPLES / "actuals.csv").with_columns(
-            pl.col("date").cast(pl.String).str.slice(0, 10).str.to_date().alias("_day")
-        )
+        actuals = read_actuals_csv(EXAMPLES / "actuals.csv")
         checkins = read_checkins_csv(EXAMPLES / "checkins.csv", model)
-        known = {k.id for k in model.kpis} | {kr.id for kr in model.key_results if kr.kpi is None}
+        weeks = as_of_dates(FIRST_WEEK, LAST_WEEK, "week")
         with make_session_factory(engine)() as session:
-            org_id = save_model(
-                session, model, by="loader", now=end_of(FIRST_WEEK - dt.timedelta(days=7))
-            ).org_id
-            session.commit()
-            previous: dt.date | None = None
-            as_of = FIRST_WEEK
-            while as_of <= LAST_WEEK:
-                now = end_of(as_of)
-                batch = actuals.filter(
-                    (pl.col("_day") <= as_of)
-                    & (pl.lit(previous is None) | (pl.col("_day") > (previous or as_of)))
-                ).drop("_day")
-                if batch.height:
-                    ingest_frame(
-                        session,
-                        org_id,
-                        batch,
-                        source="csv",
-                        run_by="loader",
-                        manual=False,
-                        now=now,
-                        known_metrics=known,
-                        origin="examples",
-                    )
-                fresh = [c for c in checkins if c.date <= as_of and (previous is None or c.date > previous)]
-                if fresh:
-                    record_checkins(session, org_id, fresh, now=now)
-                evaluation = evaluate_store(session, org_id, model, as_of, now=now)
-                govern_store(session, org_id, model, evaluation.results, as_of=as_of, now=now)
-                session.commit()
-                previous, as_of = as_of, as_of + dt.timedelta(days=7)
+            replayed = replay_into(
+                session,
+                model,
+                actuals,
+                checkins,
+                weeks,
+                actor="loader",
+                origin="examples",
+                loaded_at=end_of(FIRST_WEEK - dt.timedelta(days=7)),
+                clock=end_of,
+            )
+            # The weeks run as the generator is drained; the store then stands as of LAST_WEEK.
+            assert [step.as_of for step in replayed] == weeks
             personas: dict[str, Persona] = {}
             created = end_of(LAST_WEEK)
             for key, (role, person) in PERSONAS.items():

@@ -1,11 +1,13 @@
 """Replay a story through the whole loop: ingest, evaluate, govern as of each date in turn.
 
-``replay`` builds a fresh temporary store (the real migrations), loads the model, and for each
-as-of date ingests the actuals dated on or before it (and the check-ins), evaluates and governs,
-exactly as the scheduled loop would. Nobody answers a case in a replay, so deadlines run out and
-cases escalate as they would in life; "now" is the end of each as-of day (UTC). Every time and
-id comes from the input, so the same input gives the same lines. One dict per event, in the
-public shape of DESIGN.md §5.
+:func:`replay_into` runs the weeks on a given store: it saves the model, then for each as-of
+date ingests the actuals dated on or before it (and the check-ins), evaluates and governs,
+exactly as the scheduled loop would, committing each step. Nobody answers a case in a replay,
+so deadlines run out and cases escalate as they would in life; "now" is the end of each as-of
+day (UTC) unless the caller's clock says otherwise. :func:`replay` runs it on a fresh temporary
+store (the real migrations) and yields one dict per event, in the public shape of DESIGN.md §5;
+every time and id comes from the input, so the same input gives the same lines. ``onpace demo``
+runs it on the demo's own store.
 """
 
 from __future__ import annotations
@@ -13,13 +15,15 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import polars as pl
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
+from onpace.domain.cases import CaseEvent
 from onpace.domain.checkins import CheckIn
 from onpace.domain.model import Model
 from onpace.errors import UserError
@@ -28,9 +32,9 @@ from onpace.services.cases import PUBLIC_EVENTS, public_event
 from onpace.services.checkins import read_checkins_csv, record_checkins
 from onpace.services.evaluate_service import evaluate_store
 from onpace.services.govern import govern_store
-from onpace.services.ingest import IngestError, ingest_frame, read_actuals_csv
+from onpace.services.ingest import IngestError, IngestReport, ingest_frame, read_actuals_csv
 from onpace.services.model_store import save_model
-from onpace.storage.db import make_engine, make_session_factory, upgrade
+from onpace.storage.db import make_engine, upgrade
 
 Every = Literal["day", "week", "month"]
 ACTOR = "replay"
@@ -92,6 +96,80 @@ def _known_metrics(model: Model) -> set[str]:
     return {k.id for k in model.kpis} | {kr.id for kr in model.key_results if kr.kpi is None}
 
 
+@dataclass(frozen=True)
+class ReplayStep:
+    """One as-of date of a replay: what came in and what the loop decided (already committed)."""
+
+    org_id: int
+    as_of: dt.date
+    now: dt.datetime
+    ingested: IngestReport | None
+    checkins: int
+    events: tuple[CaseEvent, ...]
+
+    def public_events(self) -> list[dict[str, Any]]:
+        """Return the step's events in the public shape of DESIGN.md §5, in the order they were raised."""
+        return [public_event(e, self.as_of) for e in self.events if e.public_event in PUBLIC_EVENTS]
+
+
+def replay_into(
+    session: Session,
+    model: Model,
+    actuals: pl.DataFrame,
+    checkins: Sequence[CheckIn],
+    dates: Sequence[dt.date],
+    *,
+    actor: str,
+    origin: str,
+    loaded_at: dt.datetime | None = None,
+    clock: Callable[[dt.date], dt.datetime] = end_of_day,
+) -> Iterator[ReplayStep]:
+    """Save ``model`` into the store of ``session``, then run the loop as of each of ``dates``.
+
+    ``actuals`` is a frame as :func:`~onpace.services.ingest.read_actuals_csv` reads it; each
+    step ingests the rows dated after the previous step and on or before its own date (rows
+    whose date cannot be read go with the first step, to the quarantine), records the check-ins
+    of the same span, evaluates, governs and commits. ``actor`` is recorded as who loaded the
+    model and ran the ingests, ``origin`` as the ingest runs' origin. The model is saved at
+    ``loaded_at`` (default: the first date's midnight, UTC); each step runs at ``clock(as_of)``
+    (default: the end of that day). The caller may work in the session between steps: the
+    generator is suspended after each commit.
+    """
+    if not dates:
+        return
+    known = _known_metrics(model)
+    dated = _dated(actuals)
+    # The model is in place before the first step (its first plan versions date from the cycle start).
+    loaded = loaded_at or dt.datetime.combine(dates[0], dt.time(0, 0), tzinfo=dt.UTC)
+    org_id = save_model(session, model, by=actor, now=loaded).org_id
+    session.commit()
+    previous: dt.date | None = None
+    for as_of in dates:
+        now = clock(as_of)
+        batch = _actuals_between(dated, previous, as_of)
+        report = None
+        if batch.height:
+            report = ingest_frame(
+                session,
+                org_id,
+                batch,
+                source="csv",
+                run_by=actor,
+                manual=False,
+                now=now,
+                known_metrics=known,
+                origin=origin,
+            )
+        fresh = [c for c in checkins if c.date <= as_of and (previous is None or c.date > previous)]
+        if fresh:
+            record_checkins(session, org_id, fresh, now=now)
+        evaluation = evaluate_store(session, org_id, model, as_of, now=now)
+        governed = govern_store(session, org_id, model, evaluation.results, as_of=as_of, now=now)
+        session.commit()
+        yield ReplayStep(org_id, as_of, now, report, len(fresh), governed.events)
+        previous = as_of
+
+
 def replay(  # noqa: PLR0917 - the public signature the CLI calls positionally
     model_path: Path | str,
     actuals_csv: Path | str,
@@ -108,7 +186,7 @@ def replay(  # noqa: PLR0917 - the public signature the CLI calls positionally
     dates = as_of_dates(start, end, every)
     model = load_model_file(Path(model_path))
     try:
-        actuals = _dated(read_actuals_csv(actuals_csv))
+        actuals = read_actuals_csv(actuals_csv)
     except IngestError as exc:
         raise UserError(str(exc)) from None
     checkins: list[CheckIn] = read_checkins_csv(Path(checkins_csv), model) if checkins_csv else []
@@ -116,47 +194,10 @@ def replay(  # noqa: PLR0917 - the public signature the CLI calls positionally
         engine = make_engine(f"sqlite:///{Path(folder) / 'replay.db'}")
         try:
             upgrade(engine)
-            yield from _run(make_session_factory(engine), model, actuals, checkins, dates)
+            with Session(engine, expire_on_commit=False) as session:
+                for step in replay_into(
+                    session, model, actuals, checkins, dates, actor=ACTOR, origin="replay"
+                ):
+                    yield from step.public_events()
         finally:
             engine.dispose()
-
-
-def _run(
-    sessions: sessionmaker[Session],
-    model: Model,
-    actuals: pl.DataFrame,
-    checkins: list[CheckIn],
-    dates: list[dt.date],
-) -> Iterator[dict[str, Any]]:
-    known = _known_metrics(model)
-    with sessions() as session:
-        # The model is in place before the first step (its first plan versions date from the cycle start).
-        loaded = dt.datetime.combine(dates[0], dt.time(0, 0), tzinfo=dt.UTC)
-        org_id = save_model(session, model, by=ACTOR, now=loaded).org_id
-        session.commit()
-        previous: dt.date | None = None
-        for as_of in dates:
-            now = end_of_day(as_of)
-            batch = _actuals_between(actuals, previous, as_of)
-            if batch.height:
-                ingest_frame(
-                    session,
-                    org_id,
-                    batch,
-                    source="csv",
-                    run_by=ACTOR,
-                    manual=False,
-                    now=now,
-                    known_metrics=known,
-                    origin="replay",
-                )
-            fresh = [c for c in checkins if c.date <= as_of and (previous is None or c.date > previous)]
-            if fresh:
-                record_checkins(session, org_id, fresh, now=now)
-            evaluation = evaluate_store(session, org_id, model, as_of, now=now)
-            report = govern_store(session, org_id, model, evaluation.results, as_of=as_of, now=now)
-            session.commit()
-            for event in report.events:
-                if event.public_event in PUBLIC_EVENTS:
-                    yield public_event(event, as_of)
-            previous = as_of
