@@ -103,14 +103,12 @@ def worker_settings(store: DemoStore, mailbox: Mailbox, base_url: str) -> Settin
 @contextmanager
 def running_worker(settings: Settings, env: Mapping[str, str], log: Path) -> Iterator[threading.Thread]:
     """Run the worker loop in a thread until the block ends, logging to ``log``; then let it finish its job."""
-    import structlog
 
     from onpace.services.worker import run_worker
     from onpace.worker import configure_logging, options_from_settings
 
     with log.open("a", encoding="utf-8", buffering=1) as handle:
-        configure_logging(json=False, level=settings.log_level)
-        structlog.configure(logger_factory=structlog.PrintLoggerFactory(file=handle))
+        configure_logging(json=False, level=settings.log_level, file=handle)
         engine = make_engine(settings.database_url, sqlite_immediate=True)
         stop = threading.Event()
         thread = threading.Thread(
@@ -131,6 +129,8 @@ def running_worker(settings: Settings, env: Mapping[str, str], log: Path) -> Ite
             stop.set()
             thread.join(timeout=STOP_TIMEOUT)
             engine.dispose()
+            # The log file closes with this block; later events go back to stderr.
+            configure_logging(json=False, level=settings.log_level)
 
 
 @contextmanager

@@ -15,7 +15,7 @@ import sys
 import threading
 from collections.abc import Mapping
 from types import FrameType
-from typing import Any
+from typing import Any, TextIO
 
 import structlog
 
@@ -25,8 +25,16 @@ from onpace.services.worker import WorkerOptions, WorkerStats, new_worker_id, ru
 from onpace.storage.db import make_engine
 
 
-def configure_logging(*, json: bool, level: str = "INFO") -> None:
-    """Send structlog's events to stderr, as JSON lines (production) or for the console."""
+def configure_logging(*, json: bool, level: str = "INFO", file: TextIO | None = None) -> None:
+    """Send structlog's events to ``file`` (stderr by default), as JSON lines or for the console.
+
+    Loggers are not cached and stderr is looked up at each event: a process that swaps its
+    streams (a test runner, the demo's log file) never leaves a logger writing to a closed one.
+    """
+
+    def factory(*_args: object) -> structlog.PrintLogger:
+        return structlog.PrintLogger(file=sys.stderr if file is None else file)
+
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
     )
@@ -39,8 +47,8 @@ def configure_logging(*, json: bool, level: str = "INFO") -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelNamesMapping()[level]),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
-        cache_logger_on_first_use=True,
+        logger_factory=factory,
+        cache_logger_on_first_use=False,
     )
 
 
