@@ -7,13 +7,14 @@ Writes an actuals CSV (default 5,000,000 rows: 2,000 metrics × 2,500 days), the
 - **raw**: the same file loaded as it is into a plain table of the same store — SQLite:
   ``executemany`` in one transaction; PostgreSQL: ``COPY`` — the floor any loader pays.
 
-The last line is exactly ``ingest: <rows> rows, <rows/s> rows/s, raw <rows/s> rows/s, ratio <x>``
-(ratio = ingest time / raw time).
+Each run uses a fresh store; the figures are medians over ``--runs`` runs. The last line is
+exactly ``ingest: <rows> rows, <rows/s> rows/s, raw <rows/s> rows/s, ratio <x>`` (ratio = median
+ingest time / median raw time).
 
-    python bench/ingest.py [--rows 5000000] [--url sqlite:///…|postgresql://…] [--profile]
+    python bench/ingest.py [--rows 5000000] [--runs 3] [--url sqlite:///…|postgresql://…] [--profile]
 
-Without ``--url`` a temporary SQLite file is used. On PostgreSQL the run works in a schema of its
-own, dropped at the end.
+Without ``--url`` a temporary SQLite file is used. On PostgreSQL each run works in a schema of
+its own, dropped at the end.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import cProfile
 import csv
 import datetime as dt
 import pstats
+import statistics
 import sys
 import tempfile
 import time
@@ -146,9 +148,12 @@ def main(argv: list[str] | None = None) -> None:
     """Run the benchmark and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=5_000_000, help="rows in the CSV (default 5,000,000)")
+    parser.add_argument("--runs", type=int, default=3, help="runs, each on a fresh store (default 3)")
     parser.add_argument("--url", default=None, help="store URL (default: a temporary SQLite file)")
     parser.add_argument("--profile", action="store_true", help="print a cProfile of the ingestion to stderr")
     args = parser.parse_args(argv)
+    raw_times: list[float] = []
+    ingest_times: list[float] = []
     with tempfile.TemporaryDirectory(prefix="onpace-bench-") as tmp:
         folder = Path(tmp)
         path = folder / "actuals.csv"
@@ -158,12 +163,20 @@ def main(argv: list[str] | None = None) -> None:
         print(
             f"wrote {args.rows:,} rows ({size_mb:.0f} MB, {len(metrics)} metrics) in {time.perf_counter() - started:.1f} s"
         )
-        with fresh_store(args.url, folder) as engine:
-            print(f"store: {engine.dialect.name}")
-            raw_s = timed_raw(engine, path)
-            print(f"raw bulk load: {raw_s:.2f} s")
-            ingest_s, summary = timed_ingest(engine, path, metrics, profile=args.profile)
-            print(f"ingest: {ingest_s:.2f} s — {summary}")
+        for run in range(1, args.runs + 1):
+            store = folder / f"run{run}"
+            store.mkdir()
+            with fresh_store(args.url, store) as engine:
+                raw_s = timed_raw(engine, path)
+                ingest_s, summary = timed_ingest(engine, path, metrics, profile=args.profile and run == 1)
+            raw_times.append(raw_s)
+            ingest_times.append(ingest_s)
+            print(
+                f"run {run} ({engine.dialect.name}): raw bulk load {raw_s:.2f} s, ingest {ingest_s:.2f} s "
+                f"(ratio {ingest_s / raw_s:.2f}) — {summary}"
+            )
+    ingest_s, raw_s = statistics.median(ingest_times), statistics.median(raw_times)
+    print(f"medians over {args.runs} run(s): raw bulk load {raw_s:.2f} s, ingest {ingest_s:.2f} s")
     rate, raw_rate = args.rows / ingest_s, args.rows / raw_s
     print(
         f"ingest: {args.rows} rows, {rate:.0f} rows/s, raw {raw_rate:.0f} rows/s, ratio {ingest_s / raw_s:.2f}"

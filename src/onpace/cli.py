@@ -256,22 +256,54 @@ def evaluate(
 
 @app.command()
 def ingest(
-    path: Annotated[Path, typer.Argument(help="Actuals CSV (metric,date,value[,source]).")],
-    source: Annotated[str, typer.Option(help="Source id recorded as the points' lineage.")] = "csv",
+    path: Annotated[
+        Path | None, typer.Argument(help="Actuals CSV (metric,date,value[,source]); omit it with --source.")
+    ] = None,
+    source: Annotated[
+        str | None,
+        typer.Option(
+            help="With a file: the source id recorded as the points' lineage (default: csv). "
+            "Without one: the model's source to pull now, as the worker would."
+        ),
+    ] = None,
     manual: Annotated[bool, typer.Option(help="Label the points as manual entries.")] = False,
     by: Annotated[str | None, typer.Option(help="Who entered them (for manual entries).")] = None,
 ) -> None:
-    """Ingest an actuals file; bad rows go to quarantine with their line and reason, good rows are kept."""
-    from rich.progress import Progress
+    """Ingest an actuals file, or pull a source now; bad rows go to quarantine with their place and reason.
+
+    Exit 1 when rows were quarantined or the source could not be read (the failure is recorded
+    on the source's runs and retried by the worker, as for a scheduled pull).
+    """
+    if path is None:
+        if source is None:
+            fail("give an actuals file to ingest, or --source ID to pull one of the model's sources", 2)
+        if manual or by is not None:
+            fail("--manual and --by label a file's rows; a pulled source is not a manual entry", 2)
+        _pull_source(source)
+        return
+    report = _ingest_file(path, source or "csv", manual=manual, by=by)
+    out.print(report.summary())
+    _print_quarantined(report, str(path))
+
+
+def _ingest_file(path: Path, source: str, *, manual: bool, by: str | None) -> Any:
+    """Ingest one actuals file with a progress bar on stderr (rows stored of rows to store)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from onpace.services.ingest import ingest_csv
 
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with (
         user_errors(),
         org_session() as (session, org_id, model),
-        Progress(console=err, transient=True) as bar,
+        Progress(*columns, console=err, transient=True) as bar,
     ):
-        task = bar.add_task(f"ingesting {path.name}", total=None)
+        # Reading and checking have no count to show; the bar fills as the rows are stored.
+        task = bar.add_task(f"reading and checking {path.name}", total=None)
+
+        def stored(done: int, total: int) -> None:
+            bar.update(task, description=f"storing {path.name}", completed=done, total=total)
+
         known = {k.id for k in model.kpis} | {kr.id for kr in model.key_results}
         report = ingest_csv(
             session,
@@ -282,16 +314,150 @@ def ingest(
             manual=manual,
             now=now(),
             known_metrics=known,
-            progress=lambda done, total: bar.update(task, completed=done, total=total),
+            progress=stored,
         )
+        bar.update(task, description=f"committing {path.name}")
         session.commit()
-    out.print(report.summary())
+    return report
+
+
+def _pull_source(source_id: str) -> None:
+    """Pull one of the model's sources now through the worker's own pull, and report the run."""
+    import os
+    import socket
+
+    import structlog
+
+    from onpace.config import get_settings
+    from onpace.services.pull import pull_now
+    from onpace.storage.db import make_engine, session_for, upgrade
+    from onpace.storage.repositories.model_repo import find_org
+    from onpace.worker import configure_logging
+
+    settings = get_settings()
+    if not structlog.is_configured():
+        # The worker's log lines would repeat what is printed below; keep only errors, on stderr.
+        configure_logging(json=settings.log_json, level="ERROR")
+    with user_errors(), err.status(f"pulling {source_id}"):
+        engine = make_engine(settings.database_url, sqlite_immediate=True)
+        try:
+            upgrade(engine)
+            with session_for(engine) as session:
+                org_id = find_org(session).id
+            outcome = pull_now(
+                engine,
+                org_id,
+                source_id,
+                clock=now,
+                env=dict(os.environ),
+                worker_id=f"cli-{socket.gethostname()}-{os.getpid()}",
+            )
+        finally:
+            engine.dispose()
+    report = outcome.report
+    if report is None:
+        permanent = outcome.error is not None and outcome.error.permanent
+        retry = (
+            f"; the worker tries again at {outcome.retry_at:%Y-%m-%d %H:%M} UTC" if outcome.retry_at else ""
+        )
+        fail(
+            f"source {source_id} could not be read ({'permanent' if permanent else 'transient'} failure, "
+            f"recorded as run {outcome.run_id}{retry}): "
+            f"{outcome.error.message if outcome.error else 'unknown error'}"
+        )
+    out.print(
+        f"{source_id}: {report.accepted} accepted ({report.added} added, {report.corrected} corrected, "
+        f"{report.retro} retroactive), {report.unchanged} unchanged, {report.quarantined} quarantined "
+        f"(run {report.run_id})",
+        soft_wrap=True,
+    )
+    _print_quarantined(report, source_id, in_file=False)
+
+
+def _print_quarantined(report: Any, where: str, *, in_file: bool = True) -> None:
+    """List a sample of the quarantined rows on stderr and exit 1 when there are any.
+
+    A file's rows are shown as ``FILE:LINE: reason``; a source's as ``SOURCE (line N): reason``,
+    the reason leading with the connector's own place (file and line, query row …).
+    """
     for line, reason in report.sample:
-        err.print(f"{path}:{line if line is not None else '?'}: {reason}", markup=False, soft_wrap=True)
+        if in_file:
+            place = f"{where}:{line if line is not None else '?'}"
+        else:
+            place = where if line is None else f"{where} (line {line})"
+        err.print(f"{place}: {reason}", markup=False, soft_wrap=True)
     if report.quarantined > len(report.sample):
         err.print(f"… and {report.quarantined - len(report.sample)} more in the quarantine")
     if report.quarantined:
         raise typer.Exit(1)
+
+
+REVIEW_FORMATS = ("md", "html", "pdf")
+
+
+@app.command()
+def review(
+    as_of: Annotated[
+        dt.datetime | None,
+        typer.Option(
+            "--as-of", formats=["%Y-%m-%d"], help="Review as of this date (default: the latest evaluated)."
+        ),
+    ] = None,
+    unit: Annotated[str | None, typer.Option(help="Only this unit and the units below it.")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="md, html or pdf.")] = "md",
+    output: Annotated[
+        str | None, typer.Option("-o", "--output", help="Write here; '-' or none: stdout (md and html).")
+    ] = None,
+) -> None:
+    """Build the weekly review pack: what needs a decision, ranked by impact, and what changed since the last one.
+
+    The pack is stored, so the next one can show what appeared, changed or went away.
+    """
+    from onpace.config import get_settings
+    from onpace.services.review import build_pack, save_pack
+
+    if fmt not in REVIEW_FORMATS:
+        fail(f"--format must be one of {', '.join(REVIEW_FORMATS)}, not {fmt!r}", 2)
+    to_stdout = output in (None, "-")
+    if fmt == "pdf" and to_stdout:
+        fail("a PDF pack needs a file: add -o FILE.pdf", 2)
+    with user_errors(), org_session() as (session, org_id, _model):
+        # Links in the pack point at the web app, wherever the file is read.
+        base_url = get_settings().base_url
+        moment = now()
+        pack = save_pack(
+            session,
+            org_id,
+            build_pack(session, org_id, as_of=as_of.date() if as_of else None, unit=unit, now=moment),
+            now=moment,
+        )
+        body: str | bytes
+        if fmt == "md":
+            from onpace.reports.markdown import render_markdown
+
+            body = render_markdown(pack, base_url=base_url)
+        elif fmt == "html":
+            from onpace.reports.html import render_html
+
+            body = render_html(pack, base_url=base_url)
+        else:
+            from onpace.reports.pdf import render_pdf
+
+            body = render_pdf(pack, base_url=base_url)
+        try:
+            if isinstance(body, bytes):
+                Path(str(output)).write_bytes(body)
+            elif to_stdout:
+                sys.stdout.write(body)
+            else:
+                Path(str(output)).write_text(body, encoding="utf-8")
+        except OSError as exc:
+            fail(f"cannot write {output}: {exc.strerror or exc}")
+        # Stored only once the file is written: a pack nobody received must not hide next week's changes.
+        session.commit()
+    new = len(next((s.items for s in pack.sections if s.key == "new_breaches"), ()))
+    summary = f"review pack #{pack.id} as of {pack.as_of}: {len(pack.items)} item(s), {new} new breach(es)"
+    err.print(summary if to_stdout else f"wrote {output} — {summary}", markup=False)
 
 
 case_app = typer.Typer(
@@ -601,18 +767,31 @@ def token_revoke(token_id: Annotated[int, typer.Argument(help="The token number.
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, max=64, help="Server processes (default: one per CPU, at most 4)."),
+    ] = None,
 ) -> None:
     """Start the web app and the REST API (/api/v1, docs at /docs)."""
     import uvicorn
 
-    from onpace.app import create_app
+    from onpace.app import default_workers, require_secret_key
+    from onpace.config import get_settings
     from onpace.storage.db import make_engine, upgrade
 
+    count = workers or default_workers()
     with user_errors():
+        require_secret_key(get_settings())
         upgrade(make_engine())
-        application = create_app()
-    out.print(f"onpace is serving on http://{host}:{port}/ (API docs at /docs)")
-    uvicorn.run(application, host=host, port=port, log_level="warning")
+    out.print(
+        f"onpace is serving on http://{host}:{port}/ (API docs at /docs) "
+        f"with {count} worker process{'es' if count > 1 else ''}",
+        soft_wrap=True,
+    )
+    # Every process builds its own app (and caches) from the same settings.
+    uvicorn.run(
+        "onpace.app:serve_app", factory=True, host=host, port=port, workers=count, log_level="warning"
+    )
 
 
 @app.command()
@@ -627,31 +806,6 @@ def worker(
         serve_worker(once=once, poll_interval=poll)
 
 
-def _kv_table(title: str, rows: list[tuple[str, Any]]) -> Table:
-    table = Table(title=title, show_header=False)
-    for key, value in rows:
-        table.add_row(key, str(value))
-    return table
-
-
-def model_summary(model: Any) -> Table:
-    """Return a small table describing a model: counts of each kind of item."""
-    return _kv_table(
-        model.org,
-        [
-            ("units", len(model.units)),
-            ("people", len(model.people)),
-            ("cycles", ", ".join(c.id for c in model.cycles)),
-            ("objectives", len(model.objectives)),
-            ("key results", len(model.key_results)),
-            ("KPIs", len(model.kpis)),
-            ("initiatives", len(model.initiatives)),
-            ("dependencies", len(model.dependencies)),
-            ("sources", len(model.sources)),
-        ],
-    )
-
-
 def examples_dir() -> Path:
     """Return the folder of the demo organisation shipped with onpace."""
     here = Path(__file__).resolve()
@@ -661,23 +815,49 @@ def examples_dir() -> Path:
     raise UserError("the demo organisation (examples/onpace.yaml) is not installed with this copy of onpace")
 
 
-@app.command()
-def demo() -> None:
-    """Load the demo organisation into the embedded store and show what it holds."""
-    from onpace.modelfile import load_model_file
-    from onpace.services.model_store import save_model
-    from onpace.storage.db import make_engine, session_for, upgrade
+def _say(line: str) -> None:
+    out.print(line, markup=False, soft_wrap=True)
 
+
+@app.command()
+def demo(
+    data_dir: Annotated[
+        Path,
+        typer.Option("--data-dir", help="The demo's own folder (store, mail, logs); rebuilt on each run."),
+    ] = Path("onpace-demo"),
+    host: Annotated[str, typer.Option(help="Address the web app listens on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port the web app listens on.")] = 8000,
+    serve: Annotated[
+        bool,
+        typer.Option("--serve/--no-serve", help="Serve it (web app, worker, mailbox) after building it."),
+    ] = True,
+) -> None:
+    """Replay the example organisation's quarter up to today through the loop, then serve it."""
+    from onpace.demo_run import login_lines, port_is_free, serve_demo, tour_lines
+    from onpace.services.demo import build_demo
+
+    if serve and not port_is_free(host, port):
+        fail(f"{host}:{port} is in use; choose another port with --port")
+    try:
+        with user_errors():
+            store = build_demo(examples_dir(), data_dir, now=now(), say=_say)
+    except KeyboardInterrupt:
+        # Ctrl-C during the set-up: the half-built store is the demo's own; the next run rebuilds it.
+        fail("interrupted; run `onpace demo` again to build the demo from scratch", 130)
+    for line in login_lines(store):
+        _say(line)
+    if not serve:
+        for line in tour_lines(store, ""):
+            _say(line)
+        _say(
+            f"not serving (--no-serve); to browse this store without a worker: "
+            f"ONPACE_DATABASE_URL={store.database_url} "
+            f"ONPACE_SECRET_KEY_FILE={store.folder / 'secret-key'} onpace serve"
+        )
+        return
     with user_errors():
-        folder = examples_dir()
-        model = load_model_file(folder / "onpace.yaml")
-        engine = make_engine()
-        upgrade(engine)
-        with session_for(engine) as session:
-            save_model(session, model, by="demo", now=now())
-            session.commit()
-    out.print(model_summary(model))
-    out.print(f"loaded from {folder / 'onpace.yaml'}; `onpace export` prints it back")
+        code = serve_demo(store, host=host, port=port, say=_say)
+    raise typer.Exit(code)
 
 
 STARTER_MODEL = """\

@@ -15,7 +15,9 @@ import sqlalchemy as sa
 from onpace.connectors.base import SourceError
 from onpace.connectors.sql import fetch
 from onpace.domain.model import Source
+from onpace.storage.db import make_engine
 
+TEST_URL_VARIABLE = "ONPACE_TEST_DATABASE_URL"
 QUERY = "SELECT day AS date, metric, value FROM kpi_daily"
 
 
@@ -91,15 +93,18 @@ def test_a_bad_url_is_permanent_and_a_refused_connection_transient() -> None:
 
 @pytest.fixture
 def postgres_url() -> str:
-    url = os.environ.get("ONPACE_TEST_DATABASE_URL")
-    if not url or not url.startswith("postgresql"):
-        pytest.skip("ONPACE_TEST_DATABASE_URL does not point at a PostgreSQL database")
+    """Return the PostgreSQL server of the store tests (CI's PostgreSQL stage sets it)."""
+    url = os.environ.get(TEST_URL_VARIABLE)
+    if not url or not url.startswith("postgres"):
+        pytest.skip(f"{TEST_URL_VARIABLE} does not point at a PostgreSQL database")
     return url
 
 
+# Marked like the store tests, so the PostgreSQL stage (``pytest -m store``) runs it.
+@pytest.mark.store
 def test_it_reads_a_postgresql_query_with_native_types(postgres_url: str) -> None:
     table = f"kpi_daily_{uuid.uuid4().hex[:8]}"
-    engine = sa.create_engine(postgres_url)
+    engine = make_engine(postgres_url)
     try:
         with engine.begin() as conn:
             conn.execute(

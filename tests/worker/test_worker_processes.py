@@ -85,7 +85,9 @@ def test_three_workers_do_every_job_once_and_finish_a_killed_workers_job(
 ) -> None:
     procs, start_log = workers
     # Every worker must be polling before the queue fills, or the first one up could take it all.
-    wait_until(lambda: all(Path(f"{start_log}.ready.{w}").exists() for w in procs), 60, "every worker to connect")
+    wait_until(
+        lambda: all(Path(f"{start_log}.ready.{w}").exists() for w in procs), 60, "every worker to connect"
+    )
     with Session(pg_store) as session, session.begin():
         jobs.enqueue(session, "slow_mark", {"sleep": 60}, now=NOW)
         for n in range(JOBS):

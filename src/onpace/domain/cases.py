@@ -17,7 +17,8 @@ from typing import Literal
 from onpace.domain.model import CaseKind
 
 Family = Literal["variance", "mirage", "stale", "dependency", "hygiene"]
-SubjectLevel = Literal["kpi", "kr", "objective", "dependency", "source"]
+# A "channel" case is a notification channel disabled after a permanent delivery error.
+SubjectLevel = Literal["kpi", "kr", "objective", "dependency", "source", "channel"]
 CaseState = Literal["open", "resolved"]
 EventName = Literal[
     "case_opened",

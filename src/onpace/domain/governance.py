@@ -12,7 +12,8 @@ changed and the events that changed them. The rules are DESIGN.md §4's:
   subject tied to a cross-team dependency (amber included) opens a *joint review* whose
   participants are the owners on both sides of the hand-off, plus the subject's owner.
 - A case resolves after ``policy.auto_resolve_after`` consecutive evaluations without its own
-  condition. A red or amber case's condition is "today's status is amber or red", so a forecast
+  condition, counted on distinct as-of dates: the worker re-evaluates many times a day, and
+  those evaluations of one day count once (:func:`counts_towards_streak`). A red or amber case's condition is "today's status is amber or red", so a forecast
   that still projects a miss does not keep it open: it resolves, and the forecast opens its own
   at-risk case. An at-risk case's condition adds the at-risk forecast; a threatened case's adds
   the threat.
@@ -46,6 +47,7 @@ from onpace.domain.cases import (
     Family,
     SubjectLevel,
 )
+from onpace.domain.channel_cases import is_channel_case
 from onpace.domain.checkins import CheckIn, find_mirages
 from onpace.domain.escalation import escalate_overdue, first_holder, ladder
 from onpace.domain.hygiene import Finding, hygiene_findings
@@ -429,6 +431,8 @@ def govern(
     open_cases: dict[tuple[str, Family], Case] = {}
     last_resolved: dict[tuple[str, Family], Case] = {}
     for case in cases:
+        if is_channel_case(case):
+            continue  # a broken channel's case follows the channel, not the evaluation
         key = (case.subject, case.family)
         if case.is_open:
             open_cases.setdefault(key, case)
@@ -526,9 +530,10 @@ def _step(  # noqa: PLR0917 - private helper; the state is passed explicitly
             _hold(run, case, obs, announced, open_cases)
             return
         day = run.as_of.isoformat()
-        if case.detail.get(GOOD_DAY) == day:
-            # The same day evaluated again (a live loop re-evaluates after each batch of data):
-            # it is one evaluation, so it counts once.
+        if not counts_towards_streak(case, run.as_of):
+            # The same day evaluated again (a live loop re-evaluates after each batch of data,
+            # ticks minutes apart) is one evaluation; an earlier day looked at again is not the
+            # next one. Only a later as-of date moves the streak on.
             return
         streak = case.good_streak + 1
         case = run.touch(dataclasses.replace(case, good_streak=streak, detail={**case.detail, GOOD_DAY: day}))
@@ -548,6 +553,21 @@ def _step(  # noqa: PLR0917 - private helper; the state is passed explicitly
         open_cases[key] = run.reopen(info, resolved, obs)
     else:
         open_cases[key] = run.open_case(info, obs)
+
+
+def counts_towards_streak(case: Case, as_of: dt.date) -> bool:
+    """Return whether a good evaluation as of ``as_of`` adds one to the case's streak.
+
+    The streak counts distinct as-of dates, in order: an evaluation on or before the date last
+    counted (kept in the case's detail) adds nothing.
+    """
+    last = case.detail.get(GOOD_DAY)
+    if not isinstance(last, str):
+        return True
+    try:
+        return as_of > dt.date.fromisoformat(last)
+    except ValueError:
+        return True
 
 
 def _hold(

@@ -13,16 +13,21 @@ digest jobs to queue, and each row's new state.
 - A transient error leaves the row to be retried after an exponential backoff (``run_after``);
   after ``max_attempts`` tries the failing channel is treated as permanently broken.
 - A permanent error disables the channel (``channels.enabled = false`` with the reason) and
-  raises a hygiene finding, surfaced three ways: the ``channels`` row (see
+  raises a hygiene finding: a ``hygiene`` case on ``channel:<id>`` (in the cases list like any
+  other; see :mod:`onpace.domain.channel_cases`), the ``channels`` row (see
   :func:`disabled_channels`), an audit row, and a ``channel_disabled`` outbox event (kind
-  ``hygiene``) mailed to the heads of the route's units, or of the top units. A disabled
-  channel receives nothing until :func:`enable_channel`.
+  ``hygiene``, naming the case) mailed to the people accountable for the channel. Those are
+  the heads of the units the route serves and the people it names, in that order, the first
+  owning the case; for a person's mailbox, the head of their unit and the one above; when
+  none is known, the heads of the top units. A disabled channel receives nothing until
+  :func:`enable_channel`, which resolves the case.
 - A digest route's deliveries are deferred to a ``digest`` job per channel, person and day,
   which sends one message for all of them after the day ends (:func:`run_digest_job`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import time
@@ -35,20 +40,25 @@ import structlog
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.orm import Session
 
+from onpace.domain.cases import Case
+from onpace.domain.channel_cases import channel_subject, open_channel_case, resolve_channel_case
 from onpace.domain.model import Model
 from onpace.notifiers import registry
 from onpace.notifiers.base import Channel, Notification, NotifyError
 from onpace.services import jobs
 from onpace.services.audit import append_audit
+from onpace.services.cases import case_from_row, record_events, save_case
 from onpace.services.pull import model_of
 from onpace.services.routing import EMAIL_CHANNEL_PREFIX, Delivery, deliveries_for
-from onpace.storage.repositories import outbox_repo
+from onpace.storage.repositories import cases_repo, outbox_repo
 from onpace.storage.tables import ChannelRow, DeliveryAttemptRow, OutboxRow
 
 log = structlog.get_logger("onpace.dispatch")
 
 DIGEST = "digest"
 CHANNEL_DISABLED = "channel_disabled"
+# A unit's weekly review pack is ready (written by ``onpace.services.review_mail``).
+REVIEW_READY = "review_ready"
 ACTOR = "onpace"
 _OUTBOX_COLUMNS = ("id", "org_id", "event", "payload", "idempotency_key", "attempts", "created_at")
 
@@ -213,6 +223,8 @@ def describe(payload: Mapping[str, Any], model: Model, base_url: str) -> tuple[s
     elif event == "status_changed":
         title = f"{name}: {detail.get('from', '?')} → {detail.get('to', kind)}"
         lead = f"Status changed as of {as_of}; owner {owner}."
+    elif event == REVIEW_READY:
+        return _describe_review(payload, model, base_url)
     elif event == CHANNEL_DISABLED:
         title = f"Notification channel {subject} was disabled"
         lead = (
@@ -225,6 +237,21 @@ def describe(payload: Mapping[str, Any], model: Model, base_url: str) -> tuple[s
     text = "\n".join([lead, *_figures(detail)])
     case_id = detail.get("case")
     url = f"{base_url.rstrip('/')}/cases/{case_id}" if isinstance(case_id, int) else None
+    return title, text, url
+
+
+def _describe_review(payload: Mapping[str, Any], model: Model, base_url: str) -> tuple[str, str, str | None]:
+    """Return the title, text (the Markdown pack) and link of a ``review_ready`` event."""
+    detail: Mapping[str, Any] = payload.get("detail") or {}
+    unit = payload.get("subject")
+    found = model.unit(unit) if isinstance(unit, str) else None
+    scope = found.name if found is not None else str(detail.get("unit_name") or unit or model.org)
+    new = detail.get("new_breaches")
+    count = f": {new} new breach(es), {detail.get('items', 0)} item(s)" if isinstance(new, int) else ""
+    title = f"Weekly review for {scope} as of {payload.get('as_of')}{count}"
+    root = base_url.rstrip("/")
+    url = f"{root}/review?unit={unit}" if isinstance(unit, str) and unit else f"{root}/review"
+    text = str(detail.get("markdown") or f"The weekly review of {scope} is ready.")
     return title, text, url
 
 
@@ -265,7 +292,18 @@ def enable_channel(session: Session, org_id: int, channel_id: str, *, by: str, n
     append_audit(
         session, org_id=org_id, at=now, actor=by, action="channel.enabled", subject=f"channel:{channel_id}"
     )
+    for case in _open_channel_cases(session, org_id, channel_id):
+        resolved, event = resolve_channel_case(case, by=by, now=now)
+        save_case(session, org_id, resolved, now=now, by=by)
+        record_events(session, org_id, [event])
     return True
+
+
+def _open_channel_cases(session: Session, org_id: int, channel_id: str) -> list[Case]:
+    rows = cases_repo.cases(
+        session, org_id, status="open", subject=channel_subject(channel_id), family="hygiene"
+    )
+    return [case_from_row(row) for row in rows]
 
 
 def _channel_watchers(model: Model, channel_id: str) -> list[str]:
@@ -312,6 +350,9 @@ def disable_channel(
         payload={"reason": reason[:2000]},
     )
     watchers = _channel_watchers(model, channel_id)
+    case_id = _open_case_for(
+        session, org_id, channel_id, reason=reason[:2000], people=watchers, model=model, now=now
+    )
     payload = {
         "as_of": now.date().isoformat(),
         "event": CHANNEL_DISABLED,
@@ -320,7 +361,13 @@ def disable_channel(
         "owner": watchers[0] if watchers else None,
         "participants": watchers,
         "level": 0,
-        "detail": {"subject_level": "channel", "reason": reason[:2000], "at": now.isoformat(), "by": ACTOR},
+        "detail": {
+            "subject_level": "channel",
+            "reason": reason[:2000],
+            "at": now.isoformat(),
+            "by": ACTOR,
+            "case": case_id,
+        },
     }
     key = hashlib.sha256(f"{org_id}|{CHANNEL_DISABLED}|{channel_id}|{now.isoformat()}".encode()).hexdigest()
     session.add(
@@ -335,7 +382,28 @@ def disable_channel(
         )
     )
     session.flush()
-    log.warning("channel.disabled", org=org_id, channel=channel_id, reason=reason)
+    log.warning("channel.disabled", org=org_id, channel=channel_id, reason=reason, case=case_id)
+
+
+def _open_case_for(
+    session: Session,
+    org_id: int,
+    channel_id: str,
+    *,
+    reason: str,
+    people: Sequence[str],
+    model: Model,
+    now: dt.datetime,
+) -> int | None:
+    """Open the channel's hygiene case unless one is open; return the open case's id."""
+    already = _open_channel_cases(session, org_id, channel_id)
+    if already:
+        return already[0].id
+    case, event = open_channel_case(channel_id, reason=reason, people=people, policy=model.policy, now=now)
+    saved = save_case(session, org_id, case, now=now)
+    # The channel_disabled event written next tells the people; the case event is the record.
+    record_events(session, org_id, [dataclasses.replace(event, case_id=saved.id)], outbox=False)
+    return saved.id
 
 
 # ---------------------------------------------------------------------------------------------

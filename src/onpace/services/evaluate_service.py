@@ -9,14 +9,14 @@ one verdict per subject and date. Nothing is committed.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import delete, insert
 from sqlalchemy.orm import Session
 
 from onpace.domain.engine import Evaluation, evaluate_model
-from onpace.domain.model import Model
+from onpace.domain.model import Model, PlanVersion
 from onpace.domain.results import SubjectResult
 from onpace.services.model_store import plan_versions
 from onpace.storage.repositories import points_repo
@@ -67,11 +67,23 @@ def store_evaluation(
 
 
 def evaluate_store(
-    session: Session, org_id: int, model: Model, as_of: dt.date, *, now: dt.datetime, store: bool = True
+    session: Session,
+    org_id: int,
+    model: Model,
+    as_of: dt.date,
+    *,
+    now: dt.datetime,
+    store: bool = True,
+    versions: Mapping[str, Sequence[PlanVersion]] | None = None,
 ) -> Evaluation:
-    """Evaluate the organisation as of ``as_of`` from the store, keep the rows, return the evaluation."""
+    """Evaluate the organisation as of ``as_of`` from the store, keep the rows, return the evaluation.
+
+    ``versions`` are the plan versions when the caller has already read them.
+    """
     points = points_repo.points_frame(session, org_id, as_of)
-    evaluation = evaluate_model(model, points, as_of, plan_versions(session, org_id))
+    if versions is None:
+        versions = plan_versions(session, org_id)
+    evaluation = evaluate_model(model, points, as_of, versions)
     if store:
         store_evaluation(session, org_id, as_of, evaluation.results, now=now)
     return evaluation

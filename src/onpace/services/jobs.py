@@ -43,7 +43,7 @@ from onpace.storage.tables import JobRow, OutboxRow
 log = structlog.get_logger("onpace.jobs")
 
 #: Job kinds that are schedules (rescheduled in place) rather than one-off requests.
-SCHEDULED_KINDS = frozenset({"pull", "tick"})
+SCHEDULED_KINDS = frozenset({"pull", "tick", "review"})
 DEFAULT_LEASE = dt.timedelta(minutes=5)
 BACKOFF_BASE = dt.timedelta(seconds=30)
 BACKOFF_CAP = dt.timedelta(hours=1)

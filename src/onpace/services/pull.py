@@ -7,6 +7,8 @@
   that fails records a failed ingest run and is retried with backoff (a permanent failure at the
   regular schedule: only a change to the source can fix it). Points already ingested are never
   touched by a failure: each run commits whole or not at all.
+- :func:`pull_now` runs one source's pull at once through that same path (``onpace ingest
+  --source``) and returns its counts or its error.
 - New points request an evaluation (:func:`request_evaluation`); :func:`run_evaluate_job`
   evaluates and governs as of today (:func:`evaluate_and_govern`), which writes the cases and
   their outbox rows for the dispatcher.
@@ -17,18 +19,20 @@ files already read) and ``since`` (when the last good fetch started).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 import structlog
-from sqlalchemy import select, update
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from onpace.connectors.base import FetchResult, SourceError
 from onpace.connectors.registry import connector_for
 from onpace.domain.model import Model, Source
+from onpace.errors import UserError
 from onpace.services import jobs
 from onpace.services.evaluate_service import evaluate_store, store_evaluation
 from onpace.services.govern import GovernReport, govern_store
@@ -119,20 +123,30 @@ def sync_schedules(session: Session, *, now: dt.datetime, tick: dt.timedelta | N
     return changes
 
 
-def request_pull(session: Session, org_id: int, source_id: str, *, now: dt.datetime) -> None:
+def request_pull(
+    session: Session, org_id: int, source_id: str, *, now: dt.datetime, every: dt.timedelta | None = None
+) -> None:
     """Ask for a pull of one source now (e.g. ``onpace ingest --source``); not committed.
 
-    The source's schedule row runs now, keeping its memory; a source without ``every:`` gets
-    one that finishes after this run.
+    The source's schedule row runs now, keeping its memory; without one, a row is started
+    with ``every`` (the source's schedule, or None for a pull that finishes after this run).
     """
+    key = pull_key(org_id, source_id)
+    # A finished row keeps the claim of the worker that ran it last; started again, it must be
+    # claimable at once rather than one lease later.
+    session.execute(
+        update(JobRow)
+        .where(JobRow.dedupe_key == key, JobRow.done_at.is_not(None))
+        .values(claimed_by=None, claimed_at=None)
+    )
     jobs.enqueue(
         session,
         PULL,
-        {"source": source_id, "every": None},
+        {"source": source_id, "every": every.total_seconds() if every else None},
         now=now,
         org_id=org_id,
         run_after=now,
-        dedupe_key=pull_key(org_id, source_id),
+        dedupe_key=key,
     )
 
 
@@ -173,6 +187,8 @@ def ingest_fetched(
     )
     if not result.rejected:
         return report
+    # The connector's own place (file and line, query row, record) leads the reason.
+    reasons = [f"{rej.locator}: {rej.reason}" if rej.locator else rej.reason for rej in result.rejected]
     session.add_all(
         QuarantineRow(
             org_id=org_id,
@@ -180,10 +196,10 @@ def ingest_fetched(
             source=source_id,
             line=rej.line,
             raw=rej.raw,
-            reason=f"{rej.locator}: {rej.reason}" if rej.locator else rej.reason,
+            reason=reason,
             created_at=now,
         )
-        for rej in result.rejected
+        for rej, reason in zip(result.rejected, reasons, strict=True)
     )
     run = session.get(IngestRunRow, report.run_id)
     if run is not None:
@@ -191,7 +207,9 @@ def ingest_fetched(
         run.quarantined += len(result.rejected)
         run.status = "partial"
     session.flush()
-    sample = report.sample + tuple((rej.line, rej.reason) for rej in result.rejected)
+    sample = report.sample + tuple(
+        (rej.line, reason) for rej, reason in zip(result.rejected, reasons, strict=True)
+    )
     return dataclasses.replace(
         report,
         total=report.total + len(result.rejected),
@@ -212,8 +230,27 @@ def _fetch(
         raise SourceError(f"{type(err).__name__}: {err}", permanent=False, source=source.id) from None
 
 
+@dataclasses.dataclass(frozen=True)
+class PullOutcome:
+    """What one pull did: the ingest run's counts, or the error that stopped the fetch."""
+
+    source: str
+    run_id: int
+    report: IngestReport | None = None
+    error: SourceError | None = None
+    retry_at: dt.datetime | None = None
+
+
 def run_pull_job(run: jobs.JobRun) -> None:
     """Pull one source (the job's ``source``), ingest the result and schedule the next pull."""
+    pull_once(run)
+
+
+def pull_once(run: jobs.JobRun) -> PullOutcome | None:
+    """Do the work of a pull job (see :func:`run_pull_job`) and return what the pull did.
+
+    Return None when the source is no longer in the model (the job is finished).
+    """
     job = run.job
     org_id = job.org_id
     source_id = str(job.payload.get("source", ""))
@@ -227,7 +264,7 @@ def run_pull_job(run: jobs.JobRun) -> None:
     if source is None:
         with run.transaction() as session:
             run.settle(session, error=f"source {source_id} is no longer in the model")
-        return
+        return None
     since_text = job.payload.get("since")
     since = dt.datetime.fromisoformat(since_text) if isinstance(since_text, str) else None
     state = {str(k): str(v) for k, v in (job.payload.get("state") or {}).items()}
@@ -257,7 +294,7 @@ def run_pull_job(run: jobs.JobRun) -> None:
                 retry_at=(now + wait).isoformat(),
                 error=str(failure),
             )
-            return
+            return PullOutcome(source_id, run_id, error=failure, retry_at=now + wait)
         report = ingest_fetched(
             session, org_id, source_id, result, now=now, known=known_metrics(model), origin=source.kind
         )
@@ -266,6 +303,78 @@ def run_pull_job(run: jobs.JobRun) -> None:
         payload = {**job.payload, "since": started.isoformat(), "state": dict(result.state)}
         run.settle(session, next_run=now + every if every else None, payload=payload, attempts=0)
     log.info("pull.done", source=source_id, org=org_id, run=report.run_id, summary=report.summary())
+    return PullOutcome(source_id, report.run_id, report=report)
+
+
+class UnknownSourceError(UserError, LookupError):
+    """The model has no source with the id asked for."""
+
+
+class SourceBusyError(UserError, RuntimeError):
+    """A worker holds the source's pull right now."""
+
+
+def pull_now(
+    engine: Engine,
+    org_id: int,
+    source_id: str,
+    *,
+    clock: Callable[[], dt.datetime],
+    env: Mapping[str, str],
+    worker_id: str,
+    lease: dt.timedelta = jobs.DEFAULT_LEASE,
+) -> PullOutcome:
+    """Pull one source at once, exactly as a worker would, and return what the pull did.
+
+    The source's pull job (its schedule, or a one-off request for a source without ``every:``)
+    is made due, claimed by ``worker_id`` and run as a worker runs it (:func:`pull_once`): the connector's
+    memory (``since``, ``state``) is used and kept, a failure is recorded as a failed run with
+    the same backoff, and the schedule goes on from now. Raise :class:`UnknownSourceError` for a
+    source the model does not define and :class:`SourceBusyError` when a worker is pulling it.
+    """
+    with Session(engine, expire_on_commit=False) as session, session.begin():
+        model = model_of(session, org_id)
+        source = next((s for s in model.sources if s.id == source_id), None)
+        if source is None:
+            defined = ", ".join(sorted(s.id for s in model.sources)) or "none"
+            raise UnknownSourceError(f"the model has no source {source_id!r} (sources: {defined})")
+        request_pull(session, org_id, source_id, now=clock(), every=source.every)
+    key = pull_key(org_id, source_id)
+    with engine.begin() as connection:
+        claimed = jobs.claim(
+            connection,
+            jobs.JOBS,
+            worker_id=worker_id,
+            now=clock(),
+            lease=lease,
+            columns=("id", "org_id", "kind", "payload", "attempts", "dedupe_key"),
+            where=(jobs.JOBS.c.dedupe_key == key,),
+        )
+    if not claimed:
+        raise SourceBusyError(f"a worker is pulling source {source_id!r} right now; try again shortly")
+    row = claimed[0]
+    job = jobs.Job(
+        id=row["id"],
+        org_id=row["org_id"],
+        kind=row["kind"],
+        payload=dict(row["payload"] or {}),
+        attempts=row["attempts"],
+        dedupe_key=row["dedupe_key"],
+    )
+    run = jobs.JobRun(engine, job, worker_id=worker_id, now=clock(), clock=clock, env=env)
+    try:
+        with jobs.keep_claimed(engine, jobs.JOBS, [job.id], worker_id=worker_id, clock=clock, lease=lease):
+            outcome = pull_once(run)
+    except Exception as err:
+        # As the worker does: count the try and release the job to retry after the backoff.
+        with contextlib.suppress(jobs.ClaimLost), Session(engine) as session, session.begin():
+            jobs.fail_job(
+                session, job, worker_id=worker_id, now=clock(), error=f"{type(err).__name__}: {err}"
+            )
+        raise
+    if outcome is None:  # pragma: no cover - the source was checked above, in the same model
+        raise UnknownSourceError(f"the model has no source {source_id!r}")
+    return outcome
 
 
 # ---------------------------------------------------------------------------------------------

@@ -27,8 +27,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from onpace.domain.model import Model, NotifyRoute
 
-#: Events a person's own email receives (status changes and workflow notes go to routes only).
-PERSONAL_EVENTS = ("case_opened", "case_escalated", "case_resolved", "channel_disabled")
+#: Events a person's own email receives (status changes and workflow notes go to routes only);
+#: ``review_ready`` brings a unit head their unit's weekly review pack.
+PERSONAL_EVENTS = ("case_opened", "case_escalated", "case_resolved", "channel_disabled", "review_ready")
 #: The events a route with no ``events`` takes, as in the model file.
 DEFAULT_ROUTE_EVENTS = ("case_opened",)
 #: Prefix of the channel id of a person's own email (``email:maria``).
@@ -106,6 +107,8 @@ def subject_units(model: Model, subject: str, level: str | None) -> set[str]:
         units |= {k.unit for k in model.kpis if k.source == subject}
     if level == "channel":
         units |= {unit for route in model.notify if route.id == subject for unit in route.units}
+    if level == "unit":
+        units |= {u.id for u in model.units if u.id == subject}
     return {u for u in units if u}
 
 

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from onpace.services import jobs, pull
 from onpace.services.dispatch import DIGEST, DispatchOptions, dispatch_due, run_digest_job
+from onpace.services.review_mail import REVIEW, REVIEW_TIME, run_review_job, sync_review_schedules
 
 log = structlog.get_logger("onpace.worker")
 
@@ -52,7 +53,8 @@ class WorkerOptions:
 
     ``env`` resolves ``env:VAR`` in source options; ``tick`` is how often each organisation
     is evaluated without new data (None: only after new data); ``schedule_every`` how often the
-    worker brings the pull schedules in line with the sources in the store.
+    worker brings the pull schedules in line with the sources in the store; ``review_at`` the
+    time of day (UTC) each organisation's weekly review goes out on its review day (None: never).
     """
 
     dispatch: DispatchOptions = field(default_factory=DispatchOptions)
@@ -63,6 +65,7 @@ class WorkerOptions:
     tick: dt.timedelta | None = pull.DEFAULT_TICK
     backoff_base: dt.timedelta = jobs.BACKOFF_BASE
     backoff_cap: dt.timedelta = jobs.BACKOFF_CAP
+    review_at: dt.time | None = REVIEW_TIME
 
 
 @dataclass
@@ -80,12 +83,13 @@ class WorkerStats:
 
 
 def default_handlers(options: WorkerOptions) -> dict[str, jobs.Handler]:
-    """Return the code of each job kind: pulls, evaluations (requested and periodic), digests."""
+    """Return the code of each job kind: pulls, evaluations (requested and periodic), digests, reviews."""
     return {
         pull.PULL: pull.run_pull_job,
         pull.EVALUATE: pull.run_evaluate_job,
         pull.TICK: pull.run_evaluate_job,
         DIGEST: functools.partial(run_digest_job, options=options.dispatch),
+        REVIEW: functools.partial(run_review_job, options=options.dispatch),
     }
 
 
@@ -194,9 +198,12 @@ def run_pass(
 
 
 def sync(engine: Engine, *, now: dt.datetime, options: WorkerOptions) -> int:
-    """Bring the pull and tick schedules in line with the store (one transaction)."""
+    """Bring the pull, tick and review schedules in line with the store (one transaction)."""
     with Session(engine, expire_on_commit=False) as session, session.begin():
-        return pull.sync_schedules(session, now=now, tick=options.tick)
+        changed = pull.sync_schedules(session, now=now, tick=options.tick)
+        if options.review_at is not None:
+            changed += sync_review_schedules(session, now=now, at=options.review_at)
+        return changed
 
 
 def run_worker(

@@ -1,9 +1,11 @@
 """Move many rows between polars frames and tables fast, in the caller's transaction.
 
-Writing: ``executemany`` on SQLite, ``COPY … FROM STDIN`` on PostgreSQL. The frame's columns are
-table column names; ``Datetime`` columns must be UTC (``time_zone="UTC"``) and are stored the way
-:class:`~onpace.storage.types.UtcDateTime` stores them. String columns must not hold empty
-strings where NULL is meant (COPY tells them apart).
+Writing: ``executemany`` on SQLite, with the columns that hold one value throughout written into
+the statement once instead of bound on every row; ``COPY … FROM STDIN`` on PostgreSQL, in the
+binary format when every column type allows it (see :mod:`onpace.storage.copy_binary`), else as
+CSV. The frame's columns are table column names; ``Datetime`` columns must be UTC
+(``time_zone="UTC"``) and are stored the way :class:`~onpace.storage.types.UtcDateTime` stores
+them. String columns must not hold empty strings where NULL is meant (COPY tells them apart).
 
 Reading: the DBAPI cursor on SQLite, ``COPY (…) TO STDOUT`` on PostgreSQL, parsed by polars in
 bulk rather than row by row through the ORM (ten times faster on millions of points).
@@ -12,12 +14,16 @@ bulk rather than row by row through the ORM (ten times faster on millions of poi
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import polars as pl
+from psycopg.copy import QueuedLibpqWriter
 from sqlalchemy import Select, Table, insert
 from sqlalchemy.orm import Session
+
+from onpace.storage import copy_binary
 
 Progress = Callable[[int], None]
 
@@ -43,11 +49,13 @@ def insert_frame(
         return 0
     connection = session.connection()
     dialect = connection.dialect.name
+    if dialect == "postgresql" and _copy_postgresql_binary(session, table, frame, chunk_size, progress):
+        return frame.height
     written = 0
     for start in range(0, frame.height, chunk_size):
         chunk = frame.slice(start, chunk_size)
         if dialect == "postgresql":
-            _copy_postgresql(session, table, chunk)
+            _copy_postgresql_csv(session, table, chunk)
         elif dialect == "sqlite":
             _executemany_sqlite(session, table, chunk)
         else:
@@ -76,21 +84,88 @@ def _executemany_sqlite(session: Session, table: Table, frame: pl.DataFrame) -> 
         [pl.col(name).dt.strftime("%Y-%m-%d") for name, t in frame.schema.items() if t == pl.Date]
         + [pl.col(name).cast(pl.Int8) for name, t in frame.schema.items() if t == pl.Boolean]
     )
+    # Binding a value costs as much as storing it: a column with one value on every row (the
+    # organisation, the run, the time of ingestion …) is written into the statement once.
+    constants = _sqlite_constants(frame)
+    varying = [name for name in frame.columns if name not in constants]
     columns = ", ".join(f'"{name}"' for name in frame.columns)
-    marks = ", ".join("?" for _ in frame.columns)
+    marks = ", ".join(constants.get(name, "?") for name in frame.columns)
     sql = f'INSERT INTO "{table.name}" ({columns}) VALUES ({marks})'
-    session.connection().exec_driver_sql(sql, list(frame.iter_rows()))
+    raw: Any = session.connection().connection.driver_connection
+    if varying:
+        raw.executemany(sql, zip(*(frame[name].to_list() for name in varying), strict=True))
+    else:
+        raw.executemany(sql, [()] * frame.height)
 
 
-def _copy_postgresql(session: Session, table: Table, frame: pl.DataFrame) -> None:
+def _sqlite_constants(frame: pl.DataFrame) -> dict[str, str]:
+    """Return the SQL literal of each column that holds one value on every row, by name.
+
+    Only NULL, integers, finite floats and text without NUL characters are written as
+    literals; anything else stays a bound parameter.
+    """
+    if frame.height < 2:
+        return {}
+    counts = frame.select(pl.all().n_unique()).row(0)
+    literals: dict[str, str] = {}
+    for name, count in zip(frame.columns, counts, strict=True):
+        if count != 1:
+            continue
+        literal = _sqlite_literal(frame[name][0])
+        if literal is not None:
+            literals[name] = literal
+    return literals
+
+
+def _sqlite_literal(value: object) -> str | None:
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return str(int(value))
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value) if math.isfinite(value) else None
+    if isinstance(value, str) and "\x00" not in value:
+        return "'" + value.replace("'", "''") + "'"
+    return None
+
+
+def _copy_postgresql_binary(
+    session: Session, table: Table, frame: pl.DataFrame, chunk_size: int, progress: Progress | None
+) -> bool:
+    """Send the whole frame in one binary COPY; return False when its columns need text COPY.
+
+    A writer thread sends each block while the next one is built, so building the rows
+    overlaps the server storing them.
+    """
+    connection = session.connection()
+    types = {name: str(table.c[name].type.compile(dialect=connection.dialect)) for name in frame.columns}
+    blocks = copy_binary.encode(frame, types, block_rows=chunk_size)
+    if blocks is None:
+        return False
+    raw: Any = connection.connection.driver_connection
+    columns = ", ".join(f'"{name}"' for name in frame.columns)
+    statement = f'COPY "{table.name}" ({columns}) FROM STDIN WITH (FORMAT binary)'
+    written = 0
+    with raw.cursor() as cursor, cursor.copy(statement, writer=QueuedLibpqWriter(cursor)) as copy:
+        for block, rows in blocks:
+            copy.write(block)
+            written += rows
+            if rows and progress is not None:
+                progress(written)
+    return True
+
+
+def _copy_postgresql_csv(session: Session, table: Table, frame: pl.DataFrame) -> None:
+    raw: Any = session.connection().connection.driver_connection
     frame = _utc_datetimes_as_text(frame, "%Y-%m-%d %H:%M:%S%.6f+00:00")
     buffer = io.BytesIO()
     # In COPY's CSV format an unquoted empty field is NULL, which is how polars writes nulls.
     frame.write_csv(buffer, include_header=False)
     columns = ", ".join(f'"{name}"' for name in frame.columns)
-    raw = session.connection().connection.driver_connection
     statement = f'COPY "{table.name}" ({columns}) FROM STDIN WITH (FORMAT csv)'
-    with raw.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
+    with raw.cursor() as cursor, cursor.copy(statement) as copy:
         copy.write(buffer.getvalue())
 
 

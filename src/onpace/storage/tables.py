@@ -304,16 +304,18 @@ class PointRow(Base):
 
     __tablename__ = "points"
     # The unique key also serves every lookup by (org, metric, date); no other index, because
-    # each one slows bulk ingestion and points are by far the largest table.
+    # each one slows bulk ingestion and points are by far the largest table. For the same
+    # reason no foreign keys (checked row by row): only ingestion writes points, inserting the
+    # run (keyed to the organisation) in the same transaction (migration 0004).
     __table_args__ = (UniqueConstraint("org_id", "metric", "date", "source", "version"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    org_id: Mapped[int] = mapped_column(ForeignKey("orgs.id", ondelete="CASCADE"))
+    org_id: Mapped[int]
     metric: Mapped[str]
     date: Mapped[dt.date]
     value: Mapped[float]
     source: Mapped[str]
-    run_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("ingest_runs.id", ondelete="SET NULL"))
+    run_id: Mapped[int | None] = mapped_column(BigId)
     ingested_at: Mapped[dt.datetime]
     entered_by: Mapped[str | None]
     manual: Mapped[bool]
@@ -590,14 +592,21 @@ class AuditRow(Base):
 
 
 class ReviewPackRow(Base):
-    """A generated weekly review pack, kept so the next one can show what changed."""
+    """A generated weekly review pack, kept so the next one can show what changed.
+
+    ``unit`` is the unit the pack covers (NULL: the whole organisation); ``items`` maps each
+    item key to its digest (section, subject, title, headline, status, state), all the next
+    pack needs to compare; ``content`` is the whole pack as generated.
+    """
 
     __tablename__ = "review_packs"
-    __table_args__ = (Index("ix_review_packs_org_id_as_of", "org_id", "as_of"),)
+    __table_args__ = (Index("ix_review_packs_org_id_unit_as_of", "org_id", "unit", "as_of"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     org_id: Mapped[int] = mapped_column(ForeignKey("orgs.id", ondelete="CASCADE"))
     as_of: Mapped[dt.date]
     unit: Mapped[str | None]
     content: Mapped[JsonValue] = mapped_column(JsonDoc)
+    items: Mapped[JsonValue] = mapped_column(JsonDoc)
+    generated_at: Mapped[dt.datetime]
     created_at: Mapped[dt.datetime]

@@ -25,8 +25,19 @@ def last_evaluated_on(
     return {row[0]: row[1] for row in session.execute(stmt)}
 
 
-def latest_evaluations(session: Session, org_id: int, as_of: dt.date | None = None) -> list[EvaluationRow]:
-    """Return the latest evaluation of every subject with ``as_of`` on or before the given date.
+def latest_as_of(session: Session, org_id: int) -> dt.date | None:
+    """Return the latest date any subject of the organisation was evaluated for (None: never)."""
+    return session.scalar(select(func.max(EvaluationRow.as_of)).where(EvaluationRow.org_id == org_id))
+
+
+def latest_evaluations(
+    session: Session,
+    org_id: int,
+    as_of: dt.date | None = None,
+    *,
+    subjects: Collection[str] | None = None,
+) -> list[EvaluationRow]:
+    """Return the latest evaluation of every subject (or of ``subjects``) on or before ``as_of``.
 
     "Latest" is the greatest ``as_of``, then the last written. Sorted by level and subject.
     """
@@ -41,6 +52,8 @@ def latest_evaluations(session: Session, org_id: int, as_of: dt.date | None = No
     ).where(EvaluationRow.org_id == org_id)
     if as_of is not None:
         ranked = ranked.where(EvaluationRow.as_of <= as_of)
+    if subjects is not None:
+        ranked = ranked.where(EvaluationRow.subject.in_(sorted(set(subjects))))
     latest = ranked.subquery()
     stmt = (
         select(EvaluationRow)
