@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -19,6 +20,19 @@ pytestmark = pytest.mark.slow
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 FIRST, LAST = dt.date(2026, 4, 12), dt.date(2026, 5, 31)
+
+
+def numbered_in_order(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Return the events with each case id replaced by its order of appearance.
+
+    A store's ids depend on what it held before (PostgreSQL sequences do not roll back), the
+    replay's temporary store starts from one: only which events share a case must match.
+    """
+    order: dict[object, int] = {}
+    return [
+        {**e, "detail": {**e["detail"], "case": order.setdefault(e["detail"]["case"], len(order) + 1)}}
+        for e in events
+    ]
 
 
 def test_the_weeks_run_on_the_given_store_and_decide_what_replay_prints(session: Session) -> None:
@@ -39,7 +53,8 @@ def test_the_weeks_run_on_the_given_store_and_decide_what_replay_prints(session:
         replay(EXAMPLES / "onpace.yaml", EXAMPLES / "actuals.csv", EXAMPLES / "checkins.csv", FIRST, LAST)
     )
     assert [step.as_of for step in steps] == dates
-    assert [event for step in steps for event in step.public_events()] == printed
+    given = [event for step in steps for event in step.public_events()]
+    assert numbered_in_order(given) == numbered_in_order(printed)
     assert any(e["event"] == "case_opened" for e in printed)
     (org_id,) = {step.org_id for step in steps}
     assert session.scalar(select(OrgRow.name).where(OrgRow.id == org_id)) == model.org
