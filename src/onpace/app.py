@@ -1,8 +1,9 @@
 """The ASGI app: the REST API under ``/api/v1``, the pages, static files and Swagger UI at ``/docs``.
 
-``create_app(settings)`` builds one app on one store. Run it with uvicorn's factory mode::
+``create_app(settings)`` builds one app on one store. ``onpace serve --workers N`` runs it in N
+processes (through :func:`serve_app`); or use uvicorn's factory mode::
 
-    uvicorn --factory onpace.app:create_app --host 127.0.0.1 --port 8000
+    uvicorn --factory onpace.app:serve_app --host 127.0.0.1 --port 8000 --workers 2
 
 The settings come from the environment (``ONPACE_DATABASE_URL``, ``ONPACE_SECRET_KEY`` …)
 unless given. The app never migrates the store: run ``onpace db upgrade`` first.
@@ -10,12 +11,14 @@ unless given. The app never migrates the store: run ``onpace db upgrade`` first.
 
 from __future__ import annotations
 
+import gc
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 import anyio.to_thread
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -25,16 +28,18 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from onpace.api import errors, routes_cases, routes_data, routes_model
 from onpace.api.security import SessionSigner
 from onpace.api.state import AppState
+from onpace.api.text_guard import refuse_nul
 from onpace.config import Settings, SettingsError, get_settings
 from onpace.errors import UserError
 from onpace.storage.db import make_engine, make_session_factory
-from onpace.web import pages
+from onpace.web import admin_pages, pages
 
 STATIC_DIR = Path(__file__).resolve().parent / "web" / "static"
 API_PREFIX = "/api/"
 WORKER_THREADS = 8
 POOL_SIZE = WORKER_THREADS
 POOL_OVERFLOW = 8
+MAX_DEFAULT_WORKERS = 4
 
 DOCS_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>onpace API</title>
@@ -52,8 +57,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     Raise :class:`~onpace.config.SettingsError` when no secret key is set: sessions must be signed.
     """
     settings = settings or get_settings()
-    if settings.secret_key is None or len(settings.secret_key.get_secret_value()) < 16:
-        raise SettingsError("ONPACE_SECRET_KEY must be set (at least 16 characters) to sign session cookies")
+    secret_key = require_secret_key(settings)
     # One pooled connection per worker thread, so requests never queue for a connection while
     # a thread is free.
     engine = engine or make_engine(settings.database_url, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
@@ -65,16 +69,16 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         docs_url=None,
         redoc_url=None,
         openapi_url="/openapi.json",
+        dependencies=[Depends(refuse_nul)],
     )
     app.state.onpace = AppState(settings, engine, make_session_factory(engine))
-    app.state.signer = SessionSigner(
-        settings.secret_key.get_secret_value(), secure=settings.base_url.startswith("https://")
-    )
+    app.state.signer = SessionSigner(secret_key, secure=settings.base_url.startswith("https://"))
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(routes_model.router)
     app.include_router(routes_cases.router)
     app.include_router(routes_data.router)
     app.include_router(pages.router)
+    app.include_router(admin_pages.router)
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
@@ -86,6 +90,41 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
 
     _install_error_handlers(app)
     return app
+
+
+def serve_app() -> FastAPI:
+    """Return the app as ``onpace serve`` runs it in each worker process (a uvicorn factory).
+
+    After the app is built, everything alive — modules, schemas, routes, templates, all kept for
+    the life of the process — is frozen out of the garbage collector's sight. Its full passes,
+    which pause every request in flight, then scan only what requests and caches made since:
+    on the 1,000-KPI benchmark a pass drops from about 100 ms to 10–20 ms.
+    """
+    app = create_app()
+    gc.collect()
+    gc.freeze()
+    return app
+
+
+def default_workers() -> int:
+    """Return how many server processes ``onpace serve`` runs by default: one per usable CPU, at most 4.
+
+    Requests are CPU-bound under the GIL, so one process per core serves the most; the cap keeps
+    the connections of every process's pool (up to 16 each) well within PostgreSQL's default
+    limit of 100.
+    """
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, MAX_DEFAULT_WORKERS))
+
+
+def require_secret_key(settings: Settings) -> str:
+    """Return the key that signs session cookies; raise SettingsError when it is unset or short."""
+    if settings.secret_key is None or len(settings.secret_key.get_secret_value()) < 16:
+        raise SettingsError("ONPACE_SECRET_KEY must be set (at least 16 characters) to sign session cookies")
+    return settings.secret_key.get_secret_value()
 
 
 @asynccontextmanager

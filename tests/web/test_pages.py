@@ -24,6 +24,10 @@ READ_PAGES = [
     "/what-if",
     "/checkin",
     "/rebaselines",
+    "/review",
+    "/review?unit=online",
+    "/review.pdf",
+    "/review.md",
 ]
 
 

@@ -9,10 +9,13 @@ handlers call the services, then :meth:`Context.commit`.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Annotated
+from functools import partial
+from typing import Annotated, Any, TypeVar, cast
 
+import anyio.to_thread
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
@@ -29,10 +32,12 @@ from onpace.api.security import (
 from onpace.api.state import AppState
 from onpace.domain.model import Model
 from onpace.services.auth import Principal
-from onpace.services.tokens import user_for_token
+from onpace.services.tokens import digest, user_for_token
 from onpace.services.users import Role, get_user
 from onpace.storage.repositories import model_repo
 from onpace.storage.tables import UserRow
+
+_V = TypeVar("_V")
 
 
 def app_state(request: Request) -> AppState:
@@ -88,30 +93,55 @@ def _principal(user: UserRow, *, via: str, scope: str) -> Principal:
     )
 
 
-def optional_principal(request: Request, session: Annotated[Session, Depends(db)]) -> Principal | None:
+def _token_principal(session: Session, token: str) -> Principal | None:
+    found = user_for_token(session, token, now=now())
+    if found is None:
+        return None
+    session.commit()  # keeps last_used_at, and hands the connection back
+    user, scope = found
+    return _principal(user, via="token", scope=scope)
+
+
+def _session_principal(session: Session, uid: int) -> Principal | None:
+    user_row = get_user(session, uid)
+    found = None if user_row is None else _principal(user_row, via="session", scope="write")
+    # Hand the connection back before the handler waits for a worker thread: a request holding
+    # a connection while queued for a thread, and threads waiting for a connection, deadlock.
+    session.rollback()
+    return found
+
+
+async def optional_principal(request: Request, session: Annotated[Session, Depends(db)]) -> Principal | None:
     """Return who makes the request, or None for an anonymous one.
 
     A bearer token that is unknown, revoked or malformed is refused (401) rather than treated
-    as anonymous, so a broken integration fails loudly.
+    as anonymous, so a broken integration fails loudly. Who a session or token belongs to is
+    remembered for ``FINGERPRINT_TTL`` seconds (forgotten at once when this process commits), so
+    a run of requests asks the store once; the store is asked on a worker thread.
     """
     header = request.headers.get("authorization")
     if header:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise unauthenticated("the Authorization header must be 'Bearer <token>'")
-        found = user_for_token(session, token.strip(), now=now())
-        if found is None:
+        key, lookup = "token:" + digest(token.strip()), partial(_token_principal, session, token.strip())
+    else:
+        cookie = browser_session(request)
+        if cookie is None or cookie.uid is None:
+            return None
+        key, lookup = f"user:{cookie.uid}", partial(_session_principal, session, cookie.uid)
+    state = app_state(request)
+    found = state.principal(key)
+    if found is not None:
+        return found
+    since, read_at = state.generation(), time.monotonic()
+    found = await anyio.to_thread.run_sync(lookup)
+    if found is None:
+        if header:
             raise unauthenticated("this API token is unknown or revoked")
-        session.commit()  # keeps last_used_at
-        user, scope = found
-        return _principal(user, via="token", scope=scope)
-    cookie = browser_session(request)
-    if cookie is None or cookie.uid is None:
         return None
-    user_row = get_user(session, cookie.uid)
-    if user_row is None:
-        return None
-    return _principal(user_row, via="session", scope="write")
+    state.remember_principal(key, found, since=since, read_at=read_at)
+    return found
 
 
 async def check_csrf(request: Request, who: Principal | None) -> None:
@@ -153,8 +183,31 @@ class Context:
         """Return the organisation's current model."""
         return self.state.model(self.session, self.org_id)
 
+    async def view(self, key: tuple[Any, ...], build: Callable[[], _V], *, evaluations: bool = True) -> _V:
+        """Return the view ``key`` of the organisation as the store stands, built by ``build`` if needed.
+
+        A view depends on the model, and on the stored evaluations unless ``evaluations`` is
+        False. While this process's fingerprints are fresh and the view was built from them, it
+        comes from memory on the event loop: no query, no worker thread. Otherwise the
+        fingerprints are re-read and, if they changed, the view rebuilt on a worker thread, where
+        ``build`` may query the store through this context.
+        """
+        org_id = self.who.org_id
+        if org_id is not None:
+            fresh = self.state.remembered_fingerprints(org_id)
+            if fresh is not None:
+                found = self.state.cached_view((*key, org_id), fresh if evaluations else fresh[0])
+                if found is not None:
+                    return cast(_V, found)
+
+        def built() -> _V:
+            found = self.state.fingerprints(self.session, self.org_id)
+            return self.state.view((*key, self.org_id), found if evaluations else found[0], build)
+
+        return await anyio.to_thread.run_sync(built)
+
     def commit(self) -> None:
-        """Commit the request's work (and stop trusting the remembered store fingerprints)."""
+        """Commit the request's work, and forget what this process remembered of the store."""
         self.session.commit()
         self.state.forget()
 

@@ -19,7 +19,7 @@ from onpace.errors import UserError
 from onpace.services import cases as case_service
 from onpace.services.auth import may_work_case
 
-RowIdPath = Annotated[int, Path(ge=1, le=2**53)]
+RowIdPath = Annotated[int, Path(ge=1, le=s.MAX_ROW_ID)]
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 

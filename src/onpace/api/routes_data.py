@@ -22,7 +22,7 @@ from onpace.services.ingest import ingest_frame
 from onpace.services.model_store import plan_versions
 from onpace.storage.repositories import cases_repo, checkins_repo, evaluations_repo, points_repo, runs_repo
 
-RowIdPath = Annotated[int, Path(ge=1, le=2**53)]
+RowIdPath = Annotated[int, Path(ge=1, le=s.MAX_ROW_ID)]
 
 router = APIRouter(prefix="/api/v1", tags=["data"])
 

@@ -171,7 +171,7 @@ def put_kr(kr_id: str, body: s.KeyResultBody, context: WriteContext) -> s.SaveOu
 
 
 @router.get("/kpis", response_model=list[s.KpiBody])
-def list_kpis(
+async def list_kpis(
     context: ReadContext,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="how many KPIs, at most")] = DEFAULT_PAGE,
     offset: Annotated[int, Query(ge=0, le=10_000_000, description="how many to skip")] = 0,
@@ -180,15 +180,14 @@ def list_kpis(
 
     The ``X-Total-Count`` header gives the number of KPIs, for paging with ``offset``.
     """
+
+    def build() -> tuple[bytes, int]:
+        kpis = context.model.kpis
+        return _KPI_LIST.dump_json([s.kpi_body(k) for k in kpis[offset : offset + limit]]), len(kpis)
+
     # The page is the same for every reader until the model changes: serialise it once.
-    fingerprint = context.state.fingerprints(context.session, context.org_id)[0]
-    kpis = context.model.kpis
-    body = context.state.view(
-        ("kpis", context.org_id, limit, offset),
-        fingerprint,
-        lambda: _KPI_LIST.dump_json([s.kpi_body(k) for k in kpis[offset : offset + limit]]),
-    )
-    return Response(content=body, media_type="application/json", headers={"X-Total-Count": str(len(kpis))})
+    body, total = await context.view(("kpis", limit, offset), build, evaluations=False)
+    return Response(content=body, media_type="application/json", headers={"X-Total-Count": str(total)})
 
 
 _KPI_LIST: TypeAdapter[list[s.KpiBody]] = TypeAdapter(list[s.KpiBody])

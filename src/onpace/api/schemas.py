@@ -22,7 +22,10 @@ Text = Annotated[str, Field(min_length=1, max_length=5000)]
 ShortText = Annotated[str, Field(min_length=1, max_length=500)]
 Finite = Annotated[float, Field(allow_inf_nan=False)]
 Weight = Annotated[float, Field(ge=0, le=1000, allow_inf_nan=False)]
-RowId = Annotated[int, Field(ge=1, le=2**53, description="a stored row's number")]
+# Stored rows are numbered by 32-bit integer keys (PostgreSQL ``integer``): a larger number names
+# no row, and handed to the store it would fail there (500) rather than be "not found".
+MAX_ROW_ID = 2**31 - 1
+RowId = Annotated[int, Field(ge=1, le=MAX_ROW_ID, description="a stored row's number")]
 
 
 class Strict(BaseModel):

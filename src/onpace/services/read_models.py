@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,11 +79,16 @@ def verdict_of(row: EvaluationRow) -> Verdict:
     )
 
 
-def latest_verdicts(session: Session, org_id: int, as_of: dt.date | None = None) -> dict[str, Verdict]:
-    """Return every subject's latest verdict on or before ``as_of`` (one query)."""
-    return {
-        row.subject: verdict_of(row) for row in evaluations_repo.latest_evaluations(session, org_id, as_of)
-    }
+def latest_verdicts(
+    session: Session,
+    org_id: int,
+    as_of: dt.date | None = None,
+    *,
+    subjects: Collection[str] | None = None,
+) -> dict[str, Verdict]:
+    """Return every subject's (or ``subjects``') latest verdict on or before ``as_of`` (one query)."""
+    rows = evaluations_repo.latest_evaluations(session, org_id, as_of, subjects=subjects)
+    return {row.subject: verdict_of(row) for row in rows}
 
 
 def trends(
@@ -338,18 +343,22 @@ def subject_detail(
 ) -> SubjectDetail | None:
     """Return the KPI or KR page of ``subject`` as of the latest evaluation; None when unknown.
 
-    The bucket series comes from evaluating the store as of that date (not stored); the other
+    The bucket series comes from evaluating the store as of that date (not stored), charting
+    only this subject's series (a KR measured by a KPI shows its KPI's buckets); the other
     figures are the stored verdicts.
     """
     kpi = next((k for k in model.kpis if k.id == subject), None)
     kr = next((k for k in model.key_results if k.id == subject), None)
     if kpi is None and kr is None:
         return None
-    verdicts = latest_verdicts(session, org_id)
-    as_of = evaluated_as_of(verdicts) or now.date()
-    evaluation = evaluate_store(session, org_id, model, as_of, now=now, store=False)
+    # Only this subject's verdict, and only the date: a large organisation's latest verdicts are
+    # thousands of rows.
+    verdicts = latest_verdicts(session, org_id, subjects=[subject])
+    as_of = evaluations_repo.latest_as_of(session, org_id) or now.date()
+    versions = plan_versions(session, org_id)
+    evaluation = evaluate_store(session, org_id, model, as_of, now=now, store=False, versions=versions)
     series_id = kr.kpi if kr is not None and kr.kpi else subject
-    series = evaluation.buckets.filter(pl.col("subject") == subject).sort("bucket_start")
+    series = evaluation.chart([subject]).sort("bucket_start")
     if kpi is not None:
         tolerance = kpi.tolerance or model.policy.default_tolerance
         direction, title, owner, unit, level = kpi.direction, kpi.title, kpi.owner, kpi.unit, "kpi"
@@ -389,7 +398,7 @@ def subject_detail(
         chart=chart,
         buckets=rows,
         lineage=points_repo.point_history(session, org_id, series_id or subject),
-        versions=plan_versions(session, org_id).get(series_id or subject, []),
+        versions=versions.get(series_id or subject, []),
         links=links,
         leadlag=leadlag.select(
             [c for c in ("kpi", "kr", "lag_days", "best_lag", "best_corr", "leads") if c in leadlag.columns]

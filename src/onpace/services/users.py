@@ -12,7 +12,7 @@ import datetime as dt
 from typing import Literal, TypeGuard
 
 from pwdlib import PasswordHash
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from onpace.errors import UserError
@@ -153,9 +153,28 @@ def deactivate_user(session: Session, email: str) -> UserRow:
     return user
 
 
-def list_users(session: Session) -> list[UserRow]:
-    """Return every user, by email."""
-    return list(session.scalars(select(UserRow).order_by(UserRow.email)))
+def reactivate_user(session: Session, email: str) -> UserRow:
+    """Let a deactivated user sign in and use their tokens again."""
+    user = _existing(session, email)
+    user.active = True
+    session.flush()
+    return user
+
+
+def user_by_id(session: Session, user_id: int, *, org_id: int | None = None) -> UserRow | None:
+    """Return the user with this id, active or not (only of ``org_id`` or of no organisation when given)."""
+    user = session.get(UserRow, user_id)
+    if user is None or (org_id is not None and user.org_id not in (org_id, None)):
+        return None
+    return user
+
+
+def list_users(session: Session, *, org_id: int | None = None) -> list[UserRow]:
+    """Return every user (of ``org_id`` or of no organisation when given), by email."""
+    stmt = select(UserRow).order_by(UserRow.email)
+    if org_id is not None:
+        stmt = stmt.where(or_(UserRow.org_id == org_id, UserRow.org_id.is_(None)))
+    return list(session.scalars(stmt))
 
 
 def _existing(session: Session, email: str) -> UserRow:

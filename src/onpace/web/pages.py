@@ -11,7 +11,7 @@ import datetime as dt
 import json
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi import Path as PathParam
@@ -31,6 +31,7 @@ from onpace.api.deps import (
     signer,
 )
 from onpace.api.errors import forbidden, not_found, unauthenticated
+from onpace.api.schemas import MAX_ROW_ID
 from onpace.api.security import BrowserSession, new_session
 from onpace.domain.cases import CAUSE_CATEGORIES, Case
 from onpace.domain.model import (
@@ -47,11 +48,15 @@ from onpace.domain.model import (
     Plan,
     Side,
 )
+from onpace.domain.review import ReviewPack
 from onpace.domain.whatif import Shift, what_if
 from onpace.errors import UserError
+from onpace.reports.html import pack_css, render_body
+from onpace.reports.markdown import render_markdown
 from onpace.services import cases as case_service
 from onpace.services import model_edit, read_models
 from onpace.services import rebaseline as rebaseline_service
+from onpace.services import review as review_service
 from onpace.services.auth import (
     Principal,
     may_check_in,
@@ -67,10 +72,12 @@ from onpace.storage.repositories import cases_repo, points_repo
 from onpace.web.sparkline import sparkline_svg
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parent / "templates"))
+# Templates ship with the package and never change under a running app: do not stat them per render.
+TEMPLATES.env.auto_reload = False
 TEMPLATES.env.filters["sparkline"] = sparkline_svg
 TEMPLATES.env.filters["tojson_attr"] = lambda value: json.dumps(value, default=str)
 
-RowIdPath = Annotated[int, PathParam(ge=1, le=2**53)]
+RowIdPath = Annotated[int, PathParam(ge=1, le=MAX_ROW_ID)]
 
 router = APIRouter(include_in_schema=False)
 
@@ -103,6 +110,24 @@ def render(request: Request, template: str, context: dict[str, Any], status: int
     )
     if fresh:
         signer(request).write(response, session)
+    return response
+
+
+_SLOT = "<!--onpace:main-->"
+
+
+def render_around(request: Request, template: str, main: bytes, status: int = 200) -> HTMLResponse:
+    """Render a page frame around content already rendered and encoded (a view shared by readers).
+
+    Only the frame (the reader's name, the CSRF token) is rendered per request; the shared part,
+    often most of the page, is spliced in as bytes rather than rendered and encoded again.
+    """
+    response = render(request, template, {"main": Markup(_SLOT)}, status)
+    head, slot, tail = bytes(response.body).partition(_SLOT.encode())
+    if not slot:
+        raise RuntimeError(f"{template} does not show {{{{ main }}}}")
+    response.body = head + main + tail
+    response.headers["content-length"] = str(len(response.body))
     return response
 
 
@@ -197,7 +222,7 @@ def desk(request: Request, context: Page) -> HTMLResponse:
 
 
 @router.get("/scorecard")
-def scorecard_page(
+async def scorecard_page(
     request: Request,
     context: Page,
     *,
@@ -210,7 +235,7 @@ def scorecard_page(
     """Show the objective → KR → KPI tree with status, attainment, forecast and trend."""
     filters = (unit or None, cycle or None, perspective or None, status or None)
 
-    def build() -> tuple[read_models.Scorecard, Markup]:
+    def build() -> tuple[bytes, bytes]:
         card = read_models.scorecard(
             context.session,
             context.org_id,
@@ -221,15 +246,18 @@ def scorecard_page(
             status=filters[3],
             page=page,
         )
-        rows = TEMPLATES.get_template("scorecard_rows.html").render(card=card, STATUS_LABELS=STATUS_LABELS)
-        return card, Markup(rows)
+        rows = Markup(TEMPLATES.get_template("scorecard_rows.html").render(card=card))
+        main = TEMPLATES.get_template("scorecard_main.html").render(
+            card=card, rows=rows, statuses=list(STATUS_LABELS)
+        )
+        return rows.encode(), main.encode()
 
-    # Every reader sees the same tree until the model or the evaluations change: render it once.
-    fingerprint = context.state.fingerprints(context.session, context.org_id)
-    card, rows = context.state.view(("scorecard", context.org_id, *filters, page), fingerprint, build)
+    # Every reader sees the same tree until the model or the evaluations change: render it once,
+    # leaving only the page's frame (the reader's name, the CSRF token) to render per request.
+    rows, main = await context.view(("scorecard", *filters, page), build)
     if request.headers.get("hx-request"):
         return HTMLResponse(rows)
-    return render(request, "scorecard.html", {"card": card, "rows": rows, "statuses": list(STATUS_LABELS)})
+    return render_around(request, "scorecard.html", main)
 
 
 @router.get("/kpis/{subject}")
@@ -379,6 +407,83 @@ def case_close(
     )
     context.commit()
     return _redirect(f"/cases/{case_id}")
+
+
+# ---------------------------------------------------------------------------------------------
+# weekly review
+
+
+def _review_pack(context: Context, unit: str | None, as_of: str | None) -> ReviewPack:
+    """Build (never save) the pack the query asks for; refuse an unknown unit or a malformed date."""
+    unit_id = (unit or "").strip() or None
+    if unit_id is not None and context.model.unit(unit_id) is None:
+        raise not_found(f"there is no unit {unit_id!r}")
+    day: dt.date | None = None
+    if as_of and as_of.strip():
+        try:
+            day = dt.date.fromisoformat(as_of.strip())
+        except ValueError:
+            raise UserError(f"as_of {as_of!r} is not a date (YYYY-MM-DD)") from None
+    return review_service.build_pack(
+        context.session, context.org_id, as_of=day, unit=unit_id, now=context.now
+    )
+
+
+def _review_query(unit: str | None, as_of: str | None) -> str:
+    """Return the query string that asks the downloads for the pack on the page ("" for the default)."""
+    kept = {
+        key: value.strip() for key, value in (("unit", unit), ("as_of", as_of)) if value and value.strip()
+    }
+    return f"?{urlencode(kept)}" if kept else ""
+
+
+def _download(content: bytes | str, media_type: str, pack: ReviewPack, suffix: str) -> Response:
+    name = "-".join(["review", *([pack.unit] if pack.unit else []), pack.as_of.isoformat()])
+    headers = {"Content-Disposition": f'attachment; filename="{quote(name)}.{suffix}"'}
+    return Response(content, media_type=media_type, headers=headers)
+
+
+ReviewUnit = Annotated[str | None, Query(max_length=200)]
+ReviewDate = Annotated[str | None, Query(max_length=40)]
+
+
+@router.get("/review")
+def review_page(
+    request: Request, context: Page, unit: ReviewUnit = None, as_of: ReviewDate = None
+) -> HTMLResponse:
+    """Show the weekly review pack: what needs a decision, ranked by impact, with links to the cases."""
+    pack = _review_pack(context, unit, as_of)
+    return render(
+        request,
+        "review.html",
+        {
+            "body": render_body(pack, base_url=""),
+            "pack_css": pack_css(),
+            "units": context.model.units,
+            "unit": pack.unit,
+            "as_of": (as_of or "").strip(),
+            "query": _review_query(unit, as_of),
+        },
+    )
+
+
+@router.get("/review.pdf")
+def review_pdf(context: Page, unit: ReviewUnit = None, as_of: ReviewDate = None) -> Response:
+    """Download the weekly review pack as PDF (its items link back to this site)."""
+    # WeasyPrint takes most of a second to import: load it on the first PDF, not at app start.
+    from onpace.reports.pdf import render_pdf
+
+    pack = _review_pack(context, unit, as_of)
+    pdf = render_pdf(pack, base_url=context.state.settings.base_url)
+    return _download(pdf, "application/pdf", pack, "pdf")
+
+
+@router.get("/review.md")
+def review_markdown(context: Page, unit: ReviewUnit = None, as_of: ReviewDate = None) -> Response:
+    """Download the weekly review pack as Markdown."""
+    pack = _review_pack(context, unit, as_of)
+    markdown = render_markdown(pack, base_url=context.state.settings.base_url)
+    return _download(markdown, "text/markdown; charset=utf-8", pack, "md")
 
 
 # ---------------------------------------------------------------------------------------------
