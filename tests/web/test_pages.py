@@ -8,6 +8,8 @@ import pytest
 from fastapi.testclient import TestClient
 from web_world import Persona, sign_in
 
+from onpace.web.pages import subject_href
+
 pytestmark = pytest.mark.store
 
 EVERYONE = ("admin", "editor", "owner", "outsider", "viewer")
@@ -147,3 +149,18 @@ def test_sign_in_never_redirects_off_site(client: TestClient, personas: dict[str
         },
     )
     assert answer.headers["location"] == "/"
+
+
+@pytest.mark.parametrize(
+    ("level", "href"),
+    [
+        ("kpi", "/kpis/x"),
+        ("kr", "/krs/x"),
+        ("dependency", "/dependencies"),
+        ("objective", "/scorecard"),
+        ("source", None),
+        ("channel", None),
+    ],
+)
+def test_a_case_page_links_its_subject_only_to_a_page_that_shows_it(level: str, href: str | None) -> None:
+    assert subject_href(level, "x") == href

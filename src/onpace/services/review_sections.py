@@ -227,7 +227,7 @@ def case_facts(facts: ReviewFacts, case: Case | None) -> dict[str, str]:
     """Return the short facts of a case: its deadlines still open, its rung and who reviews it jointly."""
     if case is None:
         return {}
-    found = {"case": f"{case.kind.replace('_', ' ')}, opened {case.opened_at.date().isoformat()}"}
+    found = {"opened as": f"{case.kind.replace('_', ' ')} on {case.opened_at.date().isoformat()}"}
     # Deadlines still ahead; missed ones are the overdue section's to tell.
     if case.explained_at is None and case.explain_due >= facts.moment:
         found["explain by"] = case.explain_due.date().isoformat()

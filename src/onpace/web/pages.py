@@ -332,9 +332,20 @@ def case_page(case_id: RowIdPath, request: Request, context: Page) -> HTMLRespon
             "people": model.people,
             "ladder": model.policy.escalation,
             "now": context.now,
-            "subject_kind": "krs" if case.subject_level == "kr" else "kpis",
+            "subject_href": subject_href(case.subject_level, case.subject),
         },
     )
+
+
+def subject_href(level: str, subject: str) -> str | None:
+    """Return the page that shows a case's subject, or None for subjects without one (sources, channels)."""
+    pages = {
+        "kpi": f"/kpis/{subject}",
+        "kr": f"/krs/{subject}",
+        "dependency": "/dependencies",
+        "objective": "/scorecard",
+    }
+    return pages.get(level)
 
 
 @router.post("/cases/{case_id}/explain")
