@@ -840,7 +840,9 @@ def demo(
         fail(f"{host}:{port} is in use; choose another port with --port")
     try:
         with user_errors():
-            store = build_demo(examples_dir(), data_dir, now=now(), say=_say)
+            store = build_demo(
+                examples_dir(), data_dir, now=now(), say=_say, base_url=f"http://{host}:{port}"
+            )
     except KeyboardInterrupt:
         # Ctrl-C during the set-up: the half-built store is the demo's own; the next run rebuilds it.
         fail("interrupted; run `onpace demo` again to build the demo from scratch", 130)

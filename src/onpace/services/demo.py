@@ -51,6 +51,7 @@ from onpace.services.checkins import read_checkins_csv
 from onpace.services.ingest import IngestError, read_actuals_csv
 from onpace.services.rebaseline import approve_rebaseline, plan_from_text, request_rebaseline, shift_size
 from onpace.services.replay import ReplayStep, end_of_day, replay_into
+from onpace.services.review_mail import publish_reviews
 from onpace.services.users import add_user
 from onpace.storage.db import make_engine, upgrade
 from onpace.storage.repositories import outbox_repo
@@ -505,6 +506,7 @@ def build_demo(
     *,
     now: dt.datetime,
     say: Say,
+    base_url: str = "http://127.0.0.1:8000",
     new_password: Callable[[], str] = lambda: secrets.token_urlsafe(12),
 ) -> DemoStore:
     """Build the demo store in ``folder``: the example organisation moved to ``now``, replayed, with logins.
@@ -559,6 +561,12 @@ def build_demo(
                 if script is not None and week < len(dates):
                     say(_rebaseline(session, org_id, model, script, step))
                     rebaselined = True
+                # The weekly review of that week, as the worker's review job would have published
+                # it: stored (so the next pack says what changed) and announced to each unit head.
+                publish_reviews(
+                    session, org_id, now=step.now, base_url=base_url, model=model, as_of=step.as_of
+                )
+                session.commit()
             if org_id is None:
                 raise UserError(f"the demo cycle starts after today ({cycle.start})")
             cases = list_cases(session, org_id)
