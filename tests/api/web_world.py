@@ -29,6 +29,7 @@ from fastapi.testclient import TestClient
 
 from onpace.app import create_app
 from onpace.config import Settings
+from onpace.domain.calendar import end_of_day as end_of
 from onpace.modelfile.load import load_model_file
 from onpace.services.checkins import read_checkins_csv
 from onpace.services.ingest import read_actuals_csv
@@ -82,11 +83,6 @@ def new_database(folder: Path, label: str) -> tuple[str, Callable[[], None]]:
         admin.dispose()
 
     return url.render_as_string(hide_password=False), drop
-
-
-def end_of(day: dt.date) -> dt.datetime:
-    """Return the last second of a day (UTC): each weekly step runs at the end of its day."""
-    return dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=dt.UTC)
 
 
 def build_world(url: str) -> dict[str, Persona]:

@@ -12,6 +12,7 @@ import dataclasses
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 
+from onpace.domain.calendar import end_of_day as end_of
 from onpace.domain.cases import Case
 from onpace.domain.checkins import CheckIn
 from onpace.domain.governance import Decision, govern
@@ -146,11 +147,6 @@ def results(**statuses: Status | SubjectResult) -> dict[str, SubjectResult]:
         given = statuses.get(subject, "green")
         out[subject] = given if isinstance(given, SubjectResult) else result(subject, given)
     return out
-
-
-def end_of(day: dt.date) -> dt.datetime:
-    """Return the last second of ``day`` in UTC: 'now' for an evaluation as of that day."""
-    return dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=dt.UTC)
 
 
 def decide(

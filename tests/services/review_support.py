@@ -12,6 +12,7 @@ from collections.abc import Mapping
 import polars as pl
 from sqlalchemy.orm import Session
 
+from onpace.domain.calendar import end_of_day as end_of
 from onpace.domain.model import Model
 from onpace.modelfile import parse_model_text
 from onpace.services.evaluate_service import evaluate_store
@@ -107,11 +108,6 @@ policy:
 
 WEEKS = tuple(dt.date(2026, 1, 11) + dt.timedelta(weeks=k) for k in range(8))
 STEADY = {"throughput": 100.0, "complaints": 10.0, "api_errors": 1.0, "page_views": 1000.0}
-
-
-def end_of(day: dt.date) -> dt.datetime:
-    """Return the last second of a day (UTC): each weekly step runs at the end of its day."""
-    return dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=dt.UTC)
 
 
 def new_org(session: Session, text: str = MODEL) -> tuple[int, Model]:

@@ -13,6 +13,7 @@ from pathlib import Path
 import polars as pl
 from sqlalchemy.orm import Session
 
+from onpace.domain.calendar import end_of_day
 from onpace.domain.model import Model
 from onpace.modelfile import parse_model_text
 from onpace.services.evaluate_service import evaluate_store
@@ -122,11 +123,6 @@ def write_story(folder: Path, *, checkins: bool = True) -> tuple[Path, Path, Pat
     ]
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
     return model, actuals, path
-
-
-def end_of_day(day: dt.date) -> dt.datetime:
-    """Return the last second of ``day`` in UTC."""
-    return dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=dt.UTC)
 
 
 def load_story(session: Session, up_to: dt.date) -> tuple[int, Model]:

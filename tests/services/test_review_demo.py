@@ -1,6 +1,6 @@
 """The demo organisation replayed week by week: every week's pack names the breaches the loop raised that week.
 
-The store is built as the weekly loop builds it (ingest the week's actuals and check-ins,
+The store is built by the replay loop (`replay_into`: ingest the week's actuals and check-ins,
 evaluate, govern, commit) and after each week the organisation's pack is built and stored, as
 the scheduled review does, so each pack compares with the week before.
 """
@@ -12,26 +12,19 @@ import re
 from collections import defaultdict
 from pathlib import Path
 
-import polars as pl
 from sqlalchemy.orm import Session
 
+from onpace.domain.calendar import end_of_day as end_of
 from onpace.modelfile import load_model_file
 from onpace.reports.markdown import render_markdown
-from onpace.services.cases import PUBLIC_EVENTS, public_event
-from onpace.services.checkins import read_checkins_csv, record_checkins
-from onpace.services.evaluate_service import evaluate_store
-from onpace.services.govern import govern_store
-from onpace.services.ingest import ingest_frame, read_actuals_csv
-from onpace.services.model_store import save_model
+from onpace.services.checkins import read_checkins_csv
+from onpace.services.ingest import read_actuals_csv
+from onpace.services.replay import as_of_dates, replay_into
 from onpace.services.review import build_pack, save_pack
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 FIRST_WEEK = dt.date(2026, 4, 12)
 LAST_WEEK = dt.date(2026, 6, 14)
-
-
-def end_of(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=dt.UTC)
 
 
 def section_text(text: str, heading: str) -> str:
@@ -42,40 +35,26 @@ def section_text(text: str, heading: str) -> str:
 
 def test_every_weeks_pack_names_the_breaches_the_replay_raised_that_week(session: Session) -> None:
     model = load_model_file(EXAMPLES / "onpace.yaml")
-    actuals = read_actuals_csv(EXAMPLES / "actuals.csv").with_columns(
-        pl.col("date").cast(pl.String).str.slice(0, 10).str.to_date().alias("_day")
+    weeks = as_of_dates(FIRST_WEEK, LAST_WEEK, "week")
+    steps = replay_into(
+        session,
+        model,
+        read_actuals_csv(EXAMPLES / "actuals.csv"),
+        read_checkins_csv(EXAMPLES / "checkins.csv", model),
+        weeks,
+        actor="loader",
+        origin="examples",
+        loaded_at=end_of(FIRST_WEEK - dt.timedelta(days=7)),
     )
-    checkins = read_checkins_csv(EXAMPLES / "checkins.csv", model)
-    known = {k.id for k in model.kpis} | {kr.id for kr in model.key_results if kr.kpi is None}
-    org_id = save_model(session, model, by="loader", now=end_of(FIRST_WEEK - dt.timedelta(days=7))).org_id
-    session.commit()
 
     went_red: dict[dt.date, set[str]] = defaultdict(set)
     breaches: dict[dt.date, list[str]] = {}
     texts: dict[dt.date, str] = {}
     previous: dt.date | None = None
-    week = FIRST_WEEK
-    while week <= LAST_WEEK:
-        batch = actuals.filter(
-            (pl.col("_day") <= week) & (pl.lit(previous is None) | (pl.col("_day") > (previous or week)))
-        ).drop("_day")
-        ingest_frame(
-            session,
-            org_id,
-            batch,
-            source="csv",
-            run_by="loader",
-            manual=False,
-            now=end_of(week),
-            known_metrics=known,
-        )
-        fresh = [c for c in checkins if c.date <= week and (previous is None or c.date > previous)]
-        record_checkins(session, org_id, fresh, now=end_of(week))
-        evaluation = evaluate_store(session, org_id, model, week, now=end_of(week))
-        report = govern_store(session, org_id, model, evaluation.results, as_of=week, now=end_of(week))
-        for event in report.events:
-            line = public_event(event, week)
-            if line["event"] in PUBLIC_EVENTS and (line["event"], line["kind"]) == ("status_changed", "red"):
+    for step in steps:
+        org_id, week = step.org_id, step.as_of
+        for line in step.public_events():
+            if (line["event"], line["kind"]) == ("status_changed", "red"):
                 went_red[week].add(line["subject"])
         monday = end_of(week) + dt.timedelta(hours=6, seconds=1)
         pack = save_pack(session, org_id, build_pack(session, org_id, now=monday), now=monday)
@@ -84,7 +63,7 @@ def test_every_weeks_pack_names_the_breaches_the_replay_raised_that_week(session
         assert pack.previous_as_of == previous
         breaches[week] = [i.subject for s in pack.sections if s.key == "new_breaches" for i in s.items]
         texts[week] = render_markdown(pack, base_url="https://onpace.example")
-        previous, week = week, week + dt.timedelta(days=7)
+        previous = week
 
     # The story has breaches: substitution and the pilot's spend in late May, perfect orders in June.
     assert went_red[dt.date(2026, 5, 31)] == {"substitution_rate", "fulfilment_spend"}

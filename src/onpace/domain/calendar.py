@@ -85,6 +85,11 @@ def week_number(days: Ints, week_start: int) -> Ints:
     return (days + _EPOCH_WEEKDAY - week_start) // 7
 
 
+def end_of_day(day: dt.date) -> dt.datetime:
+    """Return the last second of ``day`` in UTC: the moment an evaluation as of that day speaks for."""
+    return dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=dt.UTC)
+
+
 @dataclass(frozen=True)
 class Layout:
     """Dense bucket rows of every series (see the module docstring).

@@ -42,6 +42,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from onpace.domain.calendar import end_of_day
 from onpace.domain.cases import Case
 from onpace.domain.model import Model
 from onpace.errors import UserError
@@ -50,7 +51,7 @@ from onpace.services.cases import list_cases
 from onpace.services.checkins import read_checkins_csv
 from onpace.services.ingest import IngestError, read_actuals_csv
 from onpace.services.rebaseline import approve_rebaseline, plan_from_text, request_rebaseline, shift_size
-from onpace.services.replay import ReplayStep, end_of_day, replay_into
+from onpace.services.replay import ReplayStep, replay_into
 from onpace.services.review_mail import publish_reviews
 from onpace.services.users import add_user
 from onpace.storage.db import make_engine, upgrade

@@ -23,6 +23,7 @@ from typing import Any, Literal
 import polars as pl
 from sqlalchemy.orm import Session
 
+from onpace.domain.calendar import end_of_day
 from onpace.domain.cases import CaseEvent
 from onpace.domain.checkins import CheckIn
 from onpace.domain.model import Model
@@ -63,11 +64,6 @@ def as_of_dates(start: dt.date, end: dt.date, every: str) -> list[dt.date]:
             return dates
         dates.append(day)
         step += 1
-
-
-def end_of_day(day: dt.date) -> dt.datetime:
-    """Return the last second of ``day`` in UTC: the 'now' of an evaluation as of that day."""
-    return dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=dt.UTC)
 
 
 def _dated(frame: pl.DataFrame) -> pl.DataFrame:

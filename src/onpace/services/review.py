@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from sqlalchemy.orm import Session
 
 from onpace.domain.accountability import SubjectIndex, cycle_at
+from onpace.domain.calendar import end_of_day
 from onpace.domain.hygiene import hygiene_findings
 from onpace.domain.model import Model
 from onpace.domain.review import (
@@ -54,11 +55,6 @@ from onpace.storage.tables import OrgRow, ReviewPackRow
 DEFAULT_WINDOW = dt.timedelta(days=7)
 #: How far back the status history goes when no cycle is running (to date each condition's start).
 HISTORY_REACH = dt.timedelta(days=182)
-
-
-def end_of_day(day: dt.date) -> dt.datetime:
-    """Return the last second of ``day`` in UTC: the moment an evaluation as of that day speaks for."""
-    return dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=dt.UTC)
 
 
 def org_model(session: Session, org_id: int) -> Model:
