@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from notify_receivers import HttpReceiver, SmtpServer, running_http_receiver, running_smtp_server
+
+from loopback_receivers import HttpReceiver, SmtpServer, running_http_receiver, running_smtp_server
 
 
 @pytest.fixture

@@ -5,8 +5,8 @@ from __future__ import annotations
 import socket
 
 import pytest
-from notify_receivers import SmtpServer
 
+from loopback_receivers import SmtpServer
 from onpace.notifiers.apprise_channel import notify
 from onpace.notifiers.base import Channel, Notification, NotifyError
 

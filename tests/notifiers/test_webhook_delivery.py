@@ -6,8 +6,8 @@ import json
 import time
 
 import pytest
-from notify_receivers import HttpReceiver, Received
 
+from loopback_receivers import HttpReceiver, Received
 from onpace.notifiers.base import Channel, Notification, NotifyError
 from onpace.notifiers.registry import kind_of
 from onpace.notifiers.registry import notify as send

@@ -12,7 +12,6 @@ from worker_support import (
     NOW,
     SECRET,
     Clock,
-    body_text,
     hook_env,
     hook_receiver,
     mail_server,
@@ -23,6 +22,7 @@ from worker_support import (
     weekly_rows,
 )
 
+from loopback_receivers import body_text
 from onpace.notifiers.webhook import verify_signature
 from onpace.services import jobs
 from onpace.services.dispatch import disabled_channels, dispatch_due, enable_channel

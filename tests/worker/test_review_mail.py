@@ -6,8 +6,9 @@ import datetime as dt
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
-from worker_support import NOW, Clock, body_text, mail_server, model_text, options, push, save, weekly_rows
+from worker_support import NOW, Clock, mail_server, model_text, options, push, save, weekly_rows
 
+from loopback_receivers import body_text
 from onpace.modelfile import parse_model_text
 from onpace.services import jobs
 from onpace.services.model_store import save_model

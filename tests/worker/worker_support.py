@@ -6,22 +6,22 @@ No tests here: builders only.
 from __future__ import annotations
 
 import datetime as dt
-import socket
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from email.message import Message
-from email.parser import BytesParser
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from contextlib import AbstractContextManager
 from typing import Any
 
 import polars as pl
-from aiosmtpd.controller import Controller
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from loopback_receivers import (
+    HttpReceiver,
+    Received,
+    SmtpServer,
+    running_http_receiver,
+    running_smtp_server,
+)
 from onpace.connectors.base import FetchResult
 from onpace.domain.model import Model
 from onpace.modelfile import parse_model_text
@@ -183,118 +183,21 @@ def push(engine: Engine, org_id: int, model: Model, frame: pl.DataFrame, *, now:
 # receivers
 
 
-@dataclass
-class Received:
-    path: str
-    headers: dict[str, str]
-    body: bytes
+def hook_receiver(
+    statuses: list[int] | None = None, secret: str | None = SECRET
+) -> AbstractContextManager[HttpReceiver]:
+    """Run a loopback HTTP receiver; with ``secret`` set, a request without a valid, fresh signature gets 401."""
+
+    def signed(got: Received) -> int | None:
+        headers = got.headers
+        timestamp, signature = headers.get("x-onpace-timestamp", ""), headers.get("x-onpace-signature", "")
+        return (
+            None if verify_signature(str(secret), timestamp, got.body, signature, 300, time.time()) else 401
+        )
+
+    return running_http_receiver(statuses, check=signed if secret is not None else None)
 
 
-@dataclass
-class HookReceiver:
-    """A real HTTP server on 127.0.0.1 answering POSTs with ``statuses`` in turn (the last repeats).
-
-    With ``secret`` set, a request without a valid, fresh signature is answered 401.
-    """
-
-    url: str = ""
-    statuses: list[int] = field(default_factory=lambda: [200])
-    secret: str | None = None
-    received: list[Received] = field(default_factory=list)
-    arrived: threading.Condition = field(default_factory=threading.Condition)
-
-    def wait_for(self, count: int, timeout: float = 10.0) -> list[Received]:
-        """Block until ``count`` requests have arrived (or the timeout passes); return them."""
-        deadline = time.monotonic() + timeout
-        with self.arrived:
-            while len(self.received) < count and time.monotonic() < deadline:
-                self.arrived.wait(deadline - time.monotonic())
-            return list(self.received)
-
-
-@contextmanager
-def hook_receiver(statuses: list[int] | None = None, secret: str | None = SECRET) -> Iterator[HookReceiver]:
-    """Run a :class:`HookReceiver` for the block."""
-    state = HookReceiver(statuses=list(statuses or [200]), secret=secret)
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length", "0"))
-            got = Received(
-                self.path, {k.lower(): v for k, v in self.headers.items()}, self.rfile.read(length)
-            )
-            status = state.statuses.pop(0) if len(state.statuses) > 1 else state.statuses[0]
-            if state.secret is not None and not verify_signature(
-                state.secret,
-                got.headers.get("x-onpace-timestamp", ""),
-                got.body,
-                got.headers.get("x-onpace-signature", ""),
-                300,
-                time.time(),
-            ):
-                status = 401
-            self.send_response(status)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            with state.arrived:
-                state.received.append(got)
-                state.arrived.notify_all()
-
-        def log_message(self, format: str, *args: Any) -> None:  # keep test output quiet
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/onpace"
-    try:
-        yield state
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
-
-
-class Inbox:
-    """Mail received by the SMTP server: (sender, recipients, message)."""
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[str, list[str], Message]] = []
-
-    async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:
-        message = BytesParser().parsebytes(envelope.original_content or envelope.content)
-        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), message))
-        return "250 Message accepted for delivery"
-
-
-@dataclass
-class MailServer:
-    port: int
-    inbox: Inbox
-
-    @property
-    def smtp_url(self) -> str:
-        """Return the Apprise URL of this server, as ``ONPACE_SMTP_URL`` would give it."""
-        return f"mailto://127.0.0.1:{self.port}?from=onpace@hook.example&smtp=127.0.0.1"
-
-
-@contextmanager
-def mail_server() -> Iterator[MailServer]:
+def mail_server() -> AbstractContextManager[SmtpServer]:
     """Run an aiosmtpd server on loopback for the block."""
-    # aiosmtpd cannot listen on port 0, so borrow a free port from the kernel first.
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield MailServer(port, inbox)
-    finally:
-        controller.stop()
-
-
-def body_text(message: Message) -> str:
-    """Return the decoded text of every part of a mail message."""
-    parts = [p.get_payload(decode=True) for p in message.walk() if not p.is_multipart()]
-    return "\n".join(bytes(p).decode() for p in parts if isinstance(p, bytes))
+    return running_smtp_server()

@@ -1,4 +1,4 @@
-"""Loopback receivers for the notifier tests: a real HTTP server and a real SMTP server."""
+"""Loopback receivers for the notifier and worker tests: a real HTTP server and a real SMTP server."""
 
 from __future__ import annotations
 
@@ -33,8 +33,11 @@ class HttpReceiver:
 
 
 @contextmanager
-def running_http_receiver() -> Iterator[HttpReceiver]:
-    state = HttpReceiver(url="", statuses=[200])
+def running_http_receiver(
+    statuses: list[int] | None = None, check: Callable[[Received], int | None] | None = None
+) -> Iterator[HttpReceiver]:
+    """Run an :class:`HttpReceiver` for the block; ``check`` may override the status of a request."""
+    state = HttpReceiver(url="", statuses=list(statuses or [200]), check=check)
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
@@ -66,7 +69,9 @@ def running_http_receiver() -> Iterator[HttpReceiver]:
         thread.join()
 
 
-class _Inbox:
+class Inbox:
+    """Mail received by the SMTP server: (sender, recipients, message)."""
+
     def __init__(self) -> None:
         self.messages: list[tuple[str, list[str], Message]] = []
 
@@ -80,7 +85,12 @@ class _Inbox:
 class SmtpServer:
     host: str
     port: int
-    inbox: _Inbox
+    inbox: Inbox
+
+    @property
+    def smtp_url(self) -> str:
+        """Return the Apprise URL of this server, as ``ONPACE_SMTP_URL`` would give it."""
+        return f"mailto://{self.host}:{self.port}?from=onpace@hook.example&smtp={self.host}"
 
 
 @contextmanager
@@ -89,10 +99,16 @@ def running_smtp_server() -> Iterator[SmtpServer]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    inbox = _Inbox()
+    inbox = Inbox()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
     try:
         yield SmtpServer("127.0.0.1", port, inbox)
     finally:
         controller.stop()
+
+
+def body_text(message: Message) -> str:
+    """Return the decoded text of every part of a mail message."""
+    parts = [p.get_payload(decode=True) for p in message.walk() if not p.is_multipart()]
+    return "\n".join(bytes(p).decode() for p in parts if isinstance(p, bytes))
