@@ -32,7 +32,8 @@ from onpace.api.text_guard import refuse_nul
 from onpace.config import Settings, SettingsError, get_settings
 from onpace.errors import UserError
 from onpace.storage.db import make_engine, make_session_factory
-from onpace.web import admin_pages, pages
+from onpace.web import pages
+from onpace.web.routers import ROUTERS
 
 STATIC_DIR = Path(__file__).resolve().parent / "web" / "static"
 API_PREFIX = "/api/"
@@ -77,8 +78,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(routes_model.router)
     app.include_router(routes_cases.router)
     app.include_router(routes_data.router)
-    app.include_router(pages.router)
-    app.include_router(admin_pages.router)
+    for router in ROUTERS:
+        app.include_router(router)
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:

@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from web_world import Persona, sign_in
 
-from onpace.web.pages import subject_href
+from onpace.web.cases.routes import subject_href
 
 pytestmark = pytest.mark.store
 

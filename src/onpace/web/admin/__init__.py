@@ -1,0 +1,1 @@
+"""Model editing, users and API tokens."""

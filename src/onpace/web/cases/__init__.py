@@ -1,0 +1,1 @@
+"""The cases inbox and the case page with its forms."""

@@ -1,0 +1,1 @@
+"""Leaders' and owners' first pages: the desk."""

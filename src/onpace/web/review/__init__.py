@@ -1,0 +1,1 @@
+"""The weekly review pack on the web, as PDF and as Markdown."""

@@ -1,0 +1,1 @@
+"""The scorecard tree, the dependency map and what-if."""

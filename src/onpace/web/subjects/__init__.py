@@ -1,0 +1,1 @@
+"""Pages of one KPI or key result, check-ins and re-baselines."""

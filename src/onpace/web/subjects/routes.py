@@ -1,0 +1,159 @@
+"""Pages of one KPI or key result, check-ins and re-baselines: thin doors onto the services."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, Response
+
+from onpace.api.errors import forbidden, not_found
+from onpace.domain.model import Plan
+from onpace.services import read_models
+from onpace.services import rebaseline as rebaseline_service
+from onpace.services.auth import (
+    may_check_in,
+    may_request_rebaseline,
+    owned_subjects,
+)
+from onpace.services.checkins import new_checkin, record_checkins
+from onpace.storage.repositories import cases_repo
+from onpace.web.pages import (
+    Page,
+    RowIdPath,
+    actor,
+    render,
+    see_other,
+)
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/kpis/{subject}")
+@router.get("/krs/{subject}")
+def subject_page(subject: str, request: Request, context: Page) -> HTMLResponse:
+    """Show a KPI or KR: plan vs actual with forecast and tolerance bands, buckets, lineage, cases."""
+    detail = read_models.subject_detail(
+        context.session, context.org_id, context.model, subject, now=context.now
+    )
+    if detail is None:
+        raise not_found(f"there is no KPI or key result {subject!r}")
+    model = context.model
+    return render(
+        request,
+        "subject.html",
+        {
+            "d": detail,
+            "may_request": may_request_rebaseline(context.who, model, subject),
+            "may_checkin": detail.level == "kr" and may_check_in(context.who, model, subject),
+            "today": context.now.date(),
+        },
+    )
+
+
+@router.get("/checkin")
+def checkin_form(request: Request, context: Page) -> HTMLResponse:
+    """Show the check-in form for what I own."""
+    model = context.model
+    mine = owned_subjects(model, context.who.person_id)
+    subjects = [(o.id, o.title) for o in model.objectives if context.who.admin or o.id in mine]
+    subjects += [(kr.id, kr.title) for kr in model.key_results if context.who.admin or kr.id in mine]
+    return render(request, "checkin.html", {"subjects": subjects, "today": context.now.date(), "done": None})
+
+
+@router.post("/checkin")
+def checkin_post(
+    *,
+    request: Request,
+    context: Page,
+    subject: Annotated[str, Form(max_length=200)],
+    status: Annotated[str, Form(max_length=10)],
+    confidence: Annotated[int, Form(ge=0, le=10)],
+    day: Annotated[dt.date, Form()],
+    comment: Annotated[str, Form(max_length=5000)] = "",
+) -> Response:
+    """Record a check-in on a KR or objective I own."""
+    model = context.model
+    if not may_check_in(context.who, model, subject):
+        raise forbidden(f"you may check in only on what you own; {subject!r} is not yours")
+    checkin = new_checkin(
+        model,
+        subject=subject,
+        day=day,
+        status=status,
+        confidence=confidence,
+        by=actor(context),
+        comment=comment,
+    )
+    record_checkins(context.session, context.org_id, [checkin], now=context.now)
+    context.commit()
+    return see_other("/checkin?saved=" + quote(subject))
+
+
+@router.get("/rebaselines")
+def rebaselines_page(request: Request, context: Page) -> HTMLResponse:
+    """Show re-baseline requests and the form to ask for one."""
+    rows = cases_repo.rebaselines(context.session, context.org_id)
+    model = context.model
+    subjects = [(k.id, k.title) for k in model.kpis] + [(kr.id, kr.title) for kr in model.key_results]
+    return render(
+        request, "rebaselines.html", {"rows": rows, "subjects": subjects, "today": context.now.date()}
+    )
+
+
+@router.post("/rebaselines")
+def rebaseline_request(
+    *,
+    context: Page,
+    subject: Annotated[str, Form(max_length=200)],
+    target: Annotated[float, Form(allow_inf_nan=False)],
+    reason: Annotated[str, Form(max_length=5000)],
+    effective: Annotated[dt.date, Form()],
+    baseline: Annotated[float | None, Form(allow_inf_nan=False)] = None,
+) -> Response:
+    """Ask to re-baseline a KPI or KR to a new baseline/target."""
+    model = context.model
+    if not may_request_rebaseline(context.who, model, subject):
+        raise forbidden(f"only the owner of {subject!r}, an editor or an admin may ask to re-baseline it")
+    rebaseline_service.request_rebaseline(
+        context.session,
+        context.org_id,
+        model,
+        subject=subject,
+        plan=Plan(baseline=baseline, target=target),
+        reason=reason,
+        effective=effective,
+        by=actor(context),
+        now=context.now,
+    )
+    context.commit()
+    return see_other("/rebaselines")
+
+
+@router.post("/rebaselines/{request_id}/{decision}")
+def rebaseline_decide(
+    request_id: RowIdPath, decision: str, context: Page, note: Annotated[str, Form(max_length=5000)] = ""
+) -> Response:
+    """Approve or reject a re-baseline request."""
+    if not context.who.writes:
+        raise forbidden("viewers cannot decide re-baselines")
+    decide = {
+        "approve": rebaseline_service.approve_rebaseline,
+        "reject": rebaseline_service.reject_rebaseline,
+    }
+    if decision not in decide:
+        raise not_found("a request is approved or rejected")
+    decide[decision](
+        context.session,
+        context.org_id,
+        context.model,
+        request_id,
+        by=actor(context),
+        now=context.now,
+        admin=context.who.admin,
+        note=note,
+    )
+    context.commit()
+    return see_other("/rebaselines")
