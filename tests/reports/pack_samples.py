@@ -210,6 +210,7 @@ def sample_pack(**overrides: object) -> ReviewPack:
             section("overdue", LATE_ACTION),
             section("escalations", ESCALATED),
             section("handoffs", HANDOFF),
+            section("still_open"),
             section("rebaselines", REBASELINE),
             section("data_health", STALE),
             section("pollution", POLLUTION),

@@ -85,15 +85,16 @@ def section_text(text: str, heading: str) -> str:
 def test_the_title_names_the_organisation_the_unit_and_the_date() -> None:
     text = render_markdown(pack())
     assert text.startswith("# Weekly review: Greenway Markets — Online shop\n")
-    assert "As of 2026-06-07 · generated 2026-06-08 06:00 UTC · pack #4 · 2 item(s) to decide on" in text
+    assert "As of 2026-06-07 · generated 2026-06-08 06:00 UTC · pack #4" in text
+    assert "**2 decision(s) needed**" in text
 
 
 def test_every_section_is_listed_and_an_empty_one_says_it_was_checked() -> None:
     text = render_markdown(pack())
     assert "## 1. New breaches (1)" in text
-    assert "## 10. KPI pollution (0)" in text
+    assert "## 11. KPI pollution (0)" in text
     assert section_text(text, "## 2. At risk").splitlines()[2] == "Nothing this week."
-    assert text.count("Nothing this week.") == 8
+    assert text.count("Nothing this week.") == 9
 
 
 def test_an_item_says_who_since_when_the_case_what_was_explained_and_the_actions() -> None:

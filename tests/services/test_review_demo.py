@@ -81,4 +81,9 @@ def test_every_weeks_pack_names_the_breaches_the_replay_raised_that_week(session
     assert re.search(r"\[case #\d+\]\(https://onpace\.example/cases/\d+\)", last)
     assert "### Perfect orders (complete, on time, undamaged) (%) (`perfect_order_rate`)" in last
     changes = section_text(texts[LAST_WEEK], "## What changed since 2026-06-07")
-    assert "- **New** in New breaches: Perfect orders (complete, on time, undamaged) (%)" in changes
+    # Perfect orders had an open case before it went red: the same case, now worse, not a new one.
+    assert (
+        "- **Changed** in New breaches: Perfect orders (complete, on time, undamaged) (%) (worse)" in changes
+    )
+    # A case that left the pack says why it left.
+    assert re.search(r"case resolved on 2026-06-\d\d", changes)

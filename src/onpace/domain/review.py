@@ -9,6 +9,7 @@ stored, compared with last week's and rendered without a database.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
@@ -24,6 +25,7 @@ SectionKey = Literal[
     "overdue",
     "escalations",
     "handoffs",
+    "still_open",
     "rebaselines",
     "data_health",
     "pollution",
@@ -38,6 +40,7 @@ SECTION_TITLES: dict[SectionKey, str] = {
     "overdue": "Overdue explanations and actions",
     "escalations": "Escalations",
     "handoffs": "Late hand-offs between teams",
+    "still_open": "Still open: cases not yet resolved",
     "rebaselines": "Re-baselines this cycle (goalpost shifts)",
     "data_health": "Data health",
     "pollution": "KPI pollution",
@@ -100,6 +103,7 @@ class ReviewItem:
     unit: str | None = None
     since: dt.date | None = None
     case_id: int | None = None
+    unit_name: str | None = None
     holder_name: str | None = None
     explanation: str | None = None
     cause: str | None = None
@@ -111,6 +115,10 @@ class ReviewItem:
     # status (a new escalation rung, another overdue deadline); figures that move every week
     # stay out of it so that "changed" means something.
     state: str | None = None
+    # Every section the item was found in (it is shown once, in the first), and what those
+    # other sections said about it ("Escalations: with Grace Obi (level 1) …").
+    found_in: tuple[SectionKey, ...] = ()
+    also: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -132,6 +140,7 @@ class Change:
     title: str
     before: str | None = None
     after: str | None = None
+    worse: bool = False
 
 
 @dataclass(frozen=True)
@@ -291,13 +300,36 @@ def _condition(status: str | None, state: str | None) -> str | None:
     return "; ".join(parts) if parts else None
 
 
-def diff_packs(previous: Mapping[str, ItemDigest], current: ReviewPack) -> tuple[Change, ...]:
+def _worse(before: ItemDigest, item: ReviewItem) -> bool:
+    """Return whether an item reads worse than last week: a worse status, or a higher escalation level."""
+    was, now = SEVERITY.get(before.get("status") or "", 0), SEVERITY.get(item.status or "", 0)
+    if now != was:
+        return now > was
+    return _rung(item.state) > _rung(before.get("state"))
+
+
+def _rung(state: str | None) -> int:
+    found = _LEVEL.search(state or "")
+    return int(found.group(1)) if found else 0
+
+
+_LEVEL = re.compile(r"level (\d+)")
+
+
+def diff_packs(
+    previous: Mapping[str, ItemDigest],
+    current: ReviewPack,
+    *,
+    gone_why: Mapping[str, str] | None = None,
+) -> tuple[Change, ...]:
     """Return what changed from the previous pack's items (``previous``, a digest) to ``current``.
 
     An item whose key is new is ``new`` (``after`` its headline); one whose status or state
     differs is ``changed`` (``before``/``after`` its status and state); an item of the previous
     pack that is not in this one is ``gone`` (``before`` its old headline, ``after`` where its
-    subject is now, when it still has an item elsewhere), so nothing leaves a pack unseen.
+    subject is now, when it still has an item elsewhere, else why it went: ``gone_why`` by key,
+    such as "resolved" for a case closed since), so nothing leaves a pack unseen. A change is
+    ``worse`` when the status got worse or the escalation went a level up.
     Changes come by section in pack order, then new, changed, gone; within those, in pack order
     (gone ones by key).
     """
@@ -319,6 +351,7 @@ def diff_packs(previous: Mapping[str, ItemDigest], current: ReviewPack) -> tuple
                 item.title,
                 before=_condition(before.get("status"), before.get("state")),
                 after=_condition(item.status, item.state),
+                worse=_worse(before, item),
             )
         else:
             continue
@@ -334,7 +367,7 @@ def diff_packs(previous: Mapping[str, ItemDigest], current: ReviewPack) -> tuple
             section,
             before.get("title") or subject or key,
             before=before.get("headline"),
-            after=f"now under {SECTION_TITLES[moved]}" if moved else None,
+            after=f"now under {SECTION_TITLES[moved]}" if moved else (gone_why or {}).get(key),
         )
         ranked.append((order[section], _CHANGE_ORDER["gone"], position, change))
     return tuple(change for *_, change in sorted(ranked, key=lambda r: r[:3]))

@@ -96,6 +96,7 @@ def item_to_doc(item: ReviewItem) -> Doc:
         "owner": item.owner,
         "owner_name": item.owner_name,
         "unit": item.unit,
+        "unit_name": item.unit_name,
         "since": _day(item.since),
         "case_id": item.case_id,
         "holder_name": item.holder_name,
@@ -115,6 +116,8 @@ def item_to_doc(item: ReviewItem) -> Doc:
         "facts": dict(item.facts),
         "chart": chart_to_doc(item.chart) if item.chart is not None else None,
         "state": item.state,
+        "found_in": list(item.found_in),
+        "also": list(item.also),
     }
 
 
@@ -133,6 +136,7 @@ def item_from_doc(doc: Mapping[str, Any]) -> ReviewItem:
         owner=doc.get("owner"),
         owner_name=doc.get("owner_name"),
         unit=doc.get("unit"),
+        unit_name=doc.get("unit_name"),
         since=_read_day(doc.get("since")),
         case_id=int(case_id) if isinstance(case_id, int) else None,
         holder_name=doc.get("holder_name"),
@@ -152,6 +156,8 @@ def item_from_doc(doc: Mapping[str, Any]) -> ReviewItem:
         facts={str(k): str(v) for k, v in (doc.get("facts") or {}).items()},
         chart=chart_from_doc(doc["chart"]) if doc.get("chart") else None,
         state=doc.get("state"),
+        found_in=tuple(_section(s) for s in doc.get("found_in", ()) if s in SECTION_TITLES),
+        also=tuple(str(a) for a in doc.get("also", ())),
     )
 
 
@@ -176,6 +182,7 @@ def pack_to_doc(pack: ReviewPack) -> Doc:
                 "title": c.title,
                 "before": c.before,
                 "after": c.after,
+                "worse": c.worse,
             }
             for c in pack.changes
         ],
@@ -204,6 +211,7 @@ def pack_from_doc(doc: Mapping[str, Any], *, pack_id: int | None = None) -> Revi
                 title=str(c.get("title", "")),
                 before=c.get("before"),
                 after=c.get("after"),
+                worse=bool(c.get("worse")),
             )
             for c in doc.get("changes", ())
         ),

@@ -15,6 +15,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup
 
 from onpace.domain.review import SECTION_TITLES, ChangeKind, Chart, ReviewItem, ReviewPack
+from onpace.domain.review_merge import summarise
 from onpace.reports.svg_chart import chart_svg
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -28,7 +29,8 @@ STATUS_LABELS = {
     "stale": "stale",
 }
 CHANGE_LABELS: dict[ChangeKind, str] = {"new": "new", "gone": "gone", "changed": "changed"}
-SUBJECT_PAGES = {"kpi": "kpis", "kr": "krs"}
+SUBJECT_PAGES = {"kpi": "kpis", "kr": "krs", "objective": "objectives"}
+LEVEL_LABELS = {"kpi": "KPI", "kr": "Key result", "objective": "Objective", "dependency": "Hand-off"}
 
 
 @cache
@@ -45,6 +47,8 @@ def _environment() -> Environment:
         CHANGE_LABELS=CHANGE_LABELS,
         status_label=lambda status: STATUS_LABELS.get(status, status.replace("_", " ")),
         section_title=lambda key: SECTION_TITLES.get(key, key),
+        summarise=summarise,
+        LEVEL_LABELS=LEVEL_LABELS,
     )
     return env
 

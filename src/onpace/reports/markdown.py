@@ -12,6 +12,7 @@ import datetime as dt
 import re
 
 from onpace.domain.review import SECTION_TITLES, ActionLine, Change, Chart, ReviewItem, ReviewPack, Section
+from onpace.domain.review_merge import summarise
 
 _SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|])")
 _BARS = "▁▂▃▄▅▆▇█"
@@ -80,6 +81,8 @@ def render_item(item: ReviewItem, *, base_url: str | None = None) -> list[str]:
         lines.append(f"- Explained{cause}: {said}")
     elif item.case_id is not None:
         lines.append("- Not explained yet")
+    for note in item.also:
+        lines.append(f"- Also: {escape(note)}")
     for cause_line in item.causes:
         lines.append(f"- Cause: {escape(cause_line)}")
     if item.actions:
@@ -113,7 +116,8 @@ def _change_line(change: Change) -> str:
     if change.kind == "new":
         return head + (f" — {escape(change.after)}" if change.after else "")
     if change.kind == "changed":
-        return head + f" — {escape(change.before or '?')} → {escape(change.after or '?')}"
+        worse = " (worse)" if change.worse else ""
+        return head + f"{worse} — {escape(change.before or '?')} → {escape(change.after or '?')}"
     gone = f" — was: {escape(change.before)}" if change.before else ""
     moved = f"; {escape(change.after)}" if change.after else "; no longer in the pack"
     return head + gone + moved
@@ -143,11 +147,14 @@ def render_markdown(pack: ReviewPack, *, base_url: str | None = None) -> str:
     scope = f" — {escape(pack.unit_name or pack.unit or '')}" if pack.unit else ""
     number = f" · pack #{pack.id}" if pack.id is not None else ""
     generated = pack.generated_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    total = len(pack.items)
+    summary = summarise(pack)
     lines = [
         f"# Weekly review: {escape(pack.org)}{scope}",
         "",
-        f"As of {pack.as_of.isoformat()} · generated {generated}{number} · {total} item(s) to decide on",
+        f"As of {pack.as_of.isoformat()} · generated {generated}{number}",
+        "",
+        f"**{summary.decisions} decision(s) needed** · {summary.new} new · {summary.worsening} worse"
+        f" · {summary.overdue} overdue · {summary.escalated} escalated",
         "",
     ]
     lines.extend(render_changes(pack))

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy.orm import Session
 
@@ -25,6 +25,7 @@ from onpace.domain.calendar import end_of_day
 from onpace.domain.hygiene import hygiene_findings
 from onpace.domain.model import Model
 from onpace.domain.review import (
+    ItemDigest,
     ReviewPack,
     assemble_sections,
     diff_packs,
@@ -33,6 +34,7 @@ from onpace.domain.review import (
     unit_tree,
 )
 from onpace.domain.review_codec import pack_from_doc, pack_to_doc
+from onpace.domain.review_merge import merge_items
 from onpace.errors import UserError
 from onpace.services.cases import list_cases
 from onpace.services.checkins import checkins_as_of
@@ -139,6 +141,7 @@ def assemble_pack(
     if unit is not None:
         units = unit_tree(model, unit)
         items = [item for item in items if in_scope(model, item, units)]
+    items = merge_items(items)
     charted = [i.subject for i in items if i.subject_level in CHARTED_LEVELS and i.section != "pollution"]
     charts = charts_for(facts, charted)
     items = [
@@ -157,7 +160,25 @@ def assemble_pack(
     )
     if previous is None:
         return pack
-    return dataclasses.replace(pack, changes=diff_packs(previous[1], pack))
+    gone_why = _gone_why(session, org_id, previous[1], pack)
+    return dataclasses.replace(pack, changes=diff_packs(previous[1], pack, gone_why=gone_why))
+
+
+def _gone_why(
+    session: Session, org_id: int, previous: Mapping[str, ItemDigest], pack: ReviewPack
+) -> dict[str, str]:
+    """Say why each case of last week's pack left it: resolved, closed by hand, or (in a unit) moved."""
+    now = {item.key for item in pack.items}
+    ids = [
+        int(key[5:]) for key in previous if key.startswith("case:") and key not in now and key[5:].isdigit()
+    ]
+    why: dict[str, str] = {}
+    for case in cases_repo.cases_by_id(session, org_id, ids) if ids else ():
+        if case.status != "open" and case.resolved_at is not None:
+            why[f"case:{case.id}"] = f"case {case.status} on {case.resolved_at.date().isoformat()}"
+        else:
+            why[f"case:{case.id}"] = "case still open, no longer in this scope"
+    return why
 
 
 def build_packs(

@@ -183,6 +183,7 @@ def _subject_item(
     """Return an item on ``subject`` with its title, owner, unit and impact filled in."""
     info = given.index.get(subject)
     owner = fields.pop("owner", info.owner if info is not None else None)
+    unit = fields.pop("unit", info.unit if info is not None else None)
     return ReviewItem(
         key=key or f"{section}:{subject}",
         section=section,
@@ -193,7 +194,8 @@ def _subject_item(
         impact=given.weights.get(subject, 0.0),
         owner=owner,
         owner_name=_name(given, owner),
-        unit=fields.pop("unit", info.unit if info is not None else None),
+        unit=unit,
+        unit_name=_unit_name(given, unit) if unit else None,
         **fields,
     )
 
@@ -779,8 +781,28 @@ BUILDERS: tuple[Callable[[ReviewFacts, Window], list[ReviewItem]], ...] = (
 
 
 def build_items(facts: ReviewFacts, window: Window) -> list[ReviewItem]:
-    """Return the items of every section for the whole organisation (charts not yet attached)."""
-    return [item for builder in BUILDERS for item in builder(facts, window)]
+    """Return the items of every section for the whole organisation (charts not yet attached).
+
+    Every open case is in the pack until it is resolved: one that no section found this week
+    (a red that is neither new, overdue nor escalated) is listed under "still open".
+    """
+    items = [item for builder in BUILDERS for item in builder(facts, window)]
+    covered = {item.case_id for item in items if item.case_id is not None}
+    return items + still_open(facts, covered)
+
+
+def still_open(facts: ReviewFacts, covered: set[int]) -> list[ReviewItem]:
+    """Return an item for each open case not in ``covered``: its subject's figures, or its kind."""
+    items = []
+    for case in facts.cases:
+        if case.id is None or case.id in covered:
+            continue
+        result = facts.results.get(case.subject)
+        figures = versus_plan(result) if result is not None else None
+        kind = case.kind.replace("_", " ")
+        line = f"{kind}, open since {case.opened_at.date().isoformat()}" + (f"; {figures}" if figures else "")
+        items.append(_case_item(facts, "still_open", case, headline=line, since=case.opened_at.date()))
+    return items
 
 
 # ---------------------------------------------------------------------------------------------

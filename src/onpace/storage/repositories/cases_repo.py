@@ -48,6 +48,12 @@ def get_case(session: Session, org_id: int, case_id: int) -> CaseRow | None:
     return row if row is not None and row.org_id == org_id else None
 
 
+def cases_by_id(session: Session, org_id: int, case_ids: Collection[int]) -> list[CaseRow]:
+    """Return the organisation's cases among ``case_ids`` (in one query), by id."""
+    stmt = select(CaseRow).where(CaseRow.org_id == org_id, CaseRow.id.in_(list(case_ids)))
+    return list(session.scalars(stmt.order_by(CaseRow.id)))
+
+
 def events_for(session: Session, case_ids: Collection[int]) -> dict[int, list[CaseEventRow]]:
     """Return the events of each case (in order), keyed by case id; one query for all cases."""
     grouped: dict[int, list[CaseEventRow]] = defaultdict(list)

@@ -69,13 +69,18 @@ def review_page(
         "review.html",
         {
             "body": render_body(pack, base_url=""),
-            "pack_css": pack_css(),
             "units": context.model.units,
             "unit": pack.unit,
             "as_of": (as_of or "").strip(),
             "query": _review_query(unit, as_of),
         },
     )
+
+
+@router.get("/review.css")
+def review_css() -> Response:
+    """Serve the pack's stylesheet, so the page needs no inline style."""
+    return Response(pack_css(), media_type="text/css", headers={"Cache-Control": "max-age=3600"})
 
 
 @router.get("/review.pdf")
