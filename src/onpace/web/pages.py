@@ -67,7 +67,6 @@ from onpace.services.auth import (
 )
 from onpace.services.checkins import new_checkin, record_checkins
 from onpace.services.model_store import plan_versions
-from onpace.services.users import authenticate
 from onpace.storage.repositories import cases_repo, points_repo
 from onpace.web.sparkline import sparkline_svg
 
@@ -160,54 +159,6 @@ Page = Annotated[Context, Depends(page_context)]
 
 def _redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
-
-
-def _safe_next(target: str | None) -> str:
-    # Only local paths: an open redirect would let a link send people elsewhere after sign-in.
-    if not target or not target.startswith("/") or target.startswith("//"):
-        return "/"
-    return target
-
-
-# ---------------------------------------------------------------------------------------------
-# sign in and out
-
-
-@router.get("/login")
-def login_form(request: Request, next: str | None = None) -> HTMLResponse:
-    """Show the sign-in form."""
-    return render(request, "login.html", {"next": _safe_next(next), "error": None})
-
-
-@router.post("/login")
-async def login(
-    request: Request,
-    email: Annotated[str, Form(max_length=320)],
-    password: Annotated[str, Form(max_length=1000)],
-    next: Annotated[str, Form(max_length=2000)] = "/",
-) -> Response:
-    """Check the credentials; on success rotate the session and go where the visitor was going."""
-    await check_csrf(request, None)
-    state = app_state(request)
-    with state.sessions() as session:
-        user = authenticate(session, email, password)
-        uid = user.id if user is not None else None
-    if uid is None:
-        return render(
-            request, "login.html", {"next": _safe_next(next), "error": "wrong email or password"}, 401
-        )
-    response = _redirect(_safe_next(next))
-    signer(request).write(response, new_session(uid))
-    return response
-
-
-@router.post("/logout")
-async def logout(request: Request) -> Response:
-    """Sign out: replace the session with an anonymous one."""
-    await check_csrf(request, None)
-    response = _redirect("/login")
-    signer(request).write(response, new_session())
-    return response
 
 
 # ---------------------------------------------------------------------------------------------
