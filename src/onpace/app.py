@@ -32,8 +32,9 @@ from onpace.api.text_guard import refuse_nul
 from onpace.config import Settings, SettingsError, get_settings
 from onpace.errors import UserError
 from onpace.storage.db import make_engine, make_session_factory
-from onpace.web import pages
+from onpace.web import pages, sign_in_pages
 from onpace.web.routers import ROUTERS
+from onpace.web.security_headers import SecurityHeaders
 
 STATIC_DIR = Path(__file__).resolve().parent / "web" / "static"
 API_PREFIX = "/api/"
@@ -46,8 +47,8 @@ DOCS_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>onpace API</title>
 <link rel="stylesheet" href="/static/vendor/swagger-ui/swagger-ui.css"></head>
 <body><div id="swagger-ui"></div>
-<script src="/static/vendor/swagger-ui/swagger-ui-bundle.js"></script>
-<script src="/static/docs.js"></script>
+<script nonce="{nonce}" src="/static/vendor/swagger-ui/swagger-ui-bundle.js"></script>
+<script nonce="{nonce}" src="/static/docs.js"></script>
 </body></html>
 """
 
@@ -78,12 +79,14 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(routes_model.router)
     app.include_router(routes_cases.router)
     app.include_router(routes_data.router)
+    app.include_router(sign_in_pages.router)
     for router in ROUTERS:
         app.include_router(router)
+    app.add_middleware(SecurityHeaders, https=settings.base_url.startswith("https://"))
 
     @app.get("/docs", include_in_schema=False)
-    def docs() -> HTMLResponse:
-        return HTMLResponse(DOCS_PAGE)
+    def docs(request: Request) -> HTMLResponse:
+        return HTMLResponse(DOCS_PAGE.format(nonce=request.state.csp_nonce))
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> JSONResponse:

@@ -1,9 +1,17 @@
 """Request dependencies shared by the API and the pages: store session, principal, CSRF, context.
 
 A request is authenticated by ``Authorization: Bearer <token>`` (programs) or by the signed
-session cookie (browsers). Unsafe requests authenticated by the cookie must carry the CSRF
-token (``X-CSRF-Token`` header or ``csrf_token`` form field). The request boundary commits:
-handlers call the services, then :meth:`Context.commit`.
+session cookie naming a live server-side session (browsers). Unsafe requests authenticated by
+the cookie must carry the CSRF token (``X-CSRF-Token`` header or ``csrf_token`` form field).
+The request boundary commits: handlers call the services, then :meth:`Context.commit`.
+
+Bearer tokens authenticate API routes (under ``/api/``) only. A page route — every path
+outside ``/api/`` — takes a signed-in session and nothing else: a request to one that carries
+an ``Authorization`` header is refused (403) here, in the one dependency every page and API
+route authenticates through, so no page can be reached with a token, whatever its scope, and
+no page needs its own token rule. Tokens therefore never create tokens, change accounts or
+post forms through the pages; what they may do through the API is held to their scope by
+:func:`writer` and the rules of :mod:`onpace.services.auth`.
 """
 
 from __future__ import annotations
@@ -32,12 +40,16 @@ from onpace.api.security import (
 from onpace.api.state import AppState
 from onpace.domain.model import Model
 from onpace.services.auth import Principal
+from onpace.services.sessions import session_digest, session_user
 from onpace.services.tokens import digest, user_for_token
-from onpace.services.users import Role, get_user
+from onpace.services.users import Role
 from onpace.storage.repositories import model_repo
 from onpace.storage.tables import UserRow
 
 _V = TypeVar("_V")
+
+API_PREFIX = "/api/"
+"""Paths under this prefix are API routes, which take bearer tokens; every other path is a page."""
 
 
 def app_state(request: Request) -> AppState:
@@ -102,8 +114,8 @@ def _token_principal(session: Session, token: str) -> Principal | None:
     return _principal(user, via="token", scope=scope)
 
 
-def _session_principal(session: Session, uid: int) -> Principal | None:
-    user_row = get_user(session, uid)
+def _session_principal(session: Session, uid: int, sid: str) -> Principal | None:
+    user_row = session_user(session, sid, user_id=uid, now=now())
     found = None if user_row is None else _principal(user_row, via="session", scope="write")
     # Hand the connection back before the handler waits for a worker thread: a request holding
     # a connection while queued for a thread, and threads waiting for a connection, deadlock.
@@ -115,11 +127,15 @@ async def optional_principal(request: Request, session: Annotated[Session, Depen
     """Return who makes the request, or None for an anonymous one.
 
     A bearer token that is unknown, revoked or malformed is refused (401) rather than treated
-    as anonymous, so a broken integration fails loudly. Who a session or token belongs to is
+    as anonymous, so a broken integration fails loudly; any bearer token on a page route (a path
+    outside ``/api/``) is refused (403): pages take sessions only. A cookie signs someone in only
+    while the server-side session it names is live. Who a session or token belongs to is
     remembered for ``FINGERPRINT_TTL`` seconds (forgotten at once when this process commits), so
     a run of requests asks the store once; the store is asked on a worker thread.
     """
     header = request.headers.get("authorization")
+    if header and not request.url.path.startswith(API_PREFIX):
+        raise forbidden("pages take a signed-in session; send API tokens to /api/v1 only")
     if header:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
@@ -127,9 +143,10 @@ async def optional_principal(request: Request, session: Annotated[Session, Depen
         key, lookup = "token:" + digest(token.strip()), partial(_token_principal, session, token.strip())
     else:
         cookie = browser_session(request)
-        if cookie is None or cookie.uid is None:
+        if cookie is None or cookie.uid is None or cookie.sid is None:
             return None
-        key, lookup = f"user:{cookie.uid}", partial(_session_principal, session, cookie.uid)
+        key = "session:" + session_digest(cookie.sid)
+        lookup = partial(_session_principal, session, cookie.uid, cookie.sid)
     state = app_state(request)
     found = state.principal(key)
     if found is not None:

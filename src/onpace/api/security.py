@@ -1,8 +1,11 @@
 """Session cookies and CSRF tokens for the browser; bearer tokens for programs.
 
 The session cookie is a signed (itsdangerous, HMAC-SHA1 over the settings' secret key), time-
-limited document ``{"uid": user id or None, "csrf": token}``. Every visitor gets one, signed
-in or not, so even the sign-in form carries a CSRF token (login CSRF). The CSRF check is the
+limited document ``{"uid": user id or None, "sid": session secret or None, "csrf": token}``.
+Every visitor gets one, signed in or not, so even the sign-in form carries a CSRF token (login
+CSRF). A signed-in cookie names a server-side session (``sid``, see
+:mod:`onpace.services.sessions`): the signature alone never signs anyone in, so a session ended
+on the server stops its cookie at once. The CSRF check is the
 synchronizer pattern: an unsafe request authenticated by the cookie must echo the session's
 token, in the ``X-CSRF-Token`` header (htmx and scripts) or the ``csrf_token`` form field.
 Requests with a bearer token carry no cookie authority and need no CSRF token.
@@ -30,6 +33,7 @@ class BrowserSession:
 
     uid: int | None
     csrf: str
+    sid: str | None = None
 
 
 class SessionSigner:
@@ -49,14 +53,16 @@ class SessionSigner:
             return None
         if not isinstance(data, dict):
             return None
-        uid, csrf = data.get("uid"), data.get("csrf")
+        uid, csrf, sid = data.get("uid"), data.get("csrf"), data.get("sid")
         if not isinstance(csrf, str) or not (uid is None or isinstance(uid, int)):
             return None
-        return BrowserSession(uid, csrf)
+        if not (sid is None or isinstance(sid, str)):
+            return None
+        return BrowserSession(uid, csrf, sid)
 
     def write(self, response: Response, session: BrowserSession) -> None:
         """Set the session cookie on ``response``."""
-        value = self._serializer.dumps({"uid": session.uid, "csrf": session.csrf})
+        value = self._serializer.dumps({"uid": session.uid, "sid": session.sid, "csrf": session.csrf})
         response.set_cookie(
             SESSION_COOKIE,
             value,
@@ -68,9 +74,9 @@ class SessionSigner:
         )
 
 
-def new_session(uid: int | None = None) -> BrowserSession:
+def new_session(uid: int | None = None, sid: str | None = None) -> BrowserSession:
     """Return a fresh session (a new CSRF token each time, so signing in rotates it)."""
-    return BrowserSession(uid, secrets.token_urlsafe(32))
+    return BrowserSession(uid, secrets.token_urlsafe(32), sid)
 
 
 def csrf_matches(session: BrowserSession | None, given: str | None) -> bool:

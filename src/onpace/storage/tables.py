@@ -610,3 +610,43 @@ class ReviewPackRow(Base):
     items: Mapped[JsonValue] = mapped_column(JsonDoc)
     generated_at: Mapped[dt.datetime]
     created_at: Mapped[dt.datetime]
+
+
+class WebSessionRow(Base):
+    """A signed-in browser session, kept on the server so it can be ended at once.
+
+    The cookie carries a random secret; only its SHA-256 hex digest is stored (``token_hash``).
+    A session ends (``ended_at``, ``ended_reason``) at sign-out, when its user is deactivated or
+    changes password, or when ``expires_at`` passes.
+    """
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    org_id: Mapped[int | None] = mapped_column(ForeignKey("orgs.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime]
+    ended_at: Mapped[dt.datetime | None]
+    ended_reason: Mapped[str | None] = mapped_column(String(32))
+
+
+class LoginFailureRow(Base):
+    """A failed sign-in: the address typed (``email``, lower-cased) and the client address it came from.
+
+    Recent rows decide the sign-in throttle; ``org_id`` is the account's organisation when the
+    email names an account, else NULL.
+    """
+
+    __tablename__ = "login_failures"
+    __table_args__ = (
+        Index("ix_login_failures_email_at", "email", "at"),
+        Index("ix_login_failures_address_at", "address", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    org_id: Mapped[int | None] = mapped_column(ForeignKey("orgs.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(320))
+    address: Mapped[str] = mapped_column(String(64))
+    at: Mapped[dt.datetime]

@@ -35,7 +35,6 @@ from onpace.api.security import BrowserSession, new_session
 from onpace.services.auth import (
     Principal,
 )
-from onpace.services.users import authenticate
 from onpace.web.sparkline import sparkline_svg
 
 WEB = Path(__file__).resolve().parent
@@ -135,54 +134,6 @@ Page = Annotated[Context, Depends(page_context)]
 
 def see_other(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
-
-
-def _safe_next(target: str | None) -> str:
-    # Only local paths: an open redirect would let a link send people elsewhere after sign-in.
-    if not target or not target.startswith("/") or target.startswith("//"):
-        return "/"
-    return target
-
-
-# ---------------------------------------------------------------------------------------------
-# sign in and out
-
-
-@router.get("/login")
-def login_form(request: Request, next: str | None = None) -> HTMLResponse:
-    """Show the sign-in form."""
-    return render(request, "login.html", {"next": _safe_next(next), "error": None})
-
-
-@router.post("/login")
-async def login(
-    request: Request,
-    email: Annotated[str, Form(max_length=320)],
-    password: Annotated[str, Form(max_length=1000)],
-    next: Annotated[str, Form(max_length=2000)] = "/",
-) -> Response:
-    """Check the credentials; on success rotate the session and go where the visitor was going."""
-    await check_csrf(request, None)
-    state = app_state(request)
-    with state.sessions() as session:
-        user = authenticate(session, email, password)
-        uid = user.id if user is not None else None
-    if uid is None:
-        return render(
-            request, "login.html", {"next": _safe_next(next), "error": "wrong email or password"}, 401
-        )
-    response = see_other(_safe_next(next))
-    signer(request).write(response, new_session(uid))
-    return response
-
-
-@router.post("/logout")
-async def logout(request: Request) -> Response:
-    """Sign out: replace the session with an anonymous one."""
-    await check_csrf(request, None)
-    response = see_other("/login")
-    signer(request).write(response, new_session())
-    return response
 
 
 def actor(context: Context) -> str:

@@ -1,7 +1,16 @@
 // Draw the ECharts charts described by data attributes; no inline scripts in the pages.
+// Every text from the data (names, ids, statuses) is escaped before ECharts puts it in an HTML
+// tooltip: a formatter's return value is HTML, never plain text.
 (function () {
   "use strict";
   var COLORS = { delivered: "#1a7f37", on_track: "#1a7f37", at_risk: "#b7791f", late: "#c53030" };
+  var ENTITIES = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+
+  function escapeHtml(value) {
+    return String(value === null || value === undefined ? "" : value).replace(/[&<>"']/g, function (c) {
+      return ENTITIES[c];
+    });
+  }
 
   function planChart(el, s) {
     var band = s.lo.map(function (lo, i) { return lo === null || s.hi[i] === null ? null : s.hi[i] - lo; });
@@ -28,15 +37,17 @@
   function graphChart(el, g) {
     return {
       animation: false,
-      tooltip: { formatter: function (p) { return p.dataType === "edge" ? p.data.label.formatter : p.name; } },
+      tooltip: { formatter: function (p) { return escapeHtml(p.dataType === "edge" ? p.data.edgeText : p.name); } },
       series: [{
         type: "graph", layout: "circular", roam: true, edgeSymbol: ["none", "arrow"], edgeSymbolSize: 10,
         label: { show: true }, symbolSize: 46,
         data: g.nodes.map(function (n) { return { id: n.id, name: n.name, itemStyle: { color: n.involved ? "#2b6cb0" : "#a0aec0" } }; }),
         links: g.edges.map(function (e) {
-          return { source: e.source, target: e.target, value: e.id,
+          var text = e.id + " " + String(e.status).replace("_", " ");
+          // Labels are drawn on the canvas; a function keeps "{…}" in an id from reading as a template.
+          return { source: e.source, target: e.target, value: e.id, edgeText: text,
                    lineStyle: { color: COLORS[e.status] || "#718096", width: 3, curveness: 0.2 },
-                   label: { show: true, formatter: e.id + " " + e.status.replace("_", " ") } };
+                   label: { show: true, formatter: function () { return text; } } };
         })
       }]
     };
