@@ -675,21 +675,71 @@ def rebaseline_reject(
 
 
 @audit_app.command("verify")
-def audit_verify() -> None:
-    """Check that no audit row was edited or deleted; exit 1 when the chain is broken."""
+def audit_verify(
+    checkpoint: Annotated[
+        Path | None, typer.Option("--checkpoint", help="A checkpoint file from `onpace audit checkpoint -o`.")
+    ] = None,
+) -> None:
+    """Check that no audit row was edited, deleted or reordered; exit 1 naming the first bad row."""
     from onpace.services.audit import verify_audit
+    from onpace.services.audit_anchors import read_checkpoint_file
+    from onpace.services.audit_key import audit_key
     from onpace.storage.db import make_engine, session_for, upgrade
 
     engine = make_engine()
     with user_errors():
+        key = audit_key()
+        given = read_checkpoint_file(checkpoint) if checkpoint is not None else []
         upgrade(engine)
         with session_for(engine) as session:
-            problems = verify_audit(session)
+            problems = verify_audit(session, given, key=key)
+    if key.is_development:
+        err.print(
+            "note: no audit key is set (ONPACE_AUDIT_KEY or ONPACE_SECRET_KEY); the public development "
+            "key cannot show a chain rewritten by someone who knows it",
+            markup=False,
+            soft_wrap=True,
+        )
     for problem in problems:
         err.print(problem, markup=False, soft_wrap=True)
     if problems:
-        fail(f"the audit log is broken ({len(problems)} problem(s))")
-    out.print("audit log intact")
+        fail(f"the audit log is broken ({len(problems)} problem(s)); the first bad row is named first")
+    out.print(f"audit log intact ({len(given)} checkpoint(s) from file checked)" if given else "audit log intact")
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(
+    output: Annotated[
+        Path | None,
+        typer.Option("-o", "--output", help="Write the checkpoints to FILE (merged with it); stdout when absent."),
+    ] = None,
+) -> None:
+    """Verify the chain, store a checkpoint of its length and head, and export every checkpoint."""
+    from onpace.services import audit_anchors
+    from onpace.services.audit import verify_audit
+    from onpace.services.audit_key import audit_key
+    from onpace.storage.db import make_engine, session_for, upgrade
+
+    engine = make_engine()
+    with user_errors():
+        key = audit_key()
+        earlier = audit_anchors.read_checkpoint_file(output) if output is not None and output.exists() else []
+        upgrade(engine)
+        with session_for(engine) as session:
+            problems = verify_audit(session, earlier, key=key)
+            if problems:
+                for problem in problems:
+                    err.print(problem, markup=False, soft_wrap=True)
+                fail("the audit log is broken; no checkpoint taken")
+            point = audit_anchors.take_checkpoint(session, key, now=now())
+            everything = audit_anchors.merge(earlier, audit_anchors.stored_checkpoints(session))
+            session.commit()
+    document = audit_anchors.export_document(everything)
+    if output is None:
+        out.print(document, markup=False, end="", soft_wrap=True)
+        return
+    output.write_text(document, encoding="utf-8")
+    err.print(f"checkpoint: {point.row_count} rows; wrote {len(everything)} checkpoint(s) to {output}", markup=False)
 
 
 user_app = typer.Typer(help="Manage the people who sign in to the web app.", no_args_is_help=True)

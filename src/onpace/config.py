@@ -65,6 +65,17 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     """Key that signs session cookies; required by ``onpace serve``."""
 
+    audit_key: SecretStr | None = None
+    """Key of the audit log's MAC chain, kept outside the database (see ``onpace.services.audit_key``)."""
+
+    outbound_allow: str = ""
+    """Hosts, addresses and networks (comma-separated; ``10.0.0.0/8``, ``hooks.internal``) that
+    fetches and deliveries may reach although they are not public (see ``onpace.outbound``)."""
+
+    env_prefixes: str = "ONPACE_SOURCE_,ONPACE_ROUTE_"
+    """Prefixes (comma-separated) of the environment variables ``env:NAME`` in sources and routes
+    may read; onpace's own settings (``ONPACE_SECRET_KEY`` …) are never readable."""
+
     base_url: str = "http://127.0.0.1:8000"
     """Public address of the web app, used for links in notifications and review packs."""
 

@@ -45,14 +45,14 @@ def test_an_edited_row_is_reported(session: Session) -> None:
     write(session)
     session.execute(update(AuditRow).where(AuditRow.seq == 3).values(actor="mallory"))
     session.expire_all()
-    assert verify_audit(session) == ["audit row 3: content does not match its hash (edited?)"]
+    assert verify_audit(session) == ["audit row 3: content does not match its MAC (edited or rewritten?)"]
 
 
 def test_an_edited_payload_is_reported(session: Session) -> None:
     write(session)
     session.execute(update(AuditRow).where(AuditRow.seq == 2).values(payload={"text": "forged"}))
     session.expire_all()
-    assert verify_audit(session) == ["audit row 2: content does not match its hash (edited?)"]
+    assert verify_audit(session) == ["audit row 2: content does not match its MAC (edited or rewritten?)"]
 
 
 def test_a_deleted_row_is_reported(session: Session) -> None:

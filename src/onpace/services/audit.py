@@ -1,21 +1,29 @@
-"""The audit log: append hash-chained rows in the caller's transaction, and verify the chain.
+"""The audit log: append keyed, chained rows in the caller's transaction, and verify the chain.
 
 One chain runs over the whole store (every organisation), ``seq`` 1, 2, 3 … with no gaps: the
 service assigns ``seq`` itself rather than leaving it to a database sequence, which skips
 numbers when a transaction rolls back. Appends are serialised — by the single writer on SQLite,
 by a transaction-scoped advisory lock on PostgreSQL — so two writers never fork the chain.
+
+Each row is sealed with an HMAC under the audit key (:mod:`onpace.services.audit_key`), and
+each append advances the head record (:mod:`onpace.services.audit_anchors`), so a deleted
+tail, an edited row, a reordering or a chain rewritten without the key is found by
+:func:`verify_audit`, which names the first bad row.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator, Mapping
+import re
+from collections.abc import Iterator, Mapping, Sequence
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from onpace.domain import audit_chain
+from onpace.services import audit_anchors
+from onpace.services.audit_key import AuditKey, audit_key
 from onpace.storage.tables import AuditRow
 
 # Any constant: the key of PostgreSQL's advisory lock that serialises appends to the chain.
@@ -51,8 +59,9 @@ def append_audit(
     seq = last.seq + 1 if last is not None else 1
     prev = last.hash if last is not None else audit_chain.GENESIS
     plain = _plain_payload(payload or {})
-    sealed = audit_chain.seal(
-        audit_chain.AuditRow(seq, at, actor, action, subject, plain, org_id=org_id), prev
+    key = audit_key()
+    sealed = audit_chain.seal_keyed(
+        audit_chain.AuditRow(seq, at, actor, action, subject, plain, org_id=org_id), prev, key.key
     )
     row = AuditRow(
         seq=seq,
@@ -64,10 +73,26 @@ def append_audit(
         payload=plain,
         prev_hash=sealed.prev_hash,
         hash=sealed.hash,
+        scheme=sealed.scheme,
+        key_id=sealed.key_id,
     )
     session.add(row)
+    audit_anchors.advance_head(session, seq=seq, head_hash=sealed.hash, key=key, at=at)
     session.flush()
     return row
+
+
+class _Tail:
+    """Remember the last row a verification walked over (its seq and hash)."""
+
+    def __init__(self) -> None:
+        self.seq = 0
+        self.hash = audit_chain.GENESIS
+
+    def follow(self, rows: Iterator[audit_chain.AuditRow]) -> Iterator[audit_chain.AuditRow]:
+        for row in rows:
+            self.seq, self.hash = row.seq, row.hash
+            yield row
 
 
 def _chain_rows(session: Session) -> Iterator[audit_chain.AuditRow]:
@@ -89,11 +114,36 @@ def _chain_rows(session: Session) -> Iterator[audit_chain.AuditRow]:
                 prev_hash=row.prev_hash,
                 hash=row.hash,
                 org_id=row.org_id,
+                scheme=row.scheme,
+                key_id=row.key_id,
             )
         after = rows[-1].seq
 
 
-def verify_audit(session: Session) -> list[str]:
-    """Return the problems of the audit chain (empty when it holds): the first break, said plainly."""
-    broken = audit_chain.first_broken(_chain_rows(session))
-    return [] if broken is None else [str(broken)]
+def verify_audit(
+    session: Session,
+    checkpoints: Sequence[audit_anchors.Checkpoint] = (),
+    *,
+    key: AuditKey | None = None,
+) -> list[str]:
+    """Return the problems of the audit chain (empty when it holds), each naming the first bad row.
+
+    The rows are checked link by link, then against the head record, the stored checkpoints
+    and ``checkpoints`` (read from an exported file): these find rows deleted at the tail or
+    everywhere, which the links alone cannot.
+    """
+    key = key or audit_key()
+    tail = _Tail()
+    broken = audit_chain.first_broken(tail.follow(_chain_rows(session)), key=key.key)
+    if broken is not None:
+        return [str(broken)]
+    problems = audit_anchors.check_head(session, key, last_seq=tail.seq, last_hash=tail.hash)
+    stored = audit_anchors.stored_checkpoints(session)
+    problems += audit_anchors.check_checkpoints(session, key, [*stored, *checkpoints], last_seq=tail.seq)
+    return sorted(dict.fromkeys(problems), key=_row_named)
+
+
+def _row_named(problem: str) -> int:
+    """Return the row a problem names (problems naming none sort last), so the first bad row leads."""
+    found = re.match(r"audit row (\d+):", problem)
+    return int(found.group(1)) if found else 1 << 62

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import cast
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from onpace.domain.checkins import REPORTED_STATUSES, CheckIn, ReportedStatus
@@ -108,38 +109,72 @@ def read_checkins_csv(path: Path, model: Model | None = None) -> list[CheckIn]:
 
 
 def record_checkins(session: Session, org_id: int, checkins: Iterable[CheckIn], *, now: dt.datetime) -> int:
-    """Store check-ins (with an audit row each); return how many were stored."""
+    """Store check-ins (with an audit row each); return how many were stored.
+
+    A check-in for a subject and date its author already reported on replaces that one as the
+    latest: its audit row names the check-in it replaces, with the values before and after.
+    """
+    batch = list(checkins)
+    earlier = _latest_reports(session, org_id, batch)
     count = 0
-    for checkin in checkins:
-        session.add(
-            CheckinRow(
-                org_id=org_id,
-                subject=checkin.subject,
-                date=checkin.date,
-                status=checkin.status,
-                confidence=checkin.confidence,
-                reported_by=checkin.by,
-                comment=checkin.comment or None,
-                created_at=now,
-            )
+    for checkin in batch:
+        row = CheckinRow(
+            org_id=org_id,
+            subject=checkin.subject,
+            date=checkin.date,
+            status=checkin.status,
+            confidence=checkin.confidence,
+            reported_by=checkin.by,
+            comment=checkin.comment or None,
+            created_at=now,
         )
+        session.add(row)
+        session.flush()
+        key = (checkin.subject, checkin.date, checkin.by)
+        previous = earlier.get(key)
+        payload: dict[str, object] = {
+            "id": row.id,
+            "date": checkin.date,
+            "status": checkin.status,
+            "confidence": checkin.confidence,
+            "comment": checkin.comment,
+        }
+        if previous is not None:
+            payload["replaces"] = previous.id
+            payload["before"] = {
+                "status": previous.status,
+                "confidence": previous.confidence,
+                "comment": previous.comment,
+            }
+        earlier[key] = row
         append_audit(
             session,
             org_id=org_id,
             at=now,
             actor=checkin.by,
-            action="checkin.record",
+            action="checkin.record" if previous is None else "checkin.corrected",
             subject=checkin.subject,
-            payload={
-                "date": checkin.date,
-                "status": checkin.status,
-                "confidence": checkin.confidence,
-                "comment": checkin.comment,
-            },
+            payload=payload,
         )
         count += 1
     session.flush()
     return count
+
+
+def _latest_reports(
+    session: Session, org_id: int, batch: Sequence[CheckIn]
+) -> dict[tuple[str, dt.date, str | None], CheckinRow]:
+    """Return the latest stored check-in per (subject, date, author) among those ``batch`` touches (one query)."""
+    if not batch:
+        return {}
+    subjects = {c.subject for c in batch}
+    dates = {c.date for c in batch}
+    rows = session.scalars(
+        select(CheckinRow)
+        .where(CheckinRow.org_id == org_id, CheckinRow.subject.in_(subjects), CheckinRow.date.in_(dates))
+        .order_by(CheckinRow.id)
+    )
+    return {(row.subject, row.date, row.reported_by): row for row in rows}
 
 
 def checkins_as_of(session: Session, org_id: int, as_of: dt.date) -> list[CheckIn]:

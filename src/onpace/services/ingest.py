@@ -235,6 +235,7 @@ def ingest_frame(
             "corrected": count.get("corrected", 0),
             "retroactive": retro,
             "quarantined": bad.height,
+            **_audited_points(new, manual=manual),
         },
     )
     return IngestReport(
@@ -291,6 +292,20 @@ class _Lineage:
     manual: bool
     run_by: str | None
     approved: bool
+
+
+def _audited_points(new: pl.DataFrame, *, manual: bool) -> dict[str, object]:
+    """Return the points an audit row names one by one: every correction (value before and after),
+    and every point of a manual entry; other new points are named by their run."""
+    corrected = new.filter(pl.col("change") == "corrected")
+    found: dict[str, object] = {}
+    if not corrected.is_empty():
+        found["corrections"] = corrected.select(
+            "metric", "date", "source", "version", pl.col("previous").alias("before"), pl.col("value").alias("after")
+        ).to_dicts()
+    if manual and not new.is_empty():
+        found["entries"] = new.select("metric", "date", "source", "version", "value").to_dicts()
+    return found
 
 
 def _insert_points(session: Session, new: pl.DataFrame, lineage: _Lineage, progress: Progress | None) -> None:
@@ -464,6 +479,7 @@ def _compare_with_store(session: Session, org_id: int, rows: pl.DataFrame) -> pl
             pl.lit(None, pl.String).alias("change"),
             pl.lit(None, pl.Int64).alias("version"),
             pl.lit(None, pl.Boolean).alias("retro"),
+            pl.lit(None, pl.Float64).alias("previous"),
         )
     metrics = rows["metric"].unique().to_list()
     first, last = rows["date"].min(), rows["date"].max()
@@ -498,7 +514,8 @@ def _compare_with_store(session: Session, org_id: int, rows: pl.DataFrame) -> pl
                 & (pl.col("date") <= pl.col("evaluated_to"))
             ).alias("retro"),
         )
-        .drop("stored_value", "evaluated_to")
+        .rename({"stored_value": "previous"})
+        .drop("evaluated_to")
     )
 
 

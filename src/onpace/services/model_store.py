@@ -75,6 +75,8 @@ class SaveReport:
     updated: Counter[str] = field(default_factory=Counter)
     archived: Counter[str] = field(default_factory=Counter)
     plan_versions: int = 0
+    # Each change with its item and values, for the audit log: see ``_change``.
+    changes: list[dict[str, object]] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -175,9 +177,23 @@ def save_model(
                 "updated": dict(report.updated),
                 "archived": dict(report.archived),
                 "plan_versions": report.plan_versions,
+                "changes": report.changes,
             },
         )
     return report
+
+
+def _change(
+    collection: str, item: object, change: str, before: Mapping[str, object] | None, after: Mapping[str, object] | None
+) -> dict[str, object]:
+    """Return one audited change: the collection, the item's id, what happened, values before and after."""
+    ident = "/".join(str(part) for part in item) if isinstance(item, tuple) else str(item)
+    record: dict[str, object] = {"collection": collection, "id": ident, "change": change}
+    if before is not None:
+        record["before"] = dict(before)
+    if after is not None:
+        record["after"] = dict(after)
+    return record
 
 
 def _check_model(model: Model) -> None:
@@ -270,9 +286,15 @@ class _Sync:
                     )
                 )
                 self.report.added[name] += 1
+                self.report.changes.append(_change(name, item_key, "added", None, given))
                 continue
             restored = row.archived_at is not None
             if restored or any(getattr(row, column) != value for column, value in values.items()):
+                before = {c: getattr(row, c) for c, v in values.items() if getattr(row, c) != v}
+                after = {c: values[c] for c in before}
+                self.report.changes.append(
+                    _change(name, item_key, "restored" if restored else "updated", before, after)
+                )
                 for column, value in values.items():
                     setattr(row, column, value)
                 row.archived_at = None
@@ -281,6 +303,7 @@ class _Sync:
                 (self.report.added if restored else self.report.updated)[name] += 1
         for item_key, row in by_key.items():
             if item_key not in wanted and row.archived_at is None:
+                self.report.changes.append(_change(name, item_key, "archived", None, None))
                 row.archived_at = self.now
                 row.updated_at = self.now
                 self.report.archived[name] += 1
@@ -315,6 +338,8 @@ def _sync_owners(
         )
         if kpi.id in known_kpis:  # a new KPI's owners are part of adding it
             report.updated["kpi_owners"] += 1
+            before = [row.person_id for row in rows]
+            report.changes.append(_change("kpi_owners", kpi.id, "updated", {"owners": before}, {"owners": kpi.owners}))
 
 
 def _sync_feeds(sync: _Sync, existing: Sequence[FeedRow], kpis: Sequence[Kpi]) -> None:
@@ -346,7 +371,11 @@ def _sync_policy(
     if row is None:
         session.add(PolicyRow(org_id=org_id, content=content, updated_at=now))
         report.added["policy"] += 1
+        report.changes.append(_change("policy", "policy", "added", None, {"content": content}))
     elif row.content != content:
+        report.changes.append(
+            _change("policy", "policy", "updated", {"content": row.content}, {"content": content})
+        )
         row.content = content
         row.updated_at = now
         report.updated["policy"] += 1
@@ -400,6 +429,15 @@ def _sync_plans(
             )
         )
         report.plan_versions += 1
+        report.changes.append(
+            _change(
+                "plans",
+                f"{level}:{subject}",
+                reason,
+                None if previous is None else {"version": previous.version, "plan": previous.plan},
+                {"version": version, "plan": document, "effective": effective},
+            )
+        )
 
 
 def _unit_values(unit: Unit) -> Values:
