@@ -377,12 +377,23 @@ def judge(group: Group, tally: Tally, rows: Bools | None, methods: list[str], po
     scale3 = np.broadcast_to(scale[:, :, None], (n, k, k))
     mask_any = np.ones((n, k, k), dtype=bool)
     for method in methods:
-        if method in group.point:
+        if method in group.point and method != "status":
             mask_any &= ~np.isnan(group.point[method])
     mask_any &= keep[:, None, None] & (horizon > 0)
     red = group.status[:, -1] == 2
     tally.red.append(red[keep])
     for method in methods:
+        if method == "status":
+            # The red status alone, no forecast: what any forecaster's alarm starts from.
+            group.end_fc[method] = np.full((n, k), np.nan)
+            first, mid = alarms(group, method, policy.at_risk_after, max(1, policy.auto_resolve_after))
+            first_red = np.where(group.status == 2, np.arange(1, k + 1)[None, :], k + 1).min(axis=1)
+            lead = np.where(red & ~np.isnan(first) & (first <= first_red), first_red - first, np.nan)
+            for part, values in ((tally.alarm_any, (~np.isnan(first))[keep].astype(np.float64)), (tally.alarm_mid, mid[keep]), (tally.lead, lead[keep])):
+                tally.add(method, part, values)
+            for part in (tally.smape, tally.mase, tally.horizon, tally.cover):
+                tally.add(method, part, np.full(1, np.nan))
+            continue
         point = group.point[method]
         err = np.abs(point - truth)
         smape = 200.0 * err / (np.abs(point) + np.abs(truth))
@@ -432,7 +443,7 @@ def report(title: str, tally: Tally, methods: list[str]) -> dict[str, float]:
     for h in np.unique(horizons).astype(int):
         parts = []
         for method in methods:
-            if method in tally.smape:
+            if method in tally.smape and method != "status":
                 hm = np.concatenate(tally.horizon[method]) == h
                 parts.append(
                     f"{method} {np.nanmean(np.concatenate(tally.smape[method])[hm]):.1f}/"
@@ -465,8 +476,8 @@ def main() -> int:
         policy = dataclasses.replace(policy, at_risk_after=args.at_risk_after)
     started = time.perf_counter()
     groups = [g for name, series in load_series(args.quick).items() for g in cut(name, series, args.cycles, rng)]
-    methods = ["onpace", "naive", "ses"]
-    sf_methods = ["onpace", "naive", "ses", "autoets", "theta"]
+    methods = ["onpace", "naive", "ses", "status"]
+    sf_methods = ["onpace", "naive", "ses", "autoets", "theta", "status"]
     overall, dev, held, sf_tally = Tally(), Tally(), Tally(), Tally()
     for group in groups:
         tick = time.perf_counter()

@@ -41,7 +41,7 @@ Bools = npt.NDArray[np.bool_]
 
 # Smoothing before TREND_FROM observed buckets: no trend, a fixed α (a fit on a handful of points
 # is noise). From TREND_FROM on: a damped trend with α, β, φ fitted on the grids below.
-DEFAULT_ALPHA = 0.5
+DEFAULT_ALPHA = 0.7
 TREND_FROM = 8
 ALPHA_GRID = np.linspace(0.2, 0.9, 6)
 BETA_GRID = np.array([0.05, 0.15, 0.3])
@@ -49,6 +49,7 @@ PHI_GRID = np.array([0.8, 0.9, 0.98])
 # The state before a long series' fitting window is smoothed with these.
 WARM = (0.5, 0.15, 0.9)
 MIN_BUCKETS = 3
+DRIFT_UNCERTAINTY = 0.5
 FIT_WINDOW = 52
 INIT_WINDOW = 4
 _HEAD = 16
@@ -315,6 +316,10 @@ def variance_factors(state: SmoothingState, rows: Ints, first: Array, last: Arra
                 weight = np.where(m >= f0, 1.0, 0.0) + ahead - before
                 exact += np.where(inside, weight * weight, 0.0)
             factor[later] = exact
+    # The deviation's drift is unknown (the plan's slope against the actual's): a drift estimated
+    # from n buckets errs by σ/√n per step, so h steps ahead add h²/n (a flow sum: (Σ h)²/n).
+    steps_ahead = np.where(flow, (h * (h + 1) - (first - 1) * first) / 2.0, h)
+    factor = factor + DRIFT_UNCERTAINTY * steps_ahead**2 / np.maximum(state.observed[rows], 1)
     return np.asarray(factor, dtype=np.float64)
 
 
