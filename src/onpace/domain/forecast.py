@@ -45,7 +45,8 @@ DEFAULT_ALPHA = 0.7
 TREND_FROM = 8
 ALPHA_GRID = np.linspace(0.2, 0.9, 6)
 BETA_GRID = np.array([0.05, 0.15, 0.3])
-PHI_GRID = np.array([0.8, 0.9, 0.98])
+# Near-undamped first: on a tie (a clean line) the trend is kept, as trending series need.
+PHI_GRID = np.array([0.98, 0.9, 0.8])
 # The state before a long series' fitting window is smoothed with these.
 WARM = (0.5, 0.15, 0.9)
 MIN_BUCKETS = 3
