@@ -158,6 +158,7 @@ def decide(
     checkins: Sequence[CheckIn] = (),
     previous: Mapping[str, str] | None = None,
     hygiene: bool = False,
+    risk_streaks: Mapping[str, int] | None = None,
 ) -> Decision:
     """Run governance as of a day; hygiene findings are left out unless asked for."""
     return govern(
@@ -169,6 +170,7 @@ def decide(
         checkins=checkins,
         previous=previous,
         findings=None if hygiene else [],
+        risk_streaks=risk_streaks,
     )
 
 
@@ -178,6 +180,7 @@ class Store:
     def __init__(self) -> None:
         self.cases: dict[int, Case] = {}
         self.previous: dict[str, str] = {}
+        self.risk_streaks: dict[str, int] = {}
         self.next_id = 1
 
     def apply(self, decision: Decision) -> None:
@@ -188,6 +191,7 @@ class Store:
                 self.next_id += 1
             self.cases[case.id] = case  # type: ignore[index]
         self.previous = dict(decision.statuses)
+        self.risk_streaks = dict(decision.risk_streaks)
 
     def run(
         self,
@@ -205,6 +209,7 @@ class Store:
             checkins=checkins,
             previous=self.previous,
             hygiene=hygiene,
+            risk_streaks=self.risk_streaks,
         )
         self.apply(decision)
         return decision

@@ -82,7 +82,8 @@ def test_a_kr_with_nothing_to_measure_it_is_unplanned() -> None:
 
 def test_an_at_risk_kr_counts_as_amber_and_the_objective_inherits_the_projected_miss() -> None:
     the_model = model(kpi("k"), objectives=[objective("O1", kr("KR1", kpi="k"))])
-    ev = evaluate(the_model, weekly("k", [100.0, 99.0, 98.0, 97.0, 96.0]), WEEK_END[4])
+    # Eight weeks of a steady slide: a trend is projected from the eighth bucket on.
+    ev = evaluate(the_model, weekly("k", [100.0 - i for i in range(8)]), WEEK_END[7])
     assert result(ev, "KR1").effective_status == "at_risk"
     o1 = result(ev, "O1")
     assert o1.status == "amber"  # an at-risk KR scores 1
@@ -119,8 +120,8 @@ def test_an_at_risk_kpi_threatens_too() -> None:
     the_model = model(
         kpi("k", feeds=feeding("KR1", 0.4)), kpi("m"), objectives=[objective("O1", kr("KR1", kpi="m"))]
     )
-    rows = [*weekly("k", [100.0, 99.0, 98.0, 97.0, 96.0]), *weekly("m", [100.0] * 5)]
-    assert result(evaluate(the_model, rows, WEEK_END[4]), "KR1").threatened_by == ("k",)
+    rows = [*weekly("k", [100.0 - i for i in range(8)]), *weekly("m", [100.0] * 8)]
+    assert result(evaluate(the_model, rows, WEEK_END[7]), "KR1").threatened_by == ("k",)
 
 
 def test_impact_lists_every_kr_and_objective_an_off_track_kpi_reaches_with_path_weights() -> None:

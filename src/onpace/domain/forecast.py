@@ -37,30 +37,47 @@ from onpace.domain.evaluate import DOWN, RED, UP, Criteria, Figures, grade, thre
 
 Array = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
+Bools = npt.NDArray[np.bool_]
 
-DEFAULT_ALPHA = 0.5
-DEFAULT_BETA = 0.3
+# Smoothing before TREND_FROM observed buckets: no trend, a fixed α (a fit on a handful of points
+# is noise). From TREND_FROM on: a damped trend with α, β, φ fitted on the grids below.
+DEFAULT_ALPHA = 0.7
+TREND_FROM = 8
 ALPHA_GRID = np.linspace(0.2, 0.9, 6)
-BETA_GRID = np.linspace(0.05, 0.5, 5)
+BETA_GRID = np.array([0.05, 0.15, 0.3])
+# Near-undamped first: on a tie (a clean line) the trend is kept, as trending series need.
+PHI_GRID = np.array([0.98, 0.9, 0.8])
+# The state before a long series' fitting window is smoothed with these.
+WARM = (0.5, 0.15, 0.9)
 MIN_BUCKETS = 3
-FIT_FROM = 8
+DRIFT_UNCERTAINTY = 0.5
 FIT_WINDOW = 52
 INIT_WINDOW = 4
 _HEAD = 16
 _BLOCK = 1024
 # Two-sided 80 % normal quantile.
 Z_INTERVAL = 1.2815515655446004
+# Two-sided 80 % Student t quantiles (0.9 one-sided) for 1 … 30 degrees of freedom.
+_T80 = np.array(
+    [3.078, 1.886, 1.638, 1.533, 1.476, 1.440, 1.415, 1.397, 1.383, 1.372, 1.363, 1.356, 1.350, 1.345, 1.341]
+    + [1.337, 1.333, 1.330, 1.328, 1.325, 1.323, 1.321, 1.319, 1.318, 1.316, 1.315, 1.314, 1.313, 1.311, 1.310]
+)
 
 
 @dataclass(frozen=True)
-class HoltState:
-    """Final Holt state per series (at its last used bucket) with parameters and residual std."""
+class SmoothingState:
+    """Final smoothing state per series (at its last used bucket), parameters, residual std, dof.
+
+    ``phi`` is 0 and ``trend`` 0 for series smoothed without trend.
+    """
 
     level: Array
     trend: Array
     alpha: Array
     beta: Array
+    phi: Array
     sigma: Array
+    dof: Array
     observed: npt.NDArray[np.int64]
 
 
@@ -73,53 +90,66 @@ def normal_cdf(x: Array) -> Array:
     return np.asarray(0.5 * (1.0 + np.sign(x) * erf), dtype=np.float64)
 
 
-def fit_holt(dev: Array, used: Ints) -> HoltState:
-    """Run Holt on each row of ``dev`` (NaN = no observation) over its first ``used`` columns.
+def t_quantile(dof: Array) -> Array:
+    """Return the two-sided 80 % Student t quantile for ``dof`` degrees of freedom (≥ 1)."""
+    d = np.maximum(np.asarray(dof, dtype=np.float64), 1.0)
+    table = _T80[np.clip(d.astype(np.int64), 1, _T80.size) - 1]
+    # Beyond the table the quantile approaches the normal one like 1/dof.
+    tail = Z_INTERVAL + (_T80[-1] - Z_INTERVAL) * _T80.size / d
+    return np.asarray(np.where(d <= _T80.size, table, tail), dtype=np.float64)
 
-    Rows with at least ``FIT_FROM`` observations get α, β fitted on the grid; the others use
-    the defaults. Returns the state after the last used column.
+
+def fit_smoothing(dev: Array, used: Ints) -> SmoothingState:
+    """Smooth each row of ``dev`` (NaN = no observation) over its first ``used`` columns.
+
+    Rows with fewer than ``TREND_FROM`` observations: simple smoothing (α = DEFAULT_ALPHA) from
+    the first observation. The others: a damped trend with α, β, φ fitted on the grids by the
+    one-step squared error over the last ``FIT_WINDOW`` buckets, started from the least-squares
+    line over the first observations. ``sigma`` divides the squared errors by the degrees of
+    freedom they have (errors counted minus parameters fitted).
     """
     n, width = dev.shape
     cols = np.arange(width)
     valid = ~np.isnan(dev) & (cols[None, :] < used[:, None])
     y = np.where(valid, dev, 0.0)
     observed = valid.sum(axis=1).astype(np.int64)
-    level0, trend0 = _initial_state(y, valid)
-    fitted = observed >= FIT_FROM
+    trended = observed >= TREND_FROM
     alpha = np.full(n, DEFAULT_ALPHA)
-    beta = np.full(n, DEFAULT_BETA)
+    beta = np.zeros(n)
+    phi = np.zeros(n)
     level = np.zeros(n)
     trend = np.zeros(n)
     sse = np.zeros(n)
-    rest = ~fitted
-    if rest.any():
-        lv, tr, err = _run(
-            y[rest],
-            valid[rest],
-            used[rest],
-            (level0[rest], trend0[rest]),
-            (np.array([DEFAULT_ALPHA]), np.array([DEFAULT_BETA])),
-        )
+    dof = np.maximum(observed - 1, 1).astype(np.float64)
+    rest = np.flatnonzero(~trended)
+    if rest.size:
+        first = np.argmax(valid[rest], axis=1)
+        start = (y[rest, first], np.zeros(rest.size))
+        one = (np.array([DEFAULT_ALPHA]), np.zeros(1), np.zeros(1))
+        lv, tr, err = _run(y[rest], valid[rest], used[rest], start, one)
         level[rest], trend[rest], sse[rest] = lv[:, 0], tr[:, 0], err[:, 0]
-    if fitted.any():
-        grid_a, grid_b = (g.ravel() for g in np.meshgrid(ALPHA_GRID, BETA_GRID, indexing="ij"))
-        window_y, window_valid, window_used, start = _fit_window(
-            y[fitted], valid[fitted], used[fitted], (level0[fitted], trend0[fitted])
+    fitted = np.flatnonzero(trended)
+    if fitted.size:
+        grid = tuple(g.ravel() for g in np.meshgrid(ALPHA_GRID, BETA_GRID, PHI_GRID, indexing="ij"))
+        level0, trend0 = _initial_state(y[fitted], valid[fitted])
+        window_y, window_valid, window_used, start, begin = _fit_window(
+            y[fitted], valid[fitted], used[fitted], (level0, trend0)
         )
-        lv, tr, err = _run(window_y, window_valid, window_used, start, (grid_a, grid_b))
+        lv, tr, err = _run(window_y, window_valid, window_used, start, (grid[0], grid[1], grid[2]))
         best = np.argmin(err, axis=1)
         pick = np.arange(best.size)
         level[fitted], trend[fitted], sse[fitted] = lv[pick, best], tr[pick, best], err[pick, best]
-        alpha[fitted], beta[fitted] = grid_a[best], grid_b[best]
-    dof = np.maximum(observed - 2, 1).astype(np.float64)
+        alpha[fitted], beta[fitted], phi[fitted] = grid[0][best], grid[1][best], grid[2][best]
+        errors = window_valid.sum(axis=1) - np.where(begin > 0, 0, 2)
+        dof[fitted] = np.maximum(errors - 3, 1)
     sigma = np.sqrt(sse / dof)
-    return HoltState(level, trend, alpha, beta, sigma, observed)
+    return SmoothingState(level, trend, alpha, beta, phi, sigma, dof, observed)
 
 
 def _fit_window(
     y: Array, valid: npt.NDArray[np.bool_], used: Ints, start: tuple[Array, Array]
-) -> tuple[Array, npt.NDArray[np.bool_], Ints, tuple[Array, Array]]:
-    """Return each row's last FIT_WINDOW buckets and the default-smoothed state just before them.
+) -> tuple[Array, npt.NDArray[np.bool_], Ints, tuple[Array, Array], Ints]:
+    """Return each row's last FIT_WINDOW buckets, the state just before them and where they begin.
 
     Fitting on the recent window keeps long cycles cheap and weighs recent behaviour; for a
     series of FIT_WINDOW buckets or fewer it is the whole series.
@@ -127,9 +157,8 @@ def _fit_window(
     begin = np.maximum(used - FIT_WINDOW, 0)
     level0, trend0 = start
     if (begin > 0).any():
-        warm_level, warm_trend, _ = _run(
-            y, valid, begin, start, (np.array([DEFAULT_ALPHA]), np.array([DEFAULT_BETA]))
-        )
+        warm = tuple(np.array([v]) for v in WARM)
+        warm_level, warm_trend, _ = _run(y, valid, begin, start, (warm[0], warm[1], warm[2]))
         level0, trend0 = warm_level[:, 0], warm_trend[:, 0]
     lengths = used - begin
     columns = begin[:, None] + np.arange(int(lengths.max()))[None, :]
@@ -137,7 +166,13 @@ def _fit_window(
     columns = np.minimum(columns, y.shape[1] - 1)
     rows = np.arange(y.shape[0])[:, None]
     window_valid = valid[rows, columns] & inside
-    return np.where(window_valid, y[rows, columns], 0.0), window_valid, lengths, (level0, trend0)
+    return (
+        np.where(window_valid, y[rows, columns], 0.0),
+        window_valid,
+        lengths,
+        (level0, trend0),
+        begin,
+    )
 
 
 def _initial_state(y: Array, valid: npt.NDArray[np.bool_]) -> tuple[Array, Array]:
@@ -168,9 +203,9 @@ def _run(
     valid: npt.NDArray[np.bool_],
     used: Ints,
     start: tuple[Array, Array],
-    grid: tuple[Array, Array],
+    grid: tuple[Array, Array, Array],
 ) -> tuple[Array, Array, Array]:
-    """Run Holt for every row and every (α, β) pair at once; return level, trend, SSE (rows × pairs).
+    """Smooth every row with every (α, β, φ) at once; return level, trend, SSE (rows × grid).
 
     Rows are processed longest first so the rows still running at step t are a prefix, and every
     update is done in place (no temporaries: allocation dominates at this size).
@@ -194,11 +229,11 @@ def _run_block(
     valid: npt.NDArray[np.bool_],
     lengths: Ints,
     start: tuple[Array, Array],
-    grid_values: tuple[Array, Array],
+    grid_values: tuple[Array, Array, Array],
 ) -> tuple[Array, Array, Array]:
     """Run one block of rows sorted by decreasing length (see :func:`_run`)."""
     level0, trend0 = start
-    alphas, betas = grid_values
+    alphas, betas, phis = grid_values
     ys = np.ascontiguousarray(y.T)
     weights = np.ascontiguousarray(valid.T.astype(np.float64))
     grid = alphas.size
@@ -210,6 +245,8 @@ def _run_block(
     scratch = np.empty_like(level)
     a = alphas[None, :]
     ab = (alphas * betas)[None, :]
+    damp = phis[None, :]
+    trended = bool(np.any(phis != 0))
     steps = int(lengths.max()) if lengths.size else 0
     # Number of rows still running at each step (lengths are sorted in decreasing order).
     running = np.searchsorted(-lengths, -np.arange(steps), side="left")
@@ -217,57 +254,74 @@ def _run_block(
         m = int(running[t])
         f, e, tmp = forecast[:m], error[:m], scratch[:m]
         lv, tr = level[:m], trend[:m]
-        np.add(lv, tr, out=f)
-        # Holt's updates folded: l' = f + αe and b' = b + αβe; a missing bucket has e = 0 (advance).
+        if trended:
+            # Damped trend folded: b ← φb; f = l + b; l' = f + αe; b' = b + αβe (e = 0: advance).
+            tr *= damp
+            np.add(lv, tr, out=f)
+        else:
+            f[...] = lv
         np.subtract(ys[t, :m, None], f, out=e)
         e *= weights[t, :m, None]
         np.multiply(e, a, out=tmp)
         np.add(f, tmp, out=lv)
-        np.multiply(e, ab, out=tmp)
-        tr += tmp
+        if trended:
+            np.multiply(e, ab, out=tmp)
+            tr += tmp
         np.multiply(e, e, out=tmp)
         sse[:m] += tmp
     return level, trend, sse
 
 
-def level_variance_factor(alpha: Array, beta: Array, horizon: Array) -> Array:
-    """Return Var(h-step error)/σ² for Holt: 1 + Σ_{j<h} α²(1 + jβ)²."""
-    h1 = np.maximum(horizon - 1.0, 0.0)
-    h = h1 + 1.0
-    return 1.0 + alpha**2 * (h1 + beta * h1 * h + beta**2 * h1 * h * (2 * h - 1) / 6.0)
+def trend_sum(phi: Array, horizon: Array) -> Array:
+    """Return Σ_{j=1..h} φ^j: how many trends a damped projection adds ``horizon`` steps ahead."""
+    h = np.maximum(horizon, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        damped = phi * (1.0 - phi**h) / (1.0 - phi)
+    return np.asarray(np.where(phi >= 1.0, h, np.where(phi <= 0.0, 0.0, damped)), dtype=np.float64)
 
 
-def cumulative_variance_factor(alpha: Array, beta: Array, first: Array, last: Array) -> Array:
-    """Return Var(Σ errors of horizons first..last)/σ² for Holt (errors share innovations).
+def variance_factors(state: SmoothingState, rows: Ints, first: Array, last: Array, flow: Bools) -> Array:
+    """Return Var(error)/σ² of each projection: a level ``last`` steps ahead, or a flow sum.
 
-    The innovation ``m`` steps ahead enters the sum with ``F(last − m) − F(first − 1 − m)``, where
-    ``F(K) = 1 + αK + αβK(K+1)/2`` sums the error weights of horizons m…m+K. When the sum starts
-    at the next bucket (``first`` = 1, the usual case) it is a sum of squared quadratics, done in
-    closed form; otherwise term by term.
+    The h-step error is ε_h + Σ_{j=1..h−1} c_j ε_{h−j} with c_j = α + αβ·Σ_{i=1..j} φ^i; a flow
+    projection sums the errors of horizons ``first`` … ``last`` (they share innovations: the one
+    m steps ahead enters with 1 + C(last − m) − C(first − 1 − m)⁺, C the running sum of c).
+    ``rows`` index the state's series.
     """
-    # Σ_{k=0..K} F(k)² with F(k) = c0 + c1·k + c2·k², from power sums of k.
-    c1 = alpha + alpha * beta / 2.0
-    c2 = alpha * beta / 2.0
-    k = last - 1.0
-    n = k + 1.0
-    s1 = k * n / 2.0
-    s2 = k * n * (2 * k + 1) / 6.0
-    s3 = s1 * s1
-    s4 = k * n * (2 * k + 1) * (3 * k * k + 3 * k - 1) / 30.0
-    total = n + 2 * c1 * s1 + (c1 * c1 + 2 * c2) * s2 + 2 * c1 * c2 * s3 + c2 * c2 * s4
-    later = np.flatnonzero(first > 1)
-    if later.size:
-        a, b, f0, f1 = alpha[later], beta[later], first[later], last[later]
-
-        def weights(kk: Array) -> Array:
-            return np.where(kk >= 0, 1.0 + a * kk + a * b * kk * (kk + 1) / 2.0, 0.0)
-
-        exact = np.zeros(later.size)
-        for m in range(1, int(f1.max()) + 1):
-            coef = weights(f1 - m) - np.where(m < f0, weights(f0 - 1.0 - m), 0.0)
-            exact += np.where(m <= f1, coef * coef, 0.0)
-        total[later] = exact
-    return np.asarray(total, dtype=np.float64)
+    if rows.size == 0:
+        return np.zeros(0)
+    top = int(max(last.max(), 1.0))
+    steps = np.arange(1, top + 1, dtype=np.float64)[None, :]
+    alpha, beta, phi = state.alpha[rows], state.beta[rows], state.phi[rows]
+    c = alpha[:, None] + (alpha * beta)[:, None] * trend_sum(phi[:, None], steps)
+    running = np.concatenate([np.zeros((rows.size, 1)), np.cumsum(c, axis=1)], axis=1)  # C(0..top)
+    squares = np.concatenate([np.zeros((rows.size, 1)), np.cumsum(c * c, axis=1)], axis=1)
+    pick = np.arange(rows.size)
+    h = last.astype(np.int64)
+    factor = 1.0 + squares[pick, h - 1]
+    if flow.any():
+        # Σ_{k=0..K} (1 + C(k))², the first = 1 case.
+        summed = np.cumsum((1.0 + running) ** 2, axis=1)
+        factor = np.where(flow, summed[pick, h - 1], factor)
+        later = np.flatnonzero(flow & (first > 1))
+        if later.size:
+            f0 = first[later].astype(np.int64)
+            f1 = h[later]
+            exact = np.zeros(later.size)
+            run_rows = running[later]
+            sub = np.arange(later.size)
+            for m in range(1, int(f1.max()) + 1):
+                inside = m <= f1
+                ahead = np.where(inside, run_rows[sub, np.clip(f1 - m, 0, top)], 0.0)
+                before = np.where(m < f0, run_rows[sub, np.clip(f0 - 1 - m, 0, top)], 0.0)
+                weight = np.where(m >= f0, 1.0, 0.0) + ahead - before
+                exact += np.where(inside, weight * weight, 0.0)
+            factor[later] = exact
+    # The deviation's drift is unknown (the plan's slope against the actual's): a drift estimated
+    # from n buckets errs by σ/√n per step, so h steps ahead add h²/n (a flow sum: (Σ h)²/n).
+    steps_ahead = np.where(flow, (h * (h + 1) - (first - 1) * first) / 2.0, h)
+    factor = factor + DRIFT_UNCERTAINTY * steps_ahead**2 / np.maximum(state.observed[rows], 1)
+    return np.asarray(factor, dtype=np.float64)
 
 
 @dataclass(frozen=True)
@@ -416,21 +470,23 @@ def project(
     cells = usable & chosen[s]
     matrix = np.full((picked.size, int(used[picked].max())), np.nan)
     matrix[position[s[cells]], fb.fk[cells]] = fb.dev[cells]
-    state = fit_holt(matrix, used[picked].astype(np.int64))
+    state = fit_smoothing(matrix, used[picked].astype(np.int64))
 
     def spread_out(values: Array) -> Array:
         full = np.full(n, np.nan)
         full[picked] = values
         return full
 
-    level, trend = spread_out(state.level), spread_out(state.trend)
-    alpha, beta, sigma = spread_out(state.alpha), spread_out(state.beta), spread_out(state.sigma)
+    level, trend, phi = spread_out(state.level), spread_out(state.trend), spread_out(state.phi)
+    sigma = spread_out(state.sigma)
+    # Student t instead of normal quantiles: σ comes from few errors (widths are in σ·z units).
+    inflate = spread_out(t_quantile(state.dof) / Z_INTERVAL)
     future = np.flatnonzero(chosen[s] & (fb.last > to_date[s]))
     fs = s[future]
     h = (fb.fk[future] - used[fs] + 1).astype(np.float64)
     first, last = fb.first[future], fb.last[future]
     weight = (last - np.maximum(to_date[fs], first - 1)) / (last - first + 1)
-    dev_hat = level[fs] + h * trend[fs]
+    dev_hat = level[fs] + trend_sum(phi[fs], h) * trend[fs]
     cumulative_plan = (opening[s] + _segment_cumsum(fb.plan_amount, s))[future]
     is_flow = flow[fs]
     flow_value = (
@@ -441,12 +497,8 @@ def project(
     value = np.where(is_flow, flow_value, fb.plan_level[future] + dev_hat)
     compare = np.where(is_flow, cumulative_plan, fb.plan_level[future])
     first_h = _segment_first(h, fs)
-    factor = level_variance_factor(alpha[fs], beta[fs], h)
-    if is_flow.any():
-        factor[is_flow] = cumulative_variance_factor(
-            alpha[fs][is_flow], beta[fs][is_flow], first_h[is_flow], h[is_flow]
-        )
-    spread = sigma[fs] * np.sqrt(factor)
+    factor = variance_factors(state, position[fs], first_h, h, is_flow)
+    spread = sigma[fs] * inflate[fs] * np.sqrt(factor)
     code = grade(compare, value, criteria.take(fs), figures.band_lo[fs], figures.band_hi[fs])
     red_day = np.full(n, np.iinfo(np.int64).max)
     np.minimum.at(red_day, fs, np.where(code == RED, last, np.iinfo(np.int64).max))

@@ -17,6 +17,10 @@ changed and the events that changed them. The rules are DESIGN.md §4's:
   that still projects a miss does not keep it open: it resolves, and the forecast opens its own
   at-risk case. An at-risk case's condition adds the at-risk forecast; a threatened case's adds
   the threat.
+- Hysteresis (``policy.at_risk_after`` = N): an at-risk projection opens a case only when it has
+  held for N consecutive evaluations (today included; ``risk_streaks`` counts the earlier ones),
+  and an at-risk case resolves only after max(N, ``auto_resolve_after``) evaluations without its
+  condition. A red status opens at once. :func:`at_risk_holds` is the rule.
 - A relapse within the cycle reopens the last resolved case of that subject and family when the
   condition that case was about is back; a different condition opens a new case.
 - Each deadline (explain, act, a corrective action's due date) that passes unmet escalates the
@@ -51,7 +55,7 @@ from onpace.domain.channel_cases import is_channel_case
 from onpace.domain.checkins import CheckIn, find_mirages
 from onpace.domain.escalation import escalate_overdue, first_holder, ladder
 from onpace.domain.hygiene import Finding, hygiene_findings
-from onpace.domain.model import CaseKind, Model
+from onpace.domain.model import CaseKind, Model, Policy
 from onpace.domain.results import SubjectResult
 
 # What keeps a variance case of each kind open (its "own condition").
@@ -90,12 +94,15 @@ class Decision:
 
     ``cases`` holds every case that is new or changed (in the order first touched);
     ``events`` every event, in a deterministic order; ``statuses`` today's status of each
-    evaluated subject (at risk folded in), to pass as ``previous`` to the next run.
+    evaluated subject (at risk folded in), to pass as ``previous`` to the next run;
+    ``risk_streaks`` the consecutive at-risk evaluations of each subject at risk today (this one
+    included), to pass as ``risk_streaks`` to the next run.
     """
 
     cases: tuple[Case, ...]
     events: tuple[CaseEvent, ...]
     statuses: Mapping[str, str]
+    risk_streaks: Mapping[str, int] = field(default_factory=dict)
 
 
 def variance_kinds(result: SubjectResult) -> frozenset[str]:
@@ -108,6 +115,17 @@ def variance_kinds(result: SubjectResult) -> frozenset[str]:
     if result.threatened_by:
         kinds.add("threatened")
     return frozenset(kinds)
+
+
+def at_risk_holds(streak_before: int, at_risk_after: int) -> bool:
+    """Return whether an at-risk projection seen today after ``streak_before`` at-risk evaluations may open a case."""
+    return streak_before + 1 >= max(1, at_risk_after)
+
+
+def resolve_after(kind: str, policy: Policy) -> int:
+    """Return how many evaluations without its condition close a case of this kind."""
+    base = max(1, policy.auto_resolve_after)
+    return max(base, policy.at_risk_after) if kind == "at_risk" else base
 
 
 def holds_open(case: Case, observation: Observation | None) -> bool:
@@ -144,11 +162,14 @@ def _result_detail(result: SubjectResult) -> dict[str, object]:
 class _Observer:
     """Turn results, check-ins, dependencies and hygiene findings into observations."""
 
-    def __init__(self, model: Model, index: SubjectIndex, as_of: dt.date) -> None:
+    def __init__(
+        self, model: Model, index: SubjectIndex, as_of: dt.date, risk_streaks: Mapping[str, int]
+    ) -> None:
         self.model = model
         self.index = index
         self.as_of = as_of
         self.policy = model.policy
+        self.risk_streaks = risk_streaks
         self.ties = dependency_ties(model, as_of)
         self.kr_kpi = {kr.id: kr.kpi for kr in model.key_results}
 
@@ -159,6 +180,10 @@ class _Observer:
         info = self.index.info(result.subject, result.level)
         deps = self.ties.get(result.subject, ())
         worthy = [k for k in kinds if deps or k in self.policy.open_case_on]
+        if "at_risk" in worthy and not at_risk_holds(
+            self.risk_streaks.get(result.subject, 0), self.policy.at_risk_after
+        ):
+            worthy.remove("at_risk")
         opening: CaseKind | None = None
         if worthy:
             worst = max(worthy, key=lambda k: VARIANCE_RANK[k])
@@ -293,7 +318,6 @@ class _Run:
         self.index = index
         self.now = now
         self.as_of = as_of
-        self.resolve_after = max(1, self.policy.auto_resolve_after)
         self.changed: dict[tuple[str, str, int | None, str], Case] = {}
         self.events: list[CaseEvent] = []
 
@@ -400,6 +424,7 @@ def govern(
     checkins: Sequence[CheckIn] = (),
     previous: Mapping[str, str] | None = None,
     findings: Sequence[Finding] | None = None,
+    risk_streaks: Mapping[str, int] | None = None,
 ) -> Decision:
     """Decide what today's evaluation means for the cases; return the changed cases and events.
 
@@ -407,12 +432,16 @@ def govern(
     resolved case per subject and family matters). ``previous`` maps subjects to their status
     at the previous evaluation (at risk folded in); a subject missing from it counts as having
     had no data. ``findings`` defaults to :func:`onpace.domain.hygiene.hygiene_findings`.
-    ``now`` is the moment of the run: deadlines are measured against it.
+    ``now`` is the moment of the run: deadlines are measured against it. ``risk_streaks`` maps
+    subjects to the number of consecutive evaluations before this one that were at risk; by
+    default 1 for a subject whose previous status was at risk (enough for ``at_risk_after`` ≤ 2).
     """
-    index = SubjectIndex(model, as_of)
-    observer = _Observer(model, index, as_of)
-    run = _Run(model, index, as_of, now)
     previous = previous or {}
+    if risk_streaks is None:
+        risk_streaks = {subject: 1 for subject, status in previous.items() if status == "at_risk"}
+    index = SubjectIndex(model, as_of)
+    observer = _Observer(model, index, as_of, risk_streaks)
+    run = _Run(model, index, as_of, now)
     if findings is None:
         findings = hygiene_findings(model, results, as_of)
 
@@ -480,7 +509,8 @@ def govern(
             run.events.extend(events)
         open_cases[key] = escalated
 
-    return Decision(tuple(run.changed.values()), tuple(run.events), statuses)
+    streaks = {s: risk_streaks.get(s, 0) + 1 for s, status in statuses.items() if status == "at_risk"}
+    return Decision(tuple(run.changed.values()), tuple(run.events), statuses, streaks)
 
 
 def _attach_case(run: _Run, index: int | None, case: Case | None) -> None:
@@ -538,7 +568,7 @@ def _step(  # noqa: PLR0917 - private helper; the state is passed explicitly
         streak = case.good_streak + 1
         case = run.touch(dataclasses.replace(case, good_streak=streak, detail={**case.detail, GOOD_DAY: day}))
         open_cases[key] = case
-        if streak < run.resolve_after:
+        if streak < resolve_after(case.kind, run.policy):
             return
         run.resolve(case)
         del open_cases[key]

@@ -257,6 +257,8 @@ class Policy:
     at_risk_on: Literal["red", "amber"] = "red"
     approve_manual: bool = False
     review_weekday: str = "monday"
+    # Consecutive evaluations an at-risk projection must hold before it opens a case (red opens at once).
+    at_risk_after: int = 1
 
 
 @dataclass(frozen=True)

@@ -231,6 +231,7 @@ def _policy(policy: Policy) -> Fields:
     _put(fields, "at_risk_on", policy.at_risk_on, default.at_risk_on)
     _put(fields, "approve_manual", policy.approve_manual, default.approve_manual)
     _put(fields, "review_weekday", policy.review_weekday, default.review_weekday)
+    _put(fields, "at_risk_after", policy.at_risk_after, default.at_risk_after)
     return fields
 
 

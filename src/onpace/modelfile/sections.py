@@ -400,7 +400,7 @@ def _read_policy(draft: Draft, sink: Sink, node: Node) -> None:
     if isinstance(ladder, SequenceNode) and not ladder.value:
         rec.problem("escalation", "`escalation` of `policy` is empty; list at least `owner`")
     counts: dict[str, int] = {}
-    for key in ("auto_resolve_after", "stale_after"):
+    for key in ("auto_resolve_after", "stale_after", "at_risk_after"):
         count = rec.integer(key)
         if count is not None and count < 1:
             rec.problem(key, f"`{key}` of `policy` is {count}; it must be 1 or more")
@@ -425,6 +425,7 @@ def _read_policy(draft: Draft, sink: Sink, node: Node) -> None:
         at_risk_on=rec.choice("at_risk_on", schema.AT_RISK_ON) or defaults.at_risk_on,
         approve_manual=approve_manual if approve_manual is not None else defaults.approve_manual,
         review_weekday=rec.choice("review_weekday", WEEKDAYS) or defaults.review_weekday,
+        at_risk_after=counts.get("at_risk_after", defaults.at_risk_after),
     )
 
 

@@ -66,6 +66,7 @@ def govern_store(
         now=now,
         checkins=checkins_as_of(session, org_id, as_of),
         previous=previous if previous is not None else previous_statuses(session, org_id, as_of),
+        risk_streaks=evaluations_repo.risk_streaks(session, org_id, as_of, model.policy.at_risk_after - 1),
     )
     saved: list[Case] = []
     new_ids: dict[tuple[str, str], int] = {}

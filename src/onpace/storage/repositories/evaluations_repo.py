@@ -82,3 +82,46 @@ def evaluations_between(
         stmt = stmt.where(EvaluationRow.subject.in_(sorted(set(subjects))))
     order = (EvaluationRow.level, EvaluationRow.subject, EvaluationRow.as_of, EvaluationRow.id)
     return list(session.scalars(stmt.order_by(*order)))
+
+
+def risk_streaks(session: Session, org_id: int, before: dt.date, depth: int) -> dict[str, int]:
+    """Return how many of each subject's last ``depth`` evaluated days before ``before`` were at risk in a row.
+
+    A day evaluated several times counts once, by its last verdict; the count runs back from the
+    latest day and stops at the first day not at risk (green or amber with an at-risk projection).
+    """
+    if depth < 1:
+        return {}
+    last_of_day = (
+        select(func.max(EvaluationRow.id).label("id"))
+        .where(EvaluationRow.org_id == org_id, EvaluationRow.as_of < before)
+        .group_by(EvaluationRow.level, EvaluationRow.subject, EvaluationRow.as_of)
+        .subquery()
+    )
+    ranked = (
+        select(
+            EvaluationRow.subject,
+            EvaluationRow.status,
+            EvaluationRow.at_risk,
+            func.row_number()
+            .over(partition_by=(EvaluationRow.level, EvaluationRow.subject), order_by=EvaluationRow.as_of.desc())
+            .label("rank"),
+        )
+        .join(last_of_day, last_of_day.c.id == EvaluationRow.id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(ranked.c.subject, ranked.c.status, ranked.c.at_risk, ranked.c.rank)
+        .where(ranked.c.rank <= depth)
+        .order_by(ranked.c.subject, ranked.c.rank)
+    ).all()
+    streaks: dict[str, int] = {}
+    broken: set[str] = set()
+    for subject, status, at_risk, _ in rows:
+        if subject in broken:
+            continue
+        if at_risk and status in ("green", "amber"):
+            streaks[subject] = streaks.get(subject, 0) + 1
+        else:
+            broken.add(subject)
+    return streaks
