@@ -97,6 +97,15 @@ class PlanVersion:
     plan: Plan
     reason: str = ""
     approved_by: str | None = None
+    cycle: str | None = None  # the cycle this version plans; None: the subject's home cycle
+
+
+@dataclass(frozen=True)
+class CyclePlan:
+    """A KPI's plan for one named cycle (an item of the model file's ``plans:`` list)."""
+
+    cycle: str
+    plan: Plan
 
 
 @dataclass(frozen=True)
@@ -181,6 +190,7 @@ class Kpi:
     kind: KpiKind = "outcome"
     constraint: bool = False
     cycle: str | None = None
+    plans: tuple[CyclePlan, ...] = ()
 
     @property
     def owner(self) -> str | None:
