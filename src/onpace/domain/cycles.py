@@ -18,7 +18,7 @@ import datetime as dt
 from collections.abc import Collection, Mapping, Sequence
 
 from onpace.domain.calendar import kpi_cycles
-from onpace.domain.model import Cycle, Kpi, Model, Plan, PlanVersion
+from onpace.domain.model import Cycle, CyclePlan, Kpi, Model, Plan, PlanVersion
 
 
 def _innermost(cycles: Sequence[Cycle]) -> Cycle:
@@ -28,7 +28,7 @@ def _innermost(cycles: Sequence[Cycle]) -> Cycle:
 
 def planned_cycle_ids(kpi: Kpi, home: Cycle | None) -> frozenset[str]:
     """Return the ids of the cycles in which ``kpi`` has a plan (``plan:`` counts for its home)."""
-    found = {p.cycle for p in kpi.plans}
+    found = {p.cycle for p in kpi.plans if p.effective is None}
     if kpi.plan is not None and home is not None:
         found.add(home.id)
     return frozenset(found)
@@ -38,7 +38,7 @@ def plan_in_cycle(kpi: Kpi, cycle: Cycle | None, home: Cycle | None) -> Plan | N
     """Return the KPI's plan for ``cycle``: its ``plans:`` entry, else ``plan:`` in its home cycle."""
     if cycle is None:
         return None
-    entry = next((p.plan for p in kpi.plans if p.cycle == cycle.id), None)
+    entry = next((p.plan for p in kpi.plans if p.cycle == cycle.id and p.effective is None), None)
     if entry is not None:
         return entry
     return kpi.plan if home is not None and home.id == cycle.id else None
@@ -189,12 +189,20 @@ def versions_as_of(
     in its cycle is dropped from the answer, so the engine uses the model's plan for that cycle.
     KR versions are kept as they are (a KR has one cycle).
     """
-    if not versions:
-        return None if versions is None else {}
     homes = kpi_cycles(model)
     in_force = {k.id: kpi_cycle_in_force(model, k, as_of, homes.get(k.id)) for k in model.kpis}
     kept: dict[str, list[PlanVersion]] = {}
+    for kpi in model.kpis:
+        if versions and versions.get(kpi.id):
+            continue
+        history = _file_history(kpi, in_force[kpi.id], homes.get(kpi.id))
+        if history:
+            kept[kpi.id] = history
+    if not versions:
+        return kept or (None if versions is None else {})
     for subject, found in versions.items():
+        if subject in kept:
+            continue
         if subject not in in_force:
             kept[subject] = list(found)
             continue
@@ -210,3 +218,22 @@ def versions_as_of(
         if chosen:
             kept[subject] = chosen
     return kept
+
+
+def _file_history(kpi: Kpi, cycle: Cycle | None, home: Cycle | None) -> list[PlanVersion]:
+    """Return the versions a model file's dated ``plans:`` items give the cycle, or [] for none."""
+    if cycle is None:
+        return []
+    dated = sorted((p for p in kpi.plans if p.cycle == cycle.id and p.effective is not None), key=_when)
+    base = plan_in_cycle(kpi, cycle, home)
+    if not dated or base is None:
+        return []
+    first = PlanVersion(kpi.id, 1, cycle.start, base, "initial plan", cycle=cycle.id)
+    return [first] + [
+        PlanVersion(kpi.id, i, p.effective or cycle.start, p.plan, "re-baseline", cycle=cycle.id)
+        for i, p in enumerate(dated, 2)
+    ]
+
+
+def _when(entry: CyclePlan) -> dt.date:
+    return entry.effective or dt.date.min

@@ -274,7 +274,9 @@ def _run(
         passes=passes,
     )
     _apply_formulas(specs, lay, actual, last_day)
-    plans = bucket_plans(lay, flow, cycle_start, cycle_end, plan_table(_plan_versions(specs, plan_versions)))
+    plans = bucket_plans(
+        lay, flow, cycle_start, cycle_end, plan_table(_plan_versions(specs, plan_versions)), as_of=today
+    )
     if shifts:
         index = {name: i for i, name in enumerate(specs.ids[: specs.visible])}
         by_series = {index[name]: shift for name, shift in shifts.items() if name in index}

@@ -102,10 +102,14 @@ class PlanVersion:
 
 @dataclass(frozen=True)
 class CyclePlan:
-    """A KPI's plan for one named cycle (an item of the model file's ``plans:`` list)."""
+    """A KPI's plan for one named cycle (an item of the model file's ``plans:`` list).
+
+    ``effective`` set: a re-baseline of that cycle's plan, in force from that day on.
+    """
 
     cycle: str
     plan: Plan
+    effective: dt.date | None = None
 
 
 @dataclass(frozen=True)
