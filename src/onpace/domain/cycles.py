@@ -237,3 +237,19 @@ def _file_history(kpi: Kpi, cycle: Cycle | None, home: Cycle | None) -> list[Pla
 
 def _when(entry: CyclePlan) -> dt.date:
     return entry.effective or dt.date.min
+
+
+def version_cycle(model: Model, subject: str, level: str, effective: dt.date) -> str | None:
+    """Return the cycle tag of a new plan version of ``subject`` effective ``effective``.
+
+    None (the home cycle, as every version of a one-cycle model) for a KR, or for a KPI whose
+    cycle in force on that day is its home cycle; else the id of the cycle in force then.
+    """
+    kpi = next((k for k in model.kpis if k.id == subject), None) if level == "kpi" else None
+    if kpi is None:
+        return None
+    home = kpi_cycles(model).get(kpi.id)
+    cycle = kpi_cycle_in_force(model, kpi, effective, home)
+    if cycle is None or (home is not None and cycle.id == home.id):
+        return None
+    return cycle.id
