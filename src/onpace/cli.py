@@ -140,13 +140,17 @@ def export(
         Path | None, typer.Option("-o", "--output", help="Write here instead of stdout.")
     ] = None,
 ) -> None:
-    """Print the stored model as onpace.yaml (load → export → load gives the same model)."""
+    """Print the stored model as onpace.yaml with its plan history (load → export → load keeps it)."""
     from onpace.modelfile import dump_model
+    from onpace.services.cycle_plans_store import model_with_plan_history
     from onpace.services.model_store import load_model
     from onpace.storage.db import make_engine, session_for
+    from onpace.storage.repositories import model_repo
 
     with user_errors(), session_for(make_engine()) as session:
-        text = dump_model(load_model(session))
+        model = load_model(session)
+        org_id = model_repo.find_org(session, model.org).id
+        text = dump_model(model_with_plan_history(session, org_id, model))
     if output is None:
         sys.stdout.write(text)
     else:

@@ -5,8 +5,8 @@ dense bucket layout, polars for the model-sized frames) and returns an :class:`E
 frames for reports and charts, and one :class:`SubjectResult` per KPI, KR and objective.
 
 A *series* is a KPI (points whose metric is its id, or a formula over other KPIs) or a KR with
-its own plan and no KPI (points whose metric is the KR's id). A KPI's cycle is its own, else the
-cycle of the objective of a KR that uses it, else the model's first; a KR's is its objective's.
+its own plan and no KPI (points whose metric is the KR's id). A KPI is judged in its cycle in force as
+of the date, against its plan for that cycle (``domain.cycles``); a KR in its objective's cycle.
 ``ratio`` KPIs are compared like ``level`` ones (the latest bucket against its plan). A formula
 is computed bucket by bucket from its inputs bucketed at the formula's grain, each with its own
 aggregate (a name that is not a KPI is a raw metric, summed); nested formulas are expanded.
@@ -14,6 +14,7 @@ aggregate (a name that is not a KPI is a raw metric, summed); nested formulas ar
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ import polars as pl
 from onpace.domain import formula as fx
 from onpace.domain import whatif
 from onpace.domain.calendar import GRAIN_CODES, Layout, day_number, kpi_cycles, kr_cycles, layout
+from onpace.domain.cycles import model_as_of, open_past_cycles, versions_as_of
 from onpace.domain.evaluate import (
     AGGREGATE_CODES,
     DIRECTION_CODES,
@@ -173,6 +175,7 @@ def evaluate_model(
     points: pl.DataFrame,
     as_of: dt.date,
     plan_versions: Mapping[str, Sequence[PlanVersion]] | None = None,
+    closed: Collection[str] = (),
 ) -> Evaluation:
     """Evaluate every KPI, KR and objective of ``model`` from ``points`` as of ``as_of``.
 
@@ -182,8 +185,29 @@ def evaluate_model(
     start. Raise ``graph.LinkCycleError`` when formulas refer to each other in a cycle,
     ``formula.FormulaError`` for a formula that does not parse, and ValueError when ``points``
     lacks a needed column.
+
+    Each KPI is judged in its cycle in force as of the date (``domain.cycles``); objectives of
+    ended cycles not in ``closed`` are still judged, as of their cycle's end, and added.
     """
-    return run(model, points, as_of, plan_versions, {})
+    evaluation = run(model, points, as_of, plan_versions, {})
+    past = open_past_cycles(model, as_of, closed)
+    if not past:
+        return evaluation
+    parts = [evaluation.subjects]
+    threat_parts = [evaluation.threats]
+    for cycle in past:
+        earlier = run(model, points, cycle.end, plan_versions, {}, objective_cycles={cycle.id})
+        mine = {o.id for o in model.objectives if o.cycle == cycle.id}
+        mine |= {kr.id for o in model.objectives if o.cycle == cycle.id for kr in o.key_results}
+        parts.append(earlier.subjects.filter(pl.col("subject").is_in(sorted(mine))))
+        threat_parts.append(earlier.threats.filter(pl.col("kr").is_in(sorted(mine))))
+    subjects = pl.concat(parts, how="vertical")
+    return dataclasses.replace(
+        evaluation,
+        subjects=subjects,
+        threats=pl.concat(threat_parts, how="vertical"),
+        results=_results(subjects, as_of),
+    )
 
 
 def run(
@@ -192,14 +216,22 @@ def run(
     as_of: dt.date,
     plan_versions: Mapping[str, Sequence[PlanVersion]] | None,
     shifts: Mapping[str, whatif.Shift],
+    objective_cycles: Collection[str] | None = None,
 ) -> Evaluation:
-    """Evaluate the model with what-if ``shifts`` applied to the as-of actuals (empty for none)."""
+    """Evaluate the model with what-if ``shifts`` applied to the as-of actuals (empty for none).
+
+    The model is first read as of the date (``cycles.model_as_of``): each KPI in its cycle in
+    force with that cycle's plan and plan versions, and the objectives of ``objective_cycles``
+    (default: the cycles in force).
+    """
     missing = {"metric", "date", "value"} - set(points.columns)
     if missing:
         raise ValueError(
             f"actual points need the columns metric, date, value; missing: {', '.join(sorted(missing))}"
         )
     check_cycles(model)
+    plan_versions = versions_as_of(model, plan_versions, as_of)
+    model = model_as_of(model, as_of, objective_cycles)
     # Extreme values may overflow on the way; every output is made finite-or-null at the end.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         return _run(model, points, as_of, plan_versions, shifts)
@@ -242,7 +274,9 @@ def _run(
         passes=passes,
     )
     _apply_formulas(specs, lay, actual, last_day)
-    plans = bucket_plans(lay, flow, cycle_start, cycle_end, plan_table(_plan_versions(specs, plan_versions)))
+    plans = bucket_plans(
+        lay, flow, cycle_start, cycle_end, plan_table(_plan_versions(specs, plan_versions)), as_of=today
+    )
     if shifts:
         index = {name: i for i, name in enumerate(specs.ids[: specs.visible])}
         by_series = {index[name]: shift for name, shift in shifts.items() if name in index}

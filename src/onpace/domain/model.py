@@ -97,6 +97,19 @@ class PlanVersion:
     plan: Plan
     reason: str = ""
     approved_by: str | None = None
+    cycle: str | None = None  # the cycle this version plans; None: the subject's home cycle
+
+
+@dataclass(frozen=True)
+class CyclePlan:
+    """A KPI's plan for one named cycle (an item of the model file's ``plans:`` list).
+
+    ``effective`` set: a re-baseline of that cycle's plan, in force from that day on.
+    """
+
+    cycle: str
+    plan: Plan
+    effective: dt.date | None = None
 
 
 @dataclass(frozen=True)
@@ -181,6 +194,7 @@ class Kpi:
     kind: KpiKind = "outcome"
     constraint: bool = False
     cycle: str | None = None
+    plans: tuple[CyclePlan, ...] = ()
 
     @property
     def owner(self) -> str | None:

@@ -15,8 +15,9 @@ series phased plans and points are *cumulative* (``target`` is the cycle's total
 is the opening balance, normally 0), so a bucket plans ``C(end) − C(end of previous bucket)``; a
 ``per_bucket`` flow plan is the amount of every bucket, prorated for a bucket that the cycle only
 partly covers. Plan versions (re-baselines) apply from their ``effective`` day on: a bucket takes
-the version in force on its last day, so buckets that ended earlier keep the plan they had; the
-earliest version also covers any bucket before its own effective day.
+the version in force on its last day (the bucket holding the as-of date: on that date), so buckets
+that ended earlier keep the plan they had; a flow bucket a re-baseline splits plans each part with
+its own version; the earliest version also covers any bucket before its own effective day.
 """
 
 from __future__ import annotations
@@ -136,11 +137,18 @@ def _num(value: float | None) -> float:
 
 
 def bucket_plans(
-    lay: Layout, flow: npt.NDArray[np.bool_], cycle_start: Ints, cycle_end: Ints, table: PlanTable
+    lay: Layout,
+    flow: npt.NDArray[np.bool_],
+    cycle_start: Ints,
+    cycle_end: Ints,
+    table: PlanTable,
+    as_of: int | None = None,
 ) -> BucketPlans:
     """Return the plan of every bucket row, the bands in force and each series' opening balance.
 
-    Series without a plan get NaN plans (the caller reports them as unplanned).
+    Series without a plan get NaN plans (the caller reports them as unplanned). With ``as_of``
+    (a day number), the bucket holding it takes the version in force on that day, not on its
+    last day: a re-baseline effective later in the bucket is not in force yet.
     """
     if table.series.size == 0:
         nothing = np.full(lay.rows, np.nan)
@@ -152,7 +160,8 @@ def bucket_plans(
     c_end = np.repeat(cycle_end, lay.count)
     plan_day = np.minimum(lay.end, c_end)
     prev_day = np.maximum(lay.start, c_start) - 1
-    version = _version_in_force(s, plan_day, table)
+    version_day = plan_day if as_of is None else np.where(lay.start <= as_of, np.minimum(plan_day, as_of), plan_day)
+    version = _version_in_force(s, version_day, table)
     has = version >= 0
     v = np.where(has, version, 0)
     plan = value_at(v, plan_day, c_start, c_end, table)
@@ -171,6 +180,7 @@ def bucket_plans(
         amounts = flows[~is_cumulative]
         length = (lay.end[amounts] - lay.start[amounts] + 1).astype(np.float64)
         plan[amounts] *= np.clip((plan_day[amounts] - prev_day[amounts]) / length, 0.0, 1.0)
+        _split_rebaselined(plan, lay, flows, version, prev_day, plan_day, (c_start, c_end), table)
     first_rows = lay.offset
     opening = np.where(cumulative[first_rows], at_prev[first_rows], 0.0)
     level_start = np.full(first_rows.size, np.nan)
@@ -191,6 +201,40 @@ def bucket_plans(
         opening=np.nan_to_num(opening),
         plan_start=plan_start,
     )
+
+
+def _split_rebaselined(  # noqa: PLR0917 - private helper over parallel arrays
+    plan: Floats,
+    lay: Layout,
+    flows: Ints,
+    version: Ints,
+    prev_day: Ints,
+    plan_day: Ints,
+    cycle: tuple[Ints, Ints],
+    table: PlanTable,
+) -> None:
+    """Plan a flow bucket that a re-baseline splits as the sum of its two parts, in place.
+
+    The days before the version's effective day keep the version in force then; the days from
+    it on take the new one. (Two re-baselines inside one bucket: the earlier one's days go with
+    the version before it.)
+    """
+    before = _version_in_force(lay.series[flows], prev_day[flows] + 1, table)
+    split = (before >= 0) & (before != version[flows])
+    if not split.any():
+        return
+    rows = flows[split]
+    old, new = before[split], version[rows]
+    effective = table.effective[new]
+    c_start, c_end = cycle[0][rows], cycle[1][rows]
+    length = (lay.end[rows] - lay.start[rows] + 1).astype(np.float64)
+
+    def part(ver: Ints, first: Ints, last: Ints) -> Floats:
+        cumulative = (table.form[ver] == PHASED) | (table.form[ver] == POINTS)
+        span = value_at(ver, last, c_start, c_end, table) - value_at(ver, first - 1, c_start, c_end, table)
+        return np.where(cumulative, span, table.per_bucket[ver] * (last - first + 1) / length)
+
+    plan[rows] = part(old, prev_day[rows] + 1, effective - 1) + part(new, effective, plan_day[rows])
 
 
 def _version_in_force(series: Ints, days: Ints, table: PlanTable) -> Ints:

@@ -19,6 +19,7 @@ from onpace.domain.model import (
     DEFAULT_TOLERANCE,
     Calendar,
     Cycle,
+    CyclePlan,
     Dependency,
     Initiative,
     KeyResult,
@@ -138,6 +139,7 @@ def _kpi(kpi: Kpi) -> Fields:
     _put(fields, "aggregate", kpi.aggregate, default_aggregate(kpi.measure, "mean"))
     _put(fields, "tolerance", _tolerance(kpi.tolerance))
     _put(fields, "plan", _plan(kpi.plan))
+    _put(fields, "plans", [_cycle_plan(p) for p in kpi.plans], [])
     _put(fields, "source", kpi.source)
     _put(fields, "leading", kpi.leading, False)
     _put(fields, "constraint", kpi.constraint, False)
@@ -255,6 +257,13 @@ def _plan(plan: Plan | None) -> dict[str, object] | None:
     _put_dict(out, "per_bucket", plan.per_bucket)
     if plan.band is not None:
         out["band"] = list(plan.band)
+    return out
+
+
+def _cycle_plan(entry: CyclePlan) -> dict[str, object]:
+    out: dict[str, object] = {"cycle": entry.cycle}
+    _put_dict(out, "from", entry.effective)
+    out.update(_plan(entry.plan) or {})
     return out
 
 

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from onpace.domain.model import Cycle, KeyResult, Kpi
+from onpace.modelfile.cycle_plans import check_cycle_plans
 from onpace.modelfile.formula import FormulaError, formula_names
 from onpace.modelfile.records import Record, Sink, did_you_mean
 from onpace.modelfile.sections import Draft
@@ -256,6 +257,11 @@ def _check_plan_dates(links: _Links) -> None:
     objective_cycle = {o.id: o.cycle for o, _ in links.draft.objectives}
     only = links.draft.cycles[0][0].id if len(links.draft.cycles) == 1 else None
     kpi_cycles = _kpi_cycles(links, objective_cycle)
+    first = links.draft.cycles[0][0].id if links.draft.cycles else None
+    for rec, drafts in links.draft.cycle_plans:
+        kpi = links.kpis.get(_ident_of(rec))
+        home = (kpi.cycle if kpi else None) or only or kpi_cycles.get(_ident_of(rec)) or first
+        check_cycle_plans(rec, drafts, home, links.cycles)
     for level, ident, planned in links.draft.plans:
         if level == "kr":
             kr = links.krs.get(ident)
@@ -275,6 +281,10 @@ def _check_plan_dates(links: _Links) -> None:
                     f"the plan of {holder} has a point on {day}, outside cycle `{cycle.id}` "
                     f"({cycle.start} to {cycle.end})",
                 )
+
+
+def _ident_of(rec: Record) -> str:
+    return rec.text("id") or ""
 
 
 def _kpi_cycles(links: _Links, objective_cycle: Mapping[str, str]) -> dict[str, str]:

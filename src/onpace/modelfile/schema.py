@@ -49,6 +49,7 @@ KPI = (
     "aggregate",
     "tolerance",
     "plan",
+    "plans",
     "source",
     "leading",
     "constraint",

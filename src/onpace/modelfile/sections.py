@@ -46,6 +46,7 @@ from onpace.domain.model import (
 )
 from onpace.modelfile import schema
 from onpace.modelfile.formula import FormulaError, formula_names
+from onpace.modelfile.cycle_plans import read_cycle_plans
 from onpace.modelfile.plans import PlanDraft, read_plan
 from onpace.modelfile.records import Record, Sink, did_you_mean, read_record
 from onpace.modelfile.tolerances import read_tolerance
@@ -68,6 +69,7 @@ class Draft:
     kpis: list[tuple[Kpi, Record]] = field(default_factory=list)
     feeds: list[tuple[str, Feed, Record]] = field(default_factory=list)
     plans: list[tuple[str, str, PlanDraft]] = field(default_factory=list)
+    cycle_plans: list[tuple[Record, list[tuple[PlanDraft, str, dt.date | None]]]] = field(default_factory=list)
     initiatives: list[tuple[Initiative, Record]] = field(default_factory=list)
     dependencies: list[tuple[Dependency, Record, Record | None, Record | None]] = field(default_factory=list)
     sources: list[tuple[Source, Record]] = field(default_factory=list)
@@ -261,6 +263,9 @@ def _read_kpi(draft: Draft, rec: Record) -> None:
         if feed is not None:
             feeds.append(feed)
             draft.feeds.append((ident, feed, feed_rec))
+    cycle_plans, cycle_drafts = read_cycle_plans(rec, direction)
+    if cycle_drafts:
+        draft.cycle_plans.append((rec, cycle_drafts))
     kpi = Kpi(
         id=ident,
         title=rec.text("title") or ident,
@@ -281,6 +286,7 @@ def _read_kpi(draft: Draft, rec: Record) -> None:
         kind=rec.choice("kind", KPI_KINDS) or "outcome",
         constraint=bool(rec.boolean("constraint")),
         cycle=rec.text("cycle"),
+        plans=cycle_plans,
     )
     draft.kpis.append((kpi, rec))
 

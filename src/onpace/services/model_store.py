@@ -9,6 +9,7 @@ items, equal to the one saved. Neither commits: the caller's transaction does.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -38,6 +39,7 @@ from onpace.domain.model import (
     Unit,
 )
 from onpace.services.audit import append_audit
+from onpace.services.cycle_plans_store import stored_cycle_plans, sync_cycle_plans
 from onpace.storage import codec
 from onpace.storage.errors import StoreError
 from onpace.storage.repositories import model_repo
@@ -162,6 +164,7 @@ def save_model(
     )
     _sync_policy(session, org.id, rows.policy, model, now=now, report=report)
     _sync_plans(session, org.id, model, by=by, now=now, report=report)
+    report.plan_versions += sync_cycle_plans(session, org.id, model, by=by, now=now)
     session.flush()
     if report.changed:
         # Model and plan changes are chained in the audit log with who and when.
@@ -555,6 +558,7 @@ def load_model(session: Session, org: str | None = None) -> Model:
         key: None if row.plan is None else codec.decode_plan(row.plan)
         for key, row in model_repo.latest_plan_rows(session, org_row.id).items()
     }
+    cycle_plans = stored_cycle_plans(session, org_row.id)
     owners: dict[str, list[str]] = defaultdict(list)
     for owner in rows.kpi_owners:
         owners[owner.kpi_id].append(owner.person_id)
@@ -583,7 +587,10 @@ def load_model(session: Session, org: str | None = None) -> Model:
             for o in rows.objectives
         ),
         kpis=tuple(
-            _kpi(k, tuple(owners.get(k.id, ())), feeds.get(k.id, []), plans.get(("kpi", k.id)))
+            dataclasses.replace(
+                _kpi(k, tuple(owners.get(k.id, ())), feeds.get(k.id, []), plans.get(("kpi", k.id))),
+                plans=cycle_plans.get(k.id, ()),
+            )
             for k in rows.kpis
         ),
         initiatives=tuple(
@@ -696,6 +703,7 @@ def plan_versions(session: Session, org_id: int) -> dict[str, list[PlanVersion]]
                 plan=codec.decode_plan(row.plan),
                 reason=row.reason,
                 approved_by=row.approved_by,
+                cycle=row.cycle,
             )
         )
     return {

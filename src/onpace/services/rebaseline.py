@@ -26,6 +26,7 @@ from onpace.services.audit import append_audit
 from onpace.services.cases import governed_cases, record_events, save_case
 from onpace.storage import codec
 from onpace.storage.repositories import cases_repo
+from onpace.domain.cycles import version_cycle
 from onpace.storage.tables import PlanVersionRow, RebaselineRow
 
 
@@ -235,6 +236,7 @@ def approve_rebaseline(
         requested_by=row.requested_by,
         approved_by=by,
         created_at=now,
+        cycle=version_cycle(model, row.subject, row.subject_level, row.effective),
     )
     session.add(version)
     session.flush()

@@ -272,6 +272,7 @@ class PlanVersionRow(Base):
     requested_by: Mapped[str | None]
     approved_by: Mapped[str | None]
     created_at: Mapped[dt.datetime]
+    cycle: Mapped[str | None]  # the cycle this version plans; NULL: the subject's home cycle
 
 
 class IngestRunRow(Base):
@@ -683,3 +684,53 @@ class LoginFailureRow(Base):
     email: Mapped[str] = mapped_column(String(320))
     address: Mapped[str] = mapped_column(String(64))
     at: Mapped[dt.datetime]
+
+class CycleCloseRow(Base):
+    """A closed cycle: who closed it and when, the cycle it opened and what was carried forward."""
+
+    __tablename__ = "cycle_closes"
+    __table_args__ = (UniqueConstraint("org_id", "cycle"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    org_id: Mapped[int] = _org_fk()
+    cycle: Mapped[str]
+    next_cycle: Mapped[str | None]
+    as_of: Mapped[dt.date]
+    carry: Mapped[JsonValue] = mapped_column(JsonDoc)
+    closed_by: Mapped[str]
+    closed_at: Mapped[dt.datetime]
+
+
+class CycleGradeRow(Base):
+    """The final grade of one KR or objective of a closed cycle; written once, never rewritten."""
+
+    __tablename__ = "cycle_grades"
+    __table_args__ = (UniqueConstraint("org_id", "cycle", "subject_level", "subject"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    org_id: Mapped[int] = _org_fk()
+    cycle: Mapped[str]
+    subject: Mapped[str]
+    subject_level: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    attainment: Mapped[float | None]
+    plan_to_date: Mapped[float | None]
+    actual_to_date: Mapped[float | None]
+    note: Mapped[str | None] = mapped_column(Text)
+    note_by: Mapped[str | None]
+    carried_to: Mapped[str | None]
+    graded_at: Mapped[dt.datetime]
+
+
+class RetroNoteRow(Base):
+    """An owner's retrospective note on a KR or objective of a cycle (the latest one counts)."""
+
+    __tablename__ = "retro_notes"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    org_id: Mapped[int] = _org_fk()
+    cycle: Mapped[str]
+    subject: Mapped[str]
+    text: Mapped[str] = mapped_column(Text)
+    written_by: Mapped[str]
+    written_at: Mapped[dt.datetime]

@@ -133,9 +133,14 @@ def plan_version_rows(session: Session, org_id: int) -> list[PlanVersionRow]:
     return list(session.scalars(stmt))
 
 
+# The reason of a version written from a dated ``plans:`` item of the model file (a re-baseline
+# carried in the file, e.g. by an export); like an approved re-baseline, it is not the model's plan.
+FILE_REBASELINE = "re-baseline in the model file"
+
+
 def latest_plan_rows(session: Session, org_id: int) -> dict[tuple[str, str], PlanVersionRow]:
-    """Return the highest version of each subject's plan, keyed by (subject_level, subject)."""
-    return _highest(plan_version_rows(session, org_id))
+    """Return the highest version of each subject's home-cycle plan, keyed by (subject_level, subject)."""
+    return _highest(row for row in plan_version_rows(session, org_id) if row.cycle is None)
 
 
 def latest_model_plan_rows(session: Session, org_id: int) -> dict[tuple[str, str], PlanVersionRow]:
@@ -144,7 +149,10 @@ def latest_model_plan_rows(session: Session, org_id: int) -> dict[tuple[str, str
         RebaselineRow.org_id == org_id, RebaselineRow.plan_version_id.is_not(None)
     )
     stmt = select(PlanVersionRow).where(
-        PlanVersionRow.org_id == org_id, PlanVersionRow.id.not_in(rebaselined)
+        PlanVersionRow.org_id == org_id,
+        PlanVersionRow.id.not_in(rebaselined),
+        PlanVersionRow.cycle.is_(None),
+        PlanVersionRow.reason != FILE_REBASELINE,
     )
     return _highest(session.scalars(stmt))
 

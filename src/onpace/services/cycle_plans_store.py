@@ -1,0 +1,145 @@
+"""Keep a KPI's plans per cycle and its plan history in the store, and give them back for export.
+
+``plans:`` items of the model file become plan versions tagged with their cycle (the first one
+effective from the cycle's start); a dated item (``from:``) is a re-baseline carried in the file
+and becomes a version effective that day. :func:`model_with_plan_history` turns the stored
+versions back into ``plan:`` + ``plans:`` so that load → export → load into a fresh store keeps
+every version with its effective date.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections import defaultdict
+
+from sqlalchemy.orm import Session
+
+from onpace.domain.calendar import kpi_cycles
+from onpace.domain.model import Cycle, CyclePlan, Kpi, Model
+from onpace.storage import codec
+from onpace.storage.repositories import model_repo
+from onpace.storage.repositories.model_repo import FILE_REBASELINE
+from onpace.storage.tables import PlanVersionRow
+
+
+def sync_cycle_plans(session: Session, org_id: int, model: Model, *, by: str, now: dt.datetime) -> int:
+    """Add the plan versions the model's ``plans:`` items call for; return how many were added.
+
+    An undated item plans its cycle: it is version 1 of that cycle from the cycle's start, and a
+    later change of the item adds a version effective ``now`` (kept inside the cycle). A dated
+    item is added once, effective its date; the home cycle's dated items are stored untagged,
+    like the re-baselines of ``plan:``. Saving the same model twice adds nothing.
+    """
+    cycles = {c.id: c for c in model.cycles}
+    homes = kpi_cycles(model)
+    rows = [r for r in model_repo.plan_version_rows(session, org_id) if r.subject_level == "kpi"]
+    by_subject: dict[str, list[PlanVersionRow]] = defaultdict(list)
+    for row in rows:
+        by_subject[row.subject].append(row)
+    next_version = {s: max(r.version for r in found) + 1 for s, found in by_subject.items()}
+    added = 0
+    for kpi in model.kpis:
+        home = homes.get(kpi.id)
+        for entry in kpi.plans:
+            cycle = cycles.get(entry.cycle)
+            if cycle is None:
+                continue
+            tag = None if home is not None and home.id == cycle.id and entry.effective else cycle.id
+            row = _wanted_row(by_subject[kpi.id], entry, cycle, tag, now)
+            if row is None:
+                continue
+            version = next_version.get(kpi.id, 1)
+            next_version[kpi.id] = version + 1
+            stored = PlanVersionRow(
+                org_id=org_id,
+                subject=kpi.id,
+                subject_level="kpi",
+                version=version,
+                requested_by=by,
+                approved_by=by,
+                created_at=now,
+                cycle=tag,
+                **row,
+            )
+            session.add(stored)
+            by_subject[kpi.id].append(stored)
+            added += 1
+    return added
+
+
+def _wanted_row(
+    held: list[PlanVersionRow], entry: CyclePlan, cycle: Cycle, tag: str | None, now: dt.datetime
+) -> dict[str, object] | None:
+    """Return the fields of the version an item needs, or None when the store already has it."""
+    document = codec.encode_plan(entry.plan)
+    same_cycle = [r for r in held if r.cycle == tag]
+    if entry.effective is not None:
+        if any(r.effective == entry.effective and r.plan == document for r in same_cycle):
+            return None
+        return {"effective": entry.effective, "plan": document, "reason": FILE_REBASELINE}
+    from_file = [r for r in same_cycle if r.reason != FILE_REBASELINE]
+    if not from_file:
+        return {"effective": cycle.start, "plan": document, "reason": "initial plan"}
+    latest = max(same_cycle, key=lambda r: r.version)
+    last_loaded = max(from_file, key=lambda r: r.version)
+    if latest.plan == document or last_loaded.plan == document:
+        return None
+    effective = min(max(now.date(), cycle.start), cycle.end)
+    return {"effective": effective, "plan": document, "reason": "plan changed in the model"}
+
+
+def stored_cycle_plans(session: Session, org_id: int) -> dict[str, tuple[CyclePlan, ...]]:
+    """Return each KPI's current plan per cycle other than its home (the latest tagged version)."""
+    latest: dict[tuple[str, str], PlanVersionRow] = {}
+    for row in model_repo.plan_version_rows(session, org_id):
+        if row.subject_level != "kpi" or row.cycle is None:
+            continue
+        key = (row.subject, row.cycle)
+        if key not in latest or row.version > latest[key].version:
+            latest[key] = row
+    found: dict[str, list[CyclePlan]] = defaultdict(list)
+    for (subject, cycle), row in sorted(latest.items()):
+        if row.plan is not None:
+            found[subject].append(CyclePlan(cycle, codec.decode_plan(row.plan)))
+    return {subject: tuple(plans) for subject, plans in found.items()}
+
+
+def model_with_plan_history(session: Session, org_id: int, model: Model) -> Model:
+    """Return ``model`` with each KPI's stored plan history written as ``plan:`` and ``plans:``.
+
+    Per cycle, the first version is the cycle's plan and every later one a dated item effective
+    its day. A KPI whose plan was removed keeps the model's current (empty) plan.
+    """
+    homes = kpi_cycles(model)
+    history: dict[str, dict[str | None, list[PlanVersionRow]]] = defaultdict(lambda: defaultdict(list))
+    for row in model_repo.plan_version_rows(session, org_id):
+        if row.subject_level == "kpi":
+            history[row.subject][row.cycle].append(row)
+    kpis: list[Kpi] = []
+    for kpi in model.kpis:
+        per_cycle = history.get(kpi.id)
+        if not per_cycle or any(r.plan is None for found in per_cycle.values() for r in found):
+            kpis.append(kpi)
+            continue
+        plan = kpi.plan
+        items: list[CyclePlan] = []
+        home = homes.get(kpi.id)
+        for tag, found in sorted(per_cycle.items(), key=lambda item: item[0] or ""):
+            # Of several versions effective the same day, the highest is the one in force.
+            dated = {r.effective: r for r in sorted(found, key=lambda r: (r.effective, r.version))}
+            ordered = [dated[day] for day in sorted(dated)]
+            first = codec.decode_plan(ordered[0].plan)
+            cycle = tag or (home.id if home is not None else None)
+            if tag is None:
+                plan = first
+            elif cycle is not None:
+                items.append(CyclePlan(cycle, first))
+            if cycle is None:
+                continue
+            items.extend(
+                CyclePlan(cycle, codec.decode_plan(r.plan), r.effective)
+                for r in ordered[1:]
+            )
+        kpis.append(dataclasses.replace(kpi, plan=plan, plans=tuple(items)))
+    return dataclasses.replace(model, kpis=tuple(kpis))
