@@ -250,7 +250,7 @@ class Policy:
     )
     default_tolerance: Tolerance = DEFAULT_TOLERANCE
     sla: Sla = field(default_factory=Sla)
-    escalation: tuple[str, ...] = ("owner", "unit_head", "parent_unit_head")
+    escalation: tuple[str, ...] = ("owner", "unit_heads_to_top")
     auto_resolve_after: int = 2
     threat_weight: float = 0.3
     stale_after: int = 2
@@ -272,7 +272,10 @@ class NotifyRoute:
 
 @dataclass(frozen=True)
 class Calendar:
+    """The org's calendar: the first day of its weeks and its IANA time zone (days end at local midnight)."""
+
     week_start: str = "monday"
+    timezone: str = "UTC"
 
     @property
     def week_start_index(self) -> int:
