@@ -192,7 +192,9 @@ class _Observer:
                 since[subject] = cycle.start
         found = []
         opening: CaseKind | None = "mirage" if "mirage" in self.policy.open_case_on else None
-        for subject, mirage in find_mirages(checkins, results, self.as_of, since).items():
+        for subject, mirage in find_mirages(
+            checkins, results, self.as_of, since, self.policy.checkin_valid_for
+        ).items():
             level = results[subject].level
             info = self.index.info(subject, level)
             people = tuple(p for p in dict.fromkeys([info.owner, mirage.checkin.by]) if p)

@@ -257,6 +257,8 @@ class Policy:
     at_risk_on: Literal["red", "amber"] = "red"
     approve_manual: bool = False
     review_weekday: str = "monday"
+    # A check-in older than this says nothing about today: it raises no mirage.
+    checkin_valid_for: dt.timedelta = dt.timedelta(days=14)
 
 
 @dataclass(frozen=True)

@@ -73,6 +73,7 @@ POLICY = (
     "at_risk_on",
     "approve_manual",
     "review_weekday",
+    "checkin_valid_for",
 )
 SLA = ("explain", "act")
 NOTIFY = ("id", "url", "units", "people", "events", "digest", "secret")

@@ -99,6 +99,7 @@ def encode_policy(policy: Policy) -> Json:
         "at_risk_on": policy.at_risk_on,
         "approve_manual": policy.approve_manual,
         "review_weekday": policy.review_weekday,
+        "checkin_valid_for_seconds": policy.checkin_valid_for.total_seconds(),
     }
 
 
@@ -130,6 +131,9 @@ def decode_policy(doc: Mapping[str, Any]) -> Policy:
         at_risk_on=doc.get("at_risk_on", default.at_risk_on),
         approve_manual=bool(doc.get("approve_manual", default.approve_manual)),
         review_weekday=str(doc.get("review_weekday", default.review_weekday)),
+        checkin_valid_for=dt.timedelta(
+            seconds=doc.get("checkin_valid_for_seconds", default.checkin_valid_for.total_seconds())
+        ),
     )
 
 
