@@ -214,7 +214,7 @@ def _figure(value: float | None, digits: int = 2) -> str:
 def evaluate(
     as_of: AsOf = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per subject per line.")] = False,
-    govern: Annotated[bool, typer.Option(help="Also open, update and escalate cases (the loop).")] = True,
+    govern: Annotated[bool, typer.Option(help="Store the verdicts and open, update and escalate cases (the loop); --no-govern only prints.")] = True,
 ) -> None:
     """Evaluate every KPI, KR and objective in the store as of a date and print the verdicts."""
     from dataclasses import asdict
@@ -222,13 +222,19 @@ def evaluate(
     from onpace.services.evaluate_service import evaluate_store
     from onpace.services.govern import govern_store
 
+    from onpace.domain.calendar import end_of_day
+
     day = _as_of(as_of)
     with user_errors(), org_session() as (session, org_id, model):
-        evaluation = evaluate_store(session, org_id, model, day, now=now())
+        # Deadlines are judged at the end of the as-of day (never past the clock), so an
+        # evaluation of an earlier date escalates as it would have then. Without --govern
+        # nothing is written: a dry look must not become the "previous" verdict of the loop.
+        moment = min(now(), end_of_day(day, model.calendar.timezone))
+        evaluation = evaluate_store(session, org_id, model, day, now=moment, store=govern)
         events: tuple[Any, ...] = ()
         if govern:
-            events = govern_store(session, org_id, model, evaluation.results, as_of=day, now=now()).events
-        session.commit()
+            events = govern_store(session, org_id, model, evaluation.results, as_of=day, now=moment).events
+            session.commit()
     order = {"objective": 0, "kr": 1, "kpi": 2}
     results = sorted(evaluation.results.values(), key=lambda r: (order[r.level], r.subject))
     if as_json:
@@ -605,7 +611,10 @@ def checkin(
     """Record an owner's check-in (status and confidence) on a KR or objective."""
     from onpace.services.checkins import new_checkin, record_checkins
 
+    from onpace.services.checkins import refuse_unless_owner
+
     with user_errors(), org_session() as (session, org_id, model):
+        refuse_unless_owner(model, subject, by)
         entry = new_checkin(
             model,
             subject=subject,

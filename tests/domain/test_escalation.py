@@ -194,3 +194,34 @@ def test_nothing_escalates_before_the_explain_deadline(days: int) -> None:
     store.run(world(), results(throughput="red"), DAY)
     later = DAY + dt.timedelta(days=days)
     assert escalations(store.run(world(), results(throughput=result("throughput", "red")), later)) == []
+
+
+def deep_world() -> object:
+    """Return the world with a cell under a team under ops: four units from the cell to the top."""
+    return world(
+        units=(
+            *world().units,
+            Unit("team", "Team", parent="ops", head="raj"),
+            Unit("cell", "Cell", parent="team", head="ana"),
+        )
+    )
+
+
+def test_by_default_the_ladder_climbs_to_the_head_of_the_top_unit() -> None:
+    info = SubjectInfo("throughput", "kpi", "lee", "cell", "2026-Q1")
+    assert ladder(deep_world(), info) == ("lee", "ana", "raj", "maria", "ceo")  # type: ignore[arg-type]
+
+
+def test_a_ladder_the_policy_lists_stops_where_the_policy_says() -> None:
+    model = with_policy(deep_world(), escalation=("owner", "unit_head", "parent_unit_head"))  # type: ignore[arg-type]
+    info = SubjectInfo("throughput", "kpi", "lee", "cell", "2026-Q1")
+    assert ladder(model, info) == ("lee", "ana", "raj")
+
+
+def test_a_case_held_below_the_top_climbs_on_to_the_top_unit_head() -> None:
+    model = deep_world()
+    info = SubjectInfo("throughput", "kpi", "lee", "cell", "2026-Q1")
+    case = dataclasses.replace(opened("throughput"), holder="maria", rung=3, missed=("explain",))
+    updated, events = escalate_overdue(case, ladder(model, info), end_of(DAY + dt.timedelta(weeks=1)))  # type: ignore[arg-type]
+    assert [(e.detail["from"], e.detail["to"], e.level) for e in events] == [("maria", "ceo", 4)]
+    assert updated.holder == "ceo"

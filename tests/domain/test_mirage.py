@@ -99,3 +99,23 @@ def test_a_mirage_opens_no_case_when_the_policy_leaves_it_out() -> None:
     model = with_policy(world(), open_case_on=("red",))
     decision = decide(model, results(KR2="amber"), checkins=[checkin("KR2", "green", by="lee")])
     assert [c.family for c in decision.cases] == []
+
+
+def test_a_three_week_old_check_in_raises_no_mirage() -> None:
+    later = DAY + dt.timedelta(weeks=2)
+    old = [checkin("O1", "green", later - dt.timedelta(weeks=3))]
+    decision = decide(world(), results(O1="red"), as_of=later, checkins=old)
+    assert [c for c in decision.cases if c.family == "mirage"] == []
+
+
+def test_a_check_in_younger_than_the_policy_window_still_raises_a_mirage() -> None:
+    recent = [checkin("O1", "green", DAY - dt.timedelta(days=13))]
+    decision = decide(world(), results(O1="red"), as_of=DAY, checkins=recent)
+    assert [(c.subject, c.family) for c in decision.cases if c.family == "mirage"] == [("O1", "mirage")]
+
+
+def test_the_window_is_the_policys_checkin_valid_for() -> None:
+    items = [checkin("O1", "green", DAY - dt.timedelta(days=20))]
+    found = results(O1="red")
+    assert find_mirages(items, found, DAY, valid_for=dt.timedelta(days=14)) == {}
+    assert set(find_mirages(items, found, DAY, valid_for=dt.timedelta(days=21))) == {"O1"}

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import numpy.typing as npt
@@ -85,9 +86,29 @@ def week_number(days: Ints, week_start: int) -> Ints:
     return (days + _EPOCH_WEEKDAY - week_start) // 7
 
 
-def end_of_day(day: dt.date) -> dt.datetime:
-    """Return the last second of ``day`` in UTC: the moment an evaluation as of that day speaks for."""
-    return dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=dt.UTC)
+def zone(name: str = "UTC") -> dt.tzinfo:
+    """Return the time zone of an IANA name (``UTC`` for the default); raise ValueError for an unknown one."""
+    if name == "UTC":
+        return dt.UTC
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{name!r} is not a time zone (use an IANA name such as Europe/Oslo)") from None
+
+
+def end_of_day(day: dt.date, timezone: str = "UTC") -> dt.datetime:
+    """Return the last second of ``day`` in the org's time zone, as a UTC moment.
+
+    It is the moment an evaluation as of that day speaks for: a day ends at local midnight.
+    """
+    local = dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=zone(timezone))
+    return local.astimezone(dt.UTC)
+
+
+def local_day(moment: dt.datetime, timezone: str = "UTC") -> dt.date:
+    """Return the date ``moment`` falls on in the org's time zone (a naive moment is read as UTC)."""
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+    return aware.astimezone(zone(timezone)).date()
 
 
 @dataclass(frozen=True)

@@ -84,10 +84,17 @@ def find_mirages(
     results: Mapping[str, SubjectResult],
     as_of: dt.date,
     since: Mapping[str, dt.date] | None = None,
+    valid_for: dt.timedelta | None = None,
 ) -> dict[str, Mirage]:
-    """Return the mirages as of ``as_of``: each subject's latest check-in against today's result."""
+    """Return the mirages as of ``as_of``: each subject's latest check-in against today's result.
+
+    A latest check-in ``valid_for`` old or older (``policy.checkin_valid_for``) raises none: a
+    three-week-old "green" is not a claim about today, and the owner is not asked to repeat it.
+    """
     found: dict[str, Mirage] = {}
     for subject, checkin in sorted(latest_checkins(checkins, as_of, since).items()):
+        if valid_for is not None and as_of - checkin.date >= valid_for:
+            continue
         mirage = mirage_of(checkin, results.get(subject))
         if mirage is not None:
             found[subject] = mirage

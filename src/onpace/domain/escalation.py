@@ -2,8 +2,10 @@
 
 ``policy.escalation`` names the rungs, e.g. ``[owner, unit_head, parent_unit_head]``. A rung is
 ``owner``, ``unit_head`` (head of the subject's unit), ``parent_unit_head`` (head of that unit's
-parent), ``grandparent_unit_head`` or any ``parent_``-prefixed form going further up, or a person
-id. A rung with nobody on it (a unit without a head) and a rung whose person already holds the
+parent), ``grandparent_unit_head`` or any ``parent_``-prefixed form going further up,
+``unit_heads_to_top`` (the head of the subject's unit, then of each unit above it up to the top of
+the tree: one rung each), or a person id. The default ladder is ``[owner, unit_heads_to_top]``:
+a case climbs to the top of the organisation unless the policy lists its rungs. A rung with nobody on it (a unit without a head) and a rung whose person already holds the
 case are skipped (DESIGN.md §4). Each deadline — explain, act, and each corrective action's due
 date — escalates once, one rung, when it passes unmet.
 """
@@ -19,6 +21,7 @@ from onpace.domain.cases import Case, CaseEvent
 from onpace.domain.model import Model
 
 UNIT_HEAD = "unit_head"
+UNITS_TO_TOP = "unit_heads_to_top"
 
 
 def _levels_up(prefix: str) -> int | None:
@@ -58,9 +61,33 @@ def rung_person(model: Model, rung: str, owner: str | None, unit: str | None) ->
     return rung if model.person(rung) is not None else None
 
 
+def heads_to_top(model: Model, unit: str | None) -> list[str | None]:
+    """Return the head of ``unit`` and of every unit above it, nearest first (None for no head).
+
+    A parent loop in a damaged model stops the climb at the first unit seen twice.
+    """
+    heads: list[str | None] = []
+    current = model.unit(unit)
+    seen: set[str] = set()
+    while current is not None and current.id not in seen:
+        seen.add(current.id)
+        heads.append(current.head if model.person(current.head) else None)
+        current = model.unit(current.parent)
+    return heads
+
+
 def ladder(model: Model, info: SubjectInfo) -> tuple[str | None, ...]:
-    """Return the person on each rung of the policy's ladder for this subject (None where nobody)."""
-    return tuple(rung_person(model, rung, info.owner, info.unit) for rung in model.policy.escalation)
+    """Return the person on each rung of the policy's ladder for this subject (None where nobody).
+
+    ``unit_heads_to_top`` stands for one rung per unit from the subject's unit to the top.
+    """
+    people: list[str | None] = []
+    for rung in model.policy.escalation:
+        if rung == UNITS_TO_TOP:
+            people.extend(heads_to_top(model, info.unit))
+        else:
+            people.append(rung_person(model, rung, info.owner, info.unit))
+    return tuple(people)
 
 
 def first_holder(rungs: Sequence[str | None]) -> tuple[int, str | None]:

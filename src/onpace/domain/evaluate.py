@@ -8,8 +8,12 @@ Semantics (DESIGN.md §4):
 - ``flow``: cumulative actual (opening balance + every bucket to date) against the cumulative plan
   to date, the current partial bucket's plan prorated by the days elapsed;
   ``level``/``ratio``: the latest bucket that has data against that bucket's plan;
-- ``stale``: more than ``stale_after`` complete buckets have passed since the last bucket with data;
-  the figures are then taken as of the last point (the last status stands, it is not a breach);
+- a bucket with no data is unknown, not zero: once a complete bucket after the last bucket with
+  data has none, a flow series is judged through the end of its last bucket with data (the plan
+  of the missing buckets is not owed yet), so a source that stops sending turns nothing red;
+- ``stale``: more than ``stale_after`` complete buckets have passed since the last bucket with data
+  (or since the cycle started, for a planned series that never had any); the figures are those
+  of the last bucket with data, so the last status stands, flagged stale (it is not a breach);
 - shortfall is measured in the bad direction only (``range``: outside ``band``, or the distance to
   the plan without one); thresholds are relative (of |plan|) or absolute; a relative threshold on
   a zero plan is read as an absolute amount (a zero plan has absolute variance only); a shortfall
@@ -219,8 +223,13 @@ def figures_to_date(
     k_data = np.maximum.reduceat(np.where(has, lay.k, -1), offset)
     k_complete = np.maximum.reduceat(np.where(last <= as_of, lay.k, -1), offset)
     last_point = np.maximum.reduceat(last_day, offset)
-    stale = (k_data >= 0) & (k_complete - k_data > stale_after)
-    to_date = np.where(stale, last_point, np.minimum(cycle_end, as_of))
+    last_row = offset + lay.count - 1
+    plan_end = np.where(flow, plans.opening + np.add.reduceat(plans.plan, offset), plans.plan[last_row])
+    gap = k_complete > k_data
+    # A planned series that never had data goes stale too (its first buckets count as the gap).
+    stale = (k_complete - k_data > stale_after) & ((k_data >= 0) | ~np.isnan(plan_end))
+    data_end = np.minimum(lay.end[offset + np.maximum(k_data, 0)], cycle_end)
+    to_date = np.where(gap & (k_data >= 0), data_end, np.minimum(cycle_end, as_of))
     row_to = to_date[s]
     share = np.clip((row_to - first + 1) / (last - first + 1), 0.0, 1.0)
     plan = plans.plan
@@ -231,13 +240,12 @@ def figures_to_date(
     )
     flow_plan = opening + np.add.reduceat(plan * share, offset)
     flow_actual = opening + np.add.reduceat(np.where(has & (first <= row_to), actual, 0.0), offset)
-    last_row = offset + lay.count - 1
     found = k_data >= 0
     band_at = np.where(flow, holding, at_data)
     return Figures(
         plan_to_date=np.where(flow, flow_plan, plan[at_data]),
         actual_to_date=np.where(found, np.where(flow, flow_actual, actual[at_data]), np.nan),
-        plan_end=np.where(flow, opening + np.add.reduceat(plan, offset), plan[last_row]),
+        plan_end=plan_end,
         band_lo=plans.band_lo[band_at],
         band_hi=plans.band_hi[band_at],
         last_point=last_point,

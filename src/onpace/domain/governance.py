@@ -11,6 +11,8 @@ changed and the events that changed them. The rules are DESIGN.md §4's:
 - A kind opens a case only when ``policy.open_case_on`` names it — except that any variance on a
   subject tied to a cross-team dependency (amber included) opens a *joint review* whose
   participants are the owners on both sides of the hand-off, plus the subject's owner.
+- A variance case never resolves on a stale evaluation: a KPI that sends no data is not back
+  within tolerance, it is silent; its status stands and the streak waits for fresh data.
 - A case resolves after ``policy.auto_resolve_after`` consecutive evaluations without its own
   condition, counted on distinct as-of dates: the worker re-evaluates many times a day, and
   those evaluations of one day count once (:func:`counts_towards_streak`). A red or amber case's condition is "today's status is amber or red", so a forecast
@@ -217,7 +219,9 @@ class _Observer:
                 since[subject] = cycle.start
         found = []
         opening: CaseKind | None = "mirage" if "mirage" in self.policy.open_case_on else None
-        for subject, mirage in find_mirages(checkins, results, self.as_of, since).items():
+        for subject, mirage in find_mirages(
+            checkins, results, self.as_of, since, self.policy.checkin_valid_for
+        ).items():
             level = results[subject].level
             info = self.index.info(subject, level)
             people = tuple(p for p in dict.fromkeys([info.owner, mirage.checkin.by]) if p)
@@ -319,6 +323,7 @@ class _Run:
         self.now = now
         self.as_of = as_of
         self.changed: dict[tuple[str, str, int | None, str], Case] = {}
+        self.stale: set[str] = set()
         self.events: list[CaseEvent] = []
 
     def touch(self, case: Case) -> Case:
@@ -442,6 +447,7 @@ def govern(
     index = SubjectIndex(model, as_of)
     observer = _Observer(model, index, as_of, risk_streaks)
     run = _Run(model, index, as_of, now)
+    run.stale = {subject for subject, result in results.items() if result.stale}
     if findings is None:
         findings = hygiene_findings(model, results, as_of)
 
@@ -560,6 +566,8 @@ def _step(  # noqa: PLR0917 - private helper; the state is passed explicitly
             _hold(run, case, obs, announced, open_cases)
             return
         day = run.as_of.isoformat()
+        if case.family == "variance" and case.subject in run.stale:
+            return  # silence is not recovery: a stale evaluation neither resolves nor counts
         if not counts_towards_streak(case, run.as_of):
             # The same day evaluated again (a live loop re-evaluates after each batch of data,
             # ticks minutes apart) is one evaluation; an earlier day looked at again is not the

@@ -264,7 +264,7 @@ class Policy:
     )
     default_tolerance: Tolerance = DEFAULT_TOLERANCE
     sla: Sla = field(default_factory=Sla)
-    escalation: tuple[str, ...] = ("owner", "unit_head", "parent_unit_head")
+    escalation: tuple[str, ...] = ("owner", "unit_heads_to_top")
     auto_resolve_after: int = 2
     threat_weight: float = 0.3
     stale_after: int = 2
@@ -273,6 +273,9 @@ class Policy:
     review_weekday: str = "monday"
     # Consecutive evaluations an at-risk projection must hold before it opens a case (red opens at once).
     at_risk_after: int = 1
+
+    # A check-in older than this says nothing about today: it raises no mirage.
+    checkin_valid_for: dt.timedelta = dt.timedelta(days=14)
 
 
 @dataclass(frozen=True)
@@ -288,7 +291,10 @@ class NotifyRoute:
 
 @dataclass(frozen=True)
 class Calendar:
+    """The org's calendar: the first day of its weeks and its IANA time zone (days end at local midnight)."""
+
     week_start: str = "monday"
+    timezone: str = "UTC"
 
     @property
     def week_start_index(self) -> int:

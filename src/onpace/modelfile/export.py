@@ -234,6 +234,9 @@ def _policy(policy: Policy) -> Fields:
     _put(fields, "approve_manual", policy.approve_manual, default.approve_manual)
     _put(fields, "review_weekday", policy.review_weekday, default.review_weekday)
     _put(fields, "at_risk_after", policy.at_risk_after, default.at_risk_after)
+
+    if policy.checkin_valid_for != default.checkin_valid_for:
+        fields.append(("checkin_valid_for", Raw(format_duration(policy.checkin_valid_for))))
     return fields
 
 

@@ -75,12 +75,14 @@ POLICY = (
     "approve_manual",
     "review_weekday",
     "at_risk_after",
+
+    "checkin_valid_for",
 )
 SLA = ("explain", "act")
 NOTIFY = ("id", "url", "units", "people", "events", "digest", "secret")
 
 # The rungs of the escalation ladder, walked from the case owner upwards (DESIGN.md §1 step 5).
-ESCALATION_RUNGS = ("owner", "unit_head", "parent_unit_head")
+ESCALATION_RUNGS = ("owner", "unit_head", "parent_unit_head", "unit_heads_to_top")
 # The events a notification route can subscribe to: the `event` values of DESIGN.md §5.
 NOTIFY_EVENTS = ("case_opened", "case_escalated", "case_resolved", "status_changed")
 AT_RISK_ON: tuple[Literal["red", "amber"], ...] = ("red", "amber")

@@ -420,6 +420,10 @@ def _read_policy(draft: Draft, sink: Sink, node: Node) -> None:
         )
         threat_weight = None
     approve_manual = rec.boolean("approve_manual")
+    valid_for = rec.duration("checkin_valid_for")
+    if valid_for is not None and valid_for <= dt.timedelta(0):
+        rec.problem("checkin_valid_for", "`checkin_valid_for` of `policy` must be longer than zero, like `14d`")
+        valid_for = None
     draft.policy = Policy(
         open_case_on=open_case_on if rec.has("open_case_on") else defaults.open_case_on,
         default_tolerance=tolerance or defaults.default_tolerance,
@@ -432,6 +436,8 @@ def _read_policy(draft: Draft, sink: Sink, node: Node) -> None:
         approve_manual=approve_manual if approve_manual is not None else defaults.approve_manual,
         review_weekday=rec.choice("review_weekday", WEEKDAYS) or defaults.review_weekday,
         at_risk_after=counts.get("at_risk_after", defaults.at_risk_after),
+
+        checkin_valid_for=valid_for or defaults.checkin_valid_for,
     )
 
 

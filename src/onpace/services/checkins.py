@@ -88,6 +88,20 @@ def new_checkin(
     return parse_checkin(raw, "check-in", subjects)
 
 
+def refuse_unless_owner(model: Model, subject: str, by: str) -> None:
+    """Raise :class:`UserError` unless ``by`` owns ``subject`` (a check-in is the owner's own word).
+
+    The API refuses the same (``services.auth.may_check_in``); an unknown subject is left for
+    :func:`new_checkin` to report.
+    """
+    owners = {o.id: o.owner for o in model.objectives} | {kr.id: kr.owner for kr in model.key_results}
+    if subject in owners and owners[subject] != by:
+        owner = owners[subject] or "nobody"
+        raise UserError(
+            f"check-in: {by!r} does not own {subject!r} (its owner is {owner}); only the owner checks in"
+        )
+
+
 def read_checkins_csv(path: Path, model: Model | None = None) -> list[CheckIn]:
     """Return every check-in of a CSV file, in file order; refuse the file at its first bad row."""
     subjects = None
