@@ -49,7 +49,10 @@ def fail(message: str, code: int = 1) -> NoReturn:
 @contextmanager
 def user_errors() -> Iterator[None]:
     """Turn the errors a user can cause into one line and exit 1."""
+    from sqlalchemy.exc import OperationalError
+
     from onpace.modelfile.errors import ModelFileError
+    from onpace.storage.contention import is_busy
 
     try:
         yield
@@ -63,6 +66,10 @@ def user_errors() -> Iterator[None]:
         fail(f"no such file: {exc.filename}")
     except PermissionError as exc:
         fail(f"permission denied: {exc.filename}")
+    except OperationalError as exc:
+        if not is_busy(exc):
+            raise
+        fail("the store stayed busy with other writers; nothing was stored, run the command again")
 
 
 def today() -> dt.date:
@@ -195,7 +202,8 @@ def org_session(name: str | None = None) -> Iterator[tuple[Any, int, Any]]:
     from onpace.storage.db import make_engine, session_for, upgrade
     from onpace.storage.repositories.model_repo import find_org
 
-    engine = make_engine()
+    # Commands read then write: immediate transactions let concurrent ones queue on SQLite.
+    engine = make_engine(sqlite_immediate=True)
     upgrade(engine)
     with session_for(engine) as session:
         org = find_org(session, name)
@@ -289,7 +297,10 @@ def ingest(
         _evaluate_after_ingest(org_id, accepted=pulled.accepted, evaluate=evaluate)
         _print_quarantined(pulled, source, in_file=False)
         return
-    report, org_id = _ingest_file(path, source or "csv", manual=manual, by=by)
+    from onpace.storage.contention import retry_when_busy
+
+    with user_errors():  # the last busy error, after the retries, as one line
+        report, org_id = retry_when_busy(lambda: _ingest_file(path, source or "csv", manual=manual, by=by))
     out.print(report.summary())
     _evaluate_after_ingest(org_id, accepted=report.accepted, evaluate=evaluate)
     _print_quarantined(report, str(path))
