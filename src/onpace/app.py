@@ -23,6 +23,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from onpace.api import errors, routes_cases, routes_data, routes_model
@@ -164,7 +166,19 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
+
+    async def on_store_unavailable(request: Request, exc: Exception) -> Response:
+        if _is_api(request):
+            return await errors.unavailable_handler(request, exc)
+        status, message, headers = errors.unavailable_response(exc)
+        page = pages.error_page(request, status, message)
+        page.headers.update(headers)
+        return page
+
     app.add_exception_handler(UserError, on_user_error)
+    # A busy or unreachable store is not a bug: 503 with Retry-After, never 500.
+    app.add_exception_handler(OperationalError, on_store_unavailable)
+    app.add_exception_handler(PoolTimeoutError, on_store_unavailable)
 
 
 def _validation_message(exc: Exception) -> str:

@@ -49,7 +49,10 @@ def fail(message: str, code: int = 1) -> NoReturn:
 @contextmanager
 def user_errors() -> Iterator[None]:
     """Turn the errors a user can cause into one line and exit 1."""
+    from sqlalchemy.exc import OperationalError
+
     from onpace.modelfile.errors import ModelFileError
+    from onpace.storage.contention import is_busy
 
     try:
         yield
@@ -63,6 +66,10 @@ def user_errors() -> Iterator[None]:
         fail(f"no such file: {exc.filename}")
     except PermissionError as exc:
         fail(f"permission denied: {exc.filename}")
+    except OperationalError as exc:
+        if not is_busy(exc):
+            raise
+        fail("the store stayed busy with other writers; nothing was stored, run the command again")
 
 
 def today() -> dt.date:
@@ -199,7 +206,8 @@ def org_session(name: str | None = None) -> Iterator[tuple[Any, int, Any]]:
     from onpace.storage.db import make_engine, session_for, upgrade
     from onpace.storage.repositories.model_repo import find_org
 
-    engine = make_engine()
+    # Commands read then write: immediate transactions let concurrent ones queue on SQLite.
+    engine = make_engine(sqlite_immediate=True)
     upgrade(engine)
     with session_for(engine) as session:
         org = find_org(session, name)
@@ -278,28 +286,70 @@ def ingest(
     ] = None,
     manual: Annotated[bool, typer.Option(help="Label the points as manual entries.")] = False,
     by: Annotated[str | None, typer.Option(help="Who entered them (for manual entries).")] = None,
+    evaluate: Annotated[
+        bool,
+        typer.Option(help="Evaluate and govern as of today at once; --no-evaluate leaves it to a worker."),
+    ] = True,
 ) -> None:
     """Ingest an actuals file, or pull a source now; bad rows go to quarantine with their place and reason.
 
-    Exit 1 when rows were quarantined or the source could not be read (the failure is recorded
-    on the source's runs and retried by the worker, as for a scheduled pull).
+    New points queue an evaluation of the organisation; unless ``--no-evaluate`` the command
+    runs it itself (a worker that took it first keeps it). Exit 1 when rows were quarantined
+    or the source could not be read (the failure is recorded on the source's runs and retried
+    by the worker, as for a scheduled pull).
     """
     if path is None:
         if source is None:
             fail("give an actuals file to ingest, or --source ID to pull one of the model's sources", 2)
         if manual or by is not None:
             fail("--manual and --by label a file's rows; a pulled source is not a manual entry", 2)
-        _pull_source(source)
+        pulled, org_id = _pull_source(source)
+        _evaluate_after_ingest(org_id, accepted=pulled.accepted, evaluate=evaluate)
+        _print_quarantined(pulled, source, in_file=False)
         return
-    report = _ingest_file(path, source or "csv", manual=manual, by=by)
+    from onpace.storage.contention import retry_when_busy
+
+    with user_errors():  # the last busy error, after the retries, as one line
+        report, org_id = retry_when_busy(lambda: _ingest_file(path, source or "csv", manual=manual, by=by))
     out.print(report.summary())
+    _evaluate_after_ingest(org_id, accepted=report.accepted, evaluate=evaluate)
     _print_quarantined(report, str(path))
 
 
-def _ingest_file(path: Path, source: str, *, manual: bool, by: str | None) -> Any:
+def _evaluate_after_ingest(org_id: int, *, accepted: int, evaluate: bool) -> None:
+    """Run the evaluation the new points queued, or say that a worker will."""
+    import os
+    import socket
+
+    from onpace.services.evaluation_requests import evaluate_pending
+    from onpace.storage.db import make_engine
+
+    if not accepted:
+        return
+    if not evaluate:
+        out.print(
+            "evaluation queued: a running `onpace worker` evaluates and governs the new points",
+            soft_wrap=True,
+        )
+        return
+    worker = f"cli-{socket.gethostname()}-{os.getpid()}"
+    engine = make_engine(sqlite_immediate=True)
+    try:
+        with user_errors(), err.status("evaluating"):
+            ran = evaluate_pending(engine, org_id, clock=now, worker_id=worker, env=dict(os.environ))
+    finally:
+        engine.dispose()
+    if ran:
+        out.print(f"evaluated and governed as of {now().date().isoformat()}")
+    else:
+        out.print("evaluation queued: a worker is already evaluating the new points")
+
+
+def _ingest_file(path: Path, source: str, *, manual: bool, by: str | None) -> tuple[Any, int]:
     """Ingest one actuals file with a progress bar on stderr (rows stored of rows to store)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from onpace.services.evaluation_requests import enqueue_evaluation
     from onpace.services.ingest import ingest_csv
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
@@ -326,12 +376,14 @@ def _ingest_file(path: Path, source: str, *, manual: bool, by: str | None) -> An
             known_metrics=known,
             progress=stored,
         )
+        if report.accepted:
+            enqueue_evaluation(session, org_id, now=now())
         bar.update(task, description=f"committing {path.name}")
         session.commit()
-    return report
+    return report, org_id
 
 
-def _pull_source(source_id: str) -> None:
+def _pull_source(source_id: str) -> tuple[Any, int]:
     """Pull one of the model's sources now through the worker's own pull, and report the run."""
     import os
     import socket
@@ -381,7 +433,7 @@ def _pull_source(source_id: str) -> None:
         f"(run {report.run_id})",
         soft_wrap=True,
     )
-    _print_quarantined(report, source_id, in_file=False)
+    return report, org_id
 
 
 def _print_quarantined(report: Any, where: str, *, in_file: bool = True) -> None:

@@ -25,6 +25,7 @@ from typing import Annotated, Any, TypeVar, cast
 
 import anyio.to_thread
 from fastapi import Depends, Request
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from onpace.api.errors import ApiError, forbidden, unauthenticated
@@ -43,6 +44,8 @@ from onpace.services.auth import Principal
 from onpace.services.sessions import session_digest, session_user
 from onpace.services.tokens import digest, user_for_token
 from onpace.services.users import Role
+from onpace.storage.contention import is_busy
+from onpace.storage.db import writing
 from onpace.storage.repositories import model_repo
 from onpace.storage.tables import UserRow
 
@@ -109,9 +112,16 @@ def _token_principal(session: Session, token: str) -> Principal | None:
     found = user_for_token(session, token, now=now())
     if found is None:
         return None
-    session.commit()  # keeps last_used_at, and hands the connection back
     user, scope = found
-    return _principal(user, via="token", scope=scope)
+    principal = _principal(user, via="token", scope=scope)
+    try:
+        session.commit()  # keeps last_used_at, and hands the connection back
+    except OperationalError as err:
+        # Noting the use is a courtesy: a store too busy for it must not refuse the request.
+        session.rollback()
+        if not is_busy(err):
+            raise
+    return principal
 
 
 def _session_principal(session: Session, uid: int, sid: str) -> Principal | None:
@@ -248,6 +258,9 @@ async def writer(context: Annotated[Context, Depends(reader)]) -> Context:
             "this API token is read-only" if context.who.scope == "read" else "viewers cannot change anything"
         )
         raise forbidden(reason)
+    # The handler reads then writes: on SQLite its transaction takes the write lock at BEGIN,
+    # so concurrent writers queue for it rather than fail (no connection is held yet).
+    context.session.bind = writing(context.state.engine)
     return context
 
 

@@ -14,7 +14,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from onpace.storage.contention import is_busy
 from onpace.storage.errors import OrgNotFoundError
+
+#: Seconds a client is asked to wait before trying again when the store is busy or unreachable.
+RETRY_AFTER_BUSY = 1
+RETRY_AFTER_UNREACHABLE = 5
 
 
 class ApiError(HTTPException):
@@ -98,3 +103,20 @@ async def user_error_handler(_request: Request, exc: Exception) -> JSONResponse:
     """Answer a refused request (a service said no) with 400, or 409 when no model is loaded."""
     status = 409 if isinstance(exc, OrgNotFoundError) else 400
     return JSONResponse(status_code=status, content=error_body(str(exc)))
+
+
+def unavailable_response(exc: Exception) -> tuple[int, str, dict[str, str]]:
+    """Return the status, message and headers for a store that is busy or unreachable: 503, Retry-After."""
+    if is_busy(exc):
+        return 503, "the store is busy; try again shortly", {"Retry-After": str(RETRY_AFTER_BUSY)}
+    return (
+        503,
+        "the store cannot be reached; try again shortly",
+        {"Retry-After": str(RETRY_AFTER_UNREACHABLE)},
+    )
+
+
+async def unavailable_handler(_request: Request, exc: Exception) -> JSONResponse:
+    """Answer a request the store could not take (busy, locked, unreachable) with 503 and Retry-After."""
+    status, message, headers = unavailable_response(exc)
+    return JSONResponse(status_code=status, content=error_body(message), headers=headers)

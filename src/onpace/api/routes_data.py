@@ -18,6 +18,7 @@ from onpace.services import rebaseline as rebaseline_service
 from onpace.services import tokens as token_service
 from onpace.services.auth import may_check_in, may_push_actuals, may_request_rebaseline
 from onpace.services.checkins import new_checkin, record_checkins
+from onpace.services.evaluation_requests import enqueue_evaluation
 from onpace.services.ingest import ingest_frame
 from onpace.services.model_store import plan_versions
 from onpace.storage.repositories import cases_repo, checkins_repo, evaluations_repo, points_repo, runs_repo
@@ -55,6 +56,8 @@ def push_actuals(body: s.ActualsBody, context: WriteContext) -> s.ActualsOut:
         origin="api",
     )
     quarantined = runs_repo.quarantined(context.session, report.run_id)
+    if report.accepted:
+        enqueue_evaluation(context.session, context.org_id, now=context.now)
     context.commit()
     rejected = [s.RejectedRecord(index=(r.line or 1) - 1, reason=r.reason) for r in checked.rejected]
     rejected += [s.RejectedRecord(index=(q.line or 1) - 1, reason=q.reason) for q in quarantined]

@@ -35,6 +35,7 @@ from onpace.domain.model import Model, Source
 from onpace.errors import UserError
 from onpace.services import jobs
 from onpace.services.evaluate_service import evaluate_store, store_evaluation
+from onpace.services.evaluation_requests import enqueue_evaluation
 from onpace.services.govern import GovernReport, govern_store
 from onpace.services.ingest import IngestReport, ingest_frame, record_failed_run
 from onpace.services.model_store import load_model
@@ -44,7 +45,6 @@ from onpace.storage.tables import IngestRunRow, JobRow, OrgRow, QuarantineRow, S
 log = structlog.get_logger("onpace.pull")
 
 PULL = "pull"
-EVALUATE = "evaluate"
 TICK = "tick"
 DEFAULT_TICK = dt.timedelta(days=1)
 # How long a failing source without a schedule of its own waits at most between tries.
@@ -382,12 +382,8 @@ def pull_now(
 
 
 def request_evaluation(session: Session, org_id: int, *, now: dt.datetime) -> None:
-    """Ask for an evaluation of the organisation as soon as a worker is free; not committed.
-
-    Requests made while one is pending are one request; one made while an evaluation runs
-    queues another, so data that arrived during a run is never left unevaluated.
-    """
-    jobs.enqueue(session, EVALUATE, {}, now=now, org_id=org_id, dedupe_key=f"{EVALUATE}:{org_id}")
+    """Ask for an evaluation of the organisation (see :func:`enqueue_evaluation`); not committed."""
+    enqueue_evaluation(session, org_id, now=now)
 
 
 def live_previous_statuses(session: Session, org_id: int, as_of: dt.date) -> dict[str, str]:

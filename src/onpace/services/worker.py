@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from onpace.services import jobs, pull
 from onpace.services.dispatch import DIGEST, DispatchOptions, dispatch_due, run_digest_job
+from onpace.services.evaluation_requests import EVALUATE
 from onpace.services.review_mail import REVIEW, REVIEW_TIME, run_review_job, sync_review_schedules
 
 log = structlog.get_logger("onpace.worker")
@@ -86,7 +87,7 @@ def default_handlers(options: WorkerOptions) -> dict[str, jobs.Handler]:
     """Return the code of each job kind: pulls, evaluations (requested and periodic), digests, reviews."""
     return {
         pull.PULL: pull.run_pull_job,
-        pull.EVALUATE: pull.run_evaluate_job,
+        EVALUATE: pull.run_evaluate_job,
         pull.TICK: pull.run_evaluate_job,
         DIGEST: functools.partial(run_digest_job, options=options.dispatch),
         REVIEW: functools.partial(run_review_job, options=options.dispatch),

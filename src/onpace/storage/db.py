@@ -28,6 +28,8 @@ from onpace.errors import UserError
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# An execution option that makes a SQLite transaction begin IMMEDIATE (see :func:`writing`).
+IMMEDIATE_OPTION = "onpace_sqlite_immediate"
 
 
 class DatabaseUrlError(UserError, ValueError):
@@ -94,11 +96,21 @@ def _configure_sqlite(engine: Engine, *, immediate: bool) -> None:
         finally:
             cursor.close()
 
-    begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
-
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql(begin)
+        wants = immediate or connection.get_execution_options().get(IMMEDIATE_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if wants else "BEGIN")
+
+
+def writing(engine: Engine) -> Engine:
+    """Return ``engine`` for transactions that read then write: immediate ones on SQLite.
+
+    A deferred SQLite transaction that reads and then writes cannot wait for the write lock: if
+    another writer committed meanwhile it fails at once with "database is locked". An immediate
+    one takes the lock at ``BEGIN``, so concurrent writers queue (up to the busy timeout)
+    instead of failing. It shares ``engine``'s pool; on PostgreSQL it changes nothing.
+    """
+    return engine.execution_options(**{IMMEDIATE_OPTION: True})
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
