@@ -25,7 +25,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from onpace.api import errors, routes_cases, routes_data, routes_model
+from onpace.api import errors, routes_cases, routes_data, routes_metrics, routes_model
 from onpace.api.security import SessionSigner
 from onpace.api.state import AppState
 from onpace.api.text_guard import refuse_nul
@@ -79,6 +79,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(routes_data.router)
     app.include_router(pages.router)
     app.include_router(admin_pages.router)
+    app.include_router(routes_metrics.router)
+    app.add_middleware(routes_metrics.RequestMetrics)
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:

@@ -789,10 +789,32 @@ def serve(
         f"with {count} worker process{'es' if count > 1 else ''}",
         soft_wrap=True,
     )
-    # Every process builds its own app (and caches) from the same settings.
-    uvicorn.run(
-        "onpace.app:serve_app", factory=True, host=host, port=port, workers=count, log_level="warning"
-    )
+    # Several processes add up their request counts for /metrics in a folder they share.
+    shared_metrics = _metrics_folder() if count > 1 else None
+    try:
+        # Every process builds its own app (and caches) from the same settings.
+        uvicorn.run(
+            "onpace.app:serve_app", factory=True, host=host, port=port, workers=count, log_level="warning"
+        )
+    finally:
+        if shared_metrics is not None:
+            import shutil
+
+            shutil.rmtree(shared_metrics, ignore_errors=True)
+
+
+def _metrics_folder() -> str | None:
+    """Make a folder for the server processes' metrics unless the operator named one; return it to remove."""
+    import os
+    import tempfile
+
+    from onpace.metrics import MULTIPROC_VARIABLE
+
+    if os.environ.get(MULTIPROC_VARIABLE):
+        return None
+    folder = tempfile.mkdtemp(prefix="onpace-metrics-")
+    os.environ[MULTIPROC_VARIABLE] = folder
+    return folder
 
 
 def _keep_secret_key() -> None:

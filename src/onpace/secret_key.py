@@ -37,7 +37,7 @@ def data_folder(settings: Settings) -> Path:
         return settings.data_dir
     try:
         url = make_url(settings.database_url)
-    except Exception:  # noqa: BLE001 - a bad URL is reported where the store is opened
+    except Exception:
         return Path.cwd()
     if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
         return Path(str(url.database)).expanduser().resolve().parent

@@ -13,7 +13,6 @@ import httpx
 import pytest
 
 import onpace
-
 from onpace.config import Settings
 from onpace.secret_key import KEY_FILE, data_folder, keep_secret_key
 
