@@ -27,7 +27,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from onpace.api import errors, routes_cases, routes_data, routes_model
+from onpace.api import errors, routes_cases, routes_data, routes_metrics, routes_model
 from onpace.api.security import SessionSigner
 from onpace.api.state import AppState
 from onpace.api.text_guard import refuse_nul
@@ -85,6 +85,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     for router in ROUTERS:
         app.include_router(router)
     app.add_middleware(SecurityHeaders, https=settings.base_url.startswith("https://"))
+    app.include_router(routes_metrics.router)
+    app.add_middleware(routes_metrics.RequestMetrics)
 
     @app.get("/docs", include_in_schema=False)
     def docs(request: Request) -> HTMLResponse:

@@ -896,6 +896,7 @@ def serve(
 
     count = workers or default_workers()
     with user_errors():
+        _keep_secret_key()
         require_secret_key(get_settings())
         upgrade(make_engine())
     out.print(
@@ -903,9 +904,53 @@ def serve(
         f"with {count} worker process{'es' if count > 1 else ''}",
         soft_wrap=True,
     )
-    # Every process builds its own app (and caches) from the same settings.
-    uvicorn.run(
-        "onpace.app:serve_app", factory=True, host=host, port=port, workers=count, log_level="warning"
+    # Several processes add up their request counts for /metrics in a folder they share.
+    shared_metrics = _metrics_folder() if count > 1 else None
+    try:
+        # Every process builds its own app (and caches) from the same settings.
+        uvicorn.run(
+            "onpace.app:serve_app", factory=True, host=host, port=port, workers=count, log_level="warning"
+        )
+    finally:
+        if shared_metrics is not None:
+            import shutil
+
+            shutil.rmtree(shared_metrics, ignore_errors=True)
+
+
+def _metrics_folder() -> str | None:
+    """Make a folder for the server processes' metrics unless the operator named one; return it to remove."""
+    import os
+    import tempfile
+
+    from onpace.metrics import MULTIPROC_VARIABLE
+
+    if os.environ.get(MULTIPROC_VARIABLE):
+        return None
+    folder = tempfile.mkdtemp(prefix="onpace-metrics-")
+    os.environ[MULTIPROC_VARIABLE] = folder
+    return folder
+
+
+def _keep_secret_key() -> None:
+    """Use (or make) the key kept in the data folder when none is set, and say which."""
+    import os
+
+    from onpace.config import get_settings
+    from onpace.secret_key import keep_secret_key
+
+    kept = keep_secret_key(get_settings())
+    if kept is None:
+        return
+    # The server processes read their settings from the environment: point them at the kept key.
+    os.environ["ONPACE_SECRET_KEY_FILE"] = str(kept.path)
+    get_settings.cache_clear()
+    made = "created a new secret key in" if kept.created else "using the secret key kept in"
+    out.print(
+        f"no ONPACE_SECRET_KEY set: {made} {kept.path} (readable by you only); "
+        "in production set ONPACE_SECRET_KEY_FILE",
+        soft_wrap=True,
+        markup=False,
     )
 
 

@@ -63,7 +63,10 @@ class Settings(BaseSettings):
     """SQLAlchemy URL of the store; ``postgresql://…`` selects PostgreSQL through psycopg 3."""
 
     secret_key: SecretStr | None = None
-    """Key that signs session cookies; required by ``onpace serve``."""
+    """Key that signs session cookies; ``onpace serve`` keeps one in the data folder when unset."""
+
+    data_dir: Path | None = None
+    """Folder for files onpace keeps (the generated secret key); default: the SQLite store's folder."""
 
     audit_key: SecretStr | None = None
     """Key of the audit log's MAC chain, kept outside the database (see ``onpace.services.audit_key``)."""

@@ -87,11 +87,11 @@ def test_serve_runs_the_asked_number_of_worker_processes_and_they_answer(databas
     assert "with 2 worker processes" in output.decode()
 
 
-def test_serve_without_a_secret_key_says_so_and_starts_nothing(
+def test_serve_with_a_too_short_secret_key_says_so_and_starts_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ONPACE_DATABASE_URL", f"sqlite:///{tmp_path / 'serve.db'}")
-    monkeypatch.delenv("ONPACE_SECRET_KEY", raising=False)
+    monkeypatch.setenv("ONPACE_SECRET_KEY", "short")
     monkeypatch.delenv("ONPACE_SECRET_KEY_FILE", raising=False)
     get_settings.cache_clear()
     try:
@@ -102,6 +102,7 @@ def test_serve_without_a_secret_key_says_so_and_starts_nothing(
     assert "ONPACE_SECRET_KEY" in result.stderr
     assert "Traceback" not in result.output
     assert not (tmp_path / "serve.db").exists()
+    assert not (tmp_path / "secret-key").exists()
 
 
 def test_the_default_number_of_workers_follows_the_cpus_within_the_cap() -> None:

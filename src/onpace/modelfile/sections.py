@@ -51,6 +51,7 @@ from onpace.modelfile.plans import PlanDraft, read_plan
 from onpace.modelfile.records import Record, Sink, did_you_mean, read_record
 from onpace.modelfile.tolerances import read_tolerance
 from onpace.modelfile.yamltree import construct
+from onpace.notifiers.schemes import route_url_problem
 
 T = TypeVar("T", bound=str)
 
@@ -468,6 +469,10 @@ def _read_route(draft: Draft, rec: Record) -> None:
         digest=bool(rec.boolean("digest")),
         secret=rec.text("secret"),
     )
+    if route.url:
+        problem = route_url_problem(route.url)
+        if problem is not None:
+            rec.problem("url", f"`url` of notification route `{route.id}`: {problem}")
     draft.notify.append((route, rec))
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from onpace.domain.engine import Evaluation, evaluate_model
 from onpace.domain.model import Model, PlanVersion
 from onpace.domain.results import SubjectResult
+from onpace.metrics import EVALUATION_SECONDS, timed
 from onpace.services.model_store import plan_versions
 from onpace.storage.repositories import points_repo
 from onpace.storage.tables import EvaluationRow
@@ -66,6 +67,7 @@ def store_evaluation(
     return len(rows)
 
 
+@timed(EVALUATION_SECONDS)
 def evaluate_store(
     session: Session,
     org_id: int,

@@ -28,6 +28,7 @@ from sqlalchemy import Column, Date, Integer, MetaData, String, Table, update
 from sqlalchemy.orm import Session
 
 from onpace.errors import UserError
+from onpace.metrics import INGEST_SECONDS, timed
 from onpace.services.audit import append_audit
 from onpace.storage import bulk
 from onpace.storage.repositories import evaluations_repo, points_repo
@@ -154,6 +155,7 @@ def ingest_csv(
     )
 
 
+@timed(INGEST_SECONDS)
 def ingest_frame(
     session: Session,
     org_id: int,

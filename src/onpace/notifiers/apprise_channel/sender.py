@@ -1,4 +1,4 @@
-"""Send a notification through Apprise (``mailto://``, ``slack://``, ``msteams://`` and the rest).
+"""Send a notification through Apprise (``mailto://``, ``slack://``, ``workflows://`` (Teams) and the rest).
 
 Apprise reports success or failure, and its log says why. A URL Apprise does not understand
 is a permanent error; a failure whose log shows rejected credentials or a gone endpoint

@@ -1,7 +1,9 @@
 """POST a notification as signed JSON to a webhook URL.
 
-Headers: ``Content-Type: application/json``, ``X-Onpace-Timestamp`` (Unix seconds),
-``X-Onpace-Signature`` (see :mod:`onpace.notifiers.webhook.signing`), ``Idempotency-Key``.
+Headers: ``Content-Type: application/json``, the Standard Webhooks trio ``webhook-id``,
+``webhook-timestamp`` and ``webhook-signature`` (see :mod:`onpace.notifiers.webhook.standard`),
+and, for receivers written before those, ``X-Onpace-Timestamp`` (Unix seconds),
+``X-Onpace-Signature`` (see :mod:`onpace.notifiers.webhook.signing`) and ``Idempotency-Key``.
 The body is the notification's payload as compact JSON with sorted keys. Redirects are not
 followed (a redirect could lead to an address the guard never saw).
 """
@@ -19,6 +21,7 @@ import httpx
 from onpace.notifiers.base import Channel, Notification, NotifyError
 from onpace.notifiers.webhook.address_guard import check_url
 from onpace.notifiers.webhook.signing import sign
+from onpace.notifiers.webhook.standard import standard_headers
 
 KIND = "webhook"
 USER_AGENT = "onpace-webhook/1"
@@ -76,10 +79,16 @@ def notify(
         raise NotifyError("a webhook channel needs a signing secret", permanent=True, channel=channel.id)
     address = check_url(channel.url, allow_private=allow_private, channel=channel.id)
     body = body_of(notification).encode()
-    timestamp = str(int(clock()))
+    seconds = int(clock())
+    timestamp = str(seconds)
+    try:
+        standard = standard_headers(channel.secret, notification.idempotency_key, seconds, body)
+    except ValueError as err:
+        raise NotifyError(f"bad signing secret: {err}", permanent=True, channel=channel.id) from None
     headers = {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
+        **standard,
         "X-Onpace-Timestamp": timestamp,
         "X-Onpace-Signature": sign(channel.secret, timestamp, body),
         "Idempotency-Key": notification.idempotency_key,
