@@ -53,6 +53,8 @@ _V = TypeVar("_V")
 
 API_PREFIX = "/api/"
 """Paths under this prefix are API routes, which take bearer tokens; every other path is a page."""
+METRICS_PATH = "/metrics"
+"""The Prometheus endpoint: not a page, so a scraper's bearer token (an admin's) is accepted there."""
 
 
 def app_state(request: Request) -> AppState:
@@ -144,7 +146,8 @@ async def optional_principal(request: Request, session: Annotated[Session, Depen
     a run of requests asks the store once; the store is asked on a worker thread.
     """
     header = request.headers.get("authorization")
-    if header and not request.url.path.startswith(API_PREFIX):
+    path = request.url.path
+    if header and not (path.startswith(API_PREFIX) or path == METRICS_PATH):
         raise forbidden("pages take a signed-in session; send API tokens to /api/v1 only")
     if header:
         scheme, _, token = header.partition(" ")
