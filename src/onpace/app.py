@@ -32,7 +32,7 @@ from onpace.api.text_guard import refuse_nul
 from onpace.config import Settings, SettingsError, get_settings
 from onpace.errors import UserError
 from onpace.storage.db import make_engine, make_session_factory
-from onpace.web import admin_pages, pages, sign_in_pages
+from onpace.web import account_pages, admin_pages, pages, sign_in_pages
 from onpace.web.security_headers import SecurityHeaders
 
 STATIC_DIR = Path(__file__).resolve().parent / "web" / "static"
@@ -81,6 +81,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(sign_in_pages.router)
     app.include_router(pages.router)
     app.include_router(admin_pages.router)
+    app.include_router(account_pages.router)
     app.add_middleware(SecurityHeaders, https=settings.base_url.startswith("https://"))
 
     @app.get("/docs", include_in_schema=False)
