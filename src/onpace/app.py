@@ -34,7 +34,7 @@ from onpace.api.text_guard import refuse_nul
 from onpace.config import Settings, SettingsError, get_settings
 from onpace.errors import UserError
 from onpace.storage.db import make_engine, make_session_factory
-from onpace.web import pages, sign_in_pages
+from onpace.web import account_pages, pages, sign_in_pages
 from onpace.web.routers import ROUTERS
 from onpace.web.security_headers import SecurityHeaders
 
@@ -84,6 +84,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(sign_in_pages.router)
     for router in ROUTERS:
         app.include_router(router)
+    app.include_router(account_pages.router)
     app.add_middleware(SecurityHeaders, https=settings.base_url.startswith("https://"))
     app.include_router(routes_metrics.router)
     app.add_middleware(routes_metrics.RequestMetrics)

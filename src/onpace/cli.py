@@ -827,7 +827,7 @@ def user_add(
     ] = None,
 ) -> None:
     """Add a user who may sign in (argon2-hashed password) or hold API tokens."""
-    from onpace.services.users import add_user
+    from onpace.services.account_changes import COMMAND_LINE, add_user
     from onpace.storage.db import make_engine, session_for, upgrade
 
     if password is None and sys.stdin.isatty():
@@ -837,10 +837,39 @@ def user_add(
         upgrade(engine)
         with session_for(engine) as session:
             add_user(
-                session, email=email, name=name, role=role, password=password, now=now(), person_id=person
+                session,
+                by=COMMAND_LINE,
+                email=email,
+                name=name,
+                role=role,
+                password=password,
+                now=now(),
+                person_id=person,
             )
             session.commit()
     out.print(f"user {email} added as {role}")
+
+
+@user_app.command("password")
+def user_password(
+    email: Annotated[str, typer.Argument(help="The user whose password to set.")],
+    password: Annotated[
+        str | None, typer.Option(help="The new password (asked for when omitted).", hide_input=True)
+    ] = None,
+) -> None:
+    """Set a user's password; every session of theirs ends at once."""
+    from onpace.services.account_changes import COMMAND_LINE, change_password
+    from onpace.storage.db import make_engine, session_for, upgrade
+
+    if password is None:
+        password = typer.prompt("new password", hide_input=True, confirmation_prompt=True)
+    engine = make_engine()
+    with user_errors():
+        upgrade(engine)
+        with session_for(engine) as session:
+            change_password(session, email, password, by=COMMAND_LINE, now=now())
+            session.commit()
+    out.print(f"password of {email} changed; their sessions are ended")
 
 
 @token_app.command("create")
@@ -850,14 +879,14 @@ def token_create(
     scope: Annotated[str, typer.Option(help="read or write.")] = "read",
 ) -> None:
     """Create an API token and print it once (only its SHA-256 is stored)."""
-    from onpace.services.tokens import create_token
+    from onpace.services.account_changes import COMMAND_LINE, create_token
     from onpace.storage.db import make_engine, session_for, upgrade
 
     engine = make_engine()
     with user_errors():
         upgrade(engine)
         with session_for(engine) as session:
-            new = create_token(session, email=email, name=name, scope=scope, now=now())
+            new = create_token(session, by=COMMAND_LINE, email=email, name=name, scope=scope, now=now())
             session.commit()
     err.print(f"token {new.id} ({new.scope}) for {email} — copy it now, it is not shown again:")
     sys.stdout.write(new.token + "\n")
@@ -866,14 +895,14 @@ def token_create(
 @token_app.command("revoke")
 def token_revoke(token_id: Annotated[int, typer.Argument(help="The token number.")]) -> None:
     """Revoke an API token."""
-    from onpace.services.tokens import revoke_token
+    from onpace.services.account_changes import COMMAND_LINE, revoke_token
     from onpace.storage.db import make_engine, session_for, upgrade
 
     engine = make_engine()
     with user_errors():
         upgrade(engine)
         with session_for(engine) as session:
-            revoke_token(session, token_id, now=now())
+            revoke_token(session, token_id, by=COMMAND_LINE, now=now())
             session.commit()
     out.print(f"token {token_id} revoked")
 

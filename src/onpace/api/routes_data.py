@@ -14,9 +14,16 @@ from onpace.api.errors import forbidden, not_found
 from onpace.connectors.push.records import validate_pushed
 from onpace.domain.whatif import Shift, what_if
 from onpace.errors import UserError
+from onpace.services import account_changes
 from onpace.services import rebaseline as rebaseline_service
 from onpace.services import tokens as token_service
-from onpace.services.auth import may_check_in, may_push_actuals, may_request_rebaseline
+from onpace.services.auth import (
+    may_check_in,
+    may_push_actuals,
+    may_request_rebaseline,
+    may_revoke_tokens,
+    token_refusal,
+)
 from onpace.services.checkins import new_checkin, record_checkins
 from onpace.services.evaluation_requests import enqueue_evaluation
 from onpace.services.ingest import ingest_frame
@@ -244,12 +251,16 @@ def list_tokens(context: ReadContext) -> list[s.TokenOut]:
 @router.post("/tokens", status_code=201, tags=["account"])
 def create_token(body: s.TokenBody, context: ReadContext) -> s.NewTokenOut:
     """Create an API token for yourself (viewers: read-only ones); the secret is in this response only."""
-    if context.who.via == "token":
-        raise forbidden("create tokens from a signed-in session or the command line, not with another token")
-    if body.scope == "write" and context.who.role == "viewer":
-        raise forbidden("viewers may create read-only tokens only")
-    new = token_service.create_token(
-        context.session, email=context.who.email, name=body.name, scope=body.scope, now=context.now
+    refusal = token_refusal(context.who, body.scope)
+    if refusal is not None:
+        raise forbidden(refusal)
+    new = account_changes.create_token(
+        context.session,
+        by=context.who.email,
+        now=context.now,
+        email=context.who.email,
+        name=body.name,
+        scope=body.scope,
     )
     context.commit()
     return s.NewTokenOut(id=new.id, name=new.name, scope=new.scope, token=new.token)
@@ -258,11 +269,13 @@ def create_token(body: s.TokenBody, context: ReadContext) -> s.NewTokenOut:
 @router.delete("/tokens/{token_id}", tags=["account"])
 def revoke_token(token_id: RowIdPath, context: ReadContext) -> s.TokenOut:
     """Revoke one of your tokens (admins: anyone's); a read-only token cannot revoke."""
-    if context.who.scope == "read":
+    if not may_revoke_tokens(context.who):
         raise forbidden("this API token is read-only")
     owner = None if context.who.admin else context.who.user_id
     try:
-        row = token_service.revoke_token(context.session, token_id, now=context.now, user_id=owner)
+        row = account_changes.revoke_token(
+            context.session, token_id, by=context.who.email, now=context.now, user_id=owner
+        )
     except UserError:
         raise not_found(f"there is no token {token_id}") from None
     context.commit()

@@ -96,3 +96,22 @@ def may_request_rebaseline(who: Principal, model: Model, subject: str) -> bool:
     if not who.writes:
         return False
     return who.role in ("admin", "editor") or subject in owned_subjects(model, who.person_id)
+
+
+def token_refusal(who: Principal, scope: str) -> str | None:
+    """Return why ``who`` may not create an API token of ``scope``, or None when they may.
+
+    Only a signed-in session creates tokens (a token never mints another, whatever its scope:
+    a leaked read token must not become a write token), and viewers create read tokens only.
+    The API and the pages both ask this.
+    """
+    if who.via != "session":
+        return "create tokens from a signed-in session or the command line, not with another token"
+    if scope != "read" and who.role == "viewer":
+        return "viewers may create read-only tokens only"
+    return None
+
+
+def may_revoke_tokens(who: Principal) -> bool:
+    """Return whether ``who`` may revoke tokens at all (not with a read-only token)."""
+    return who.scope == "write"

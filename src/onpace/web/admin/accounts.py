@@ -18,9 +18,10 @@ from onpace.api.deps import Context
 from onpace.api.errors import forbidden, not_found
 from onpace.api.schemas import MAX_ROW_ID
 from onpace.errors import UserError
+from onpace.services import account_changes
 from onpace.services import tokens as token_service
 from onpace.services import users as user_service
-from onpace.services.auth import may_manage_users
+from onpace.services.auth import may_manage_users, token_refusal
 from onpace.storage.tables import UserRow
 from onpace.web.pages import Page, render
 
@@ -84,8 +85,9 @@ def user_add(
 ) -> Response:
     """Add a user (a password lets them sign in; without one they may only hold API tokens)."""
     _admin(context)
-    user_service.add_user(
+    account_changes.add_user(
         context.session,
+        by=context.who.email,
         email=email,
         name=name,
         role=role,
@@ -105,7 +107,7 @@ def user_role(user_id: RowIdPath, context: Page, role: RoleForm) -> Response:
     user = _user(context, user_id)
     if role != user.role:
         _not_self(context, user, "change the role of")
-    user_service.set_role(context.session, user.email, role)
+    account_changes.change_role(context.session, user.email, role, by=context.who.email, now=context.now)
     context.commit()
     return _back("/users")
 
@@ -116,7 +118,7 @@ def user_deactivate(user_id: RowIdPath, context: Page) -> Response:
     _admin(context)
     user = _user(context, user_id)
     _not_self(context, user, "deactivate")
-    user_service.deactivate_user(context.session, user.email)
+    account_changes.deactivate(context.session, user.email, by=context.who.email, now=context.now)
     context.commit()
     return _back("/users")
 
@@ -126,7 +128,7 @@ def user_reactivate(user_id: RowIdPath, context: Page) -> Response:
     """Let a deactivated user sign in and use their tokens again."""
     _admin(context)
     user = _user(context, user_id)
-    user_service.reactivate_user(context.session, user.email)
+    account_changes.reactivate(context.session, user.email, by=context.who.email, now=context.now)
     context.commit()
     return _back("/users")
 
@@ -161,10 +163,16 @@ def token_create(
     scope: Annotated[Literal["read", "write"], Form()] = "read",
 ) -> HTMLResponse:
     """Create an API token for myself and show its secret this once (viewers: read-only tokens)."""
-    if scope == "write" and context.who.role == "viewer":
-        raise forbidden("viewers may create read-only tokens only")
-    new = token_service.create_token(
-        context.session, email=context.who.email, name=name, scope=scope, now=context.now
+    refusal = token_refusal(context.who, scope)
+    if refusal is not None:
+        raise forbidden(refusal)
+    new = account_changes.create_token(
+        context.session,
+        by=context.who.email,
+        now=context.now,
+        email=context.who.email,
+        name=name,
+        scope=scope,
     )
     context.commit()
     return _tokens_page(request, context, new)
@@ -175,7 +183,9 @@ def token_revoke(token_id: RowIdPath, context: Page) -> Response:
     """Revoke one of my tokens (admins: anyone's); it stops working at once."""
     owner = None if context.who.admin else context.who.user_id
     try:
-        token_service.revoke_token(context.session, token_id, now=context.now, user_id=owner)
+        account_changes.revoke_token(
+            context.session, token_id, by=context.who.email, now=context.now, user_id=owner
+        )
     except UserError:
         raise not_found(f"there is no token {token_id} of yours") from None
     context.commit()

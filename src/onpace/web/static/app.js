@@ -64,6 +64,11 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () { draw(document); });
+  // "Go back" links: a handler here rather than a javascript: URL, which the CSP forbids.
+  document.addEventListener("click", function (evt) {
+    var link = evt.target.closest && evt.target.closest("[data-back]");
+    if (link && window.history.length > 1) { evt.preventDefault(); window.history.back(); }
+  });
   document.addEventListener("htmx:afterSwap", function (evt) { draw(evt.target); });
   window.addEventListener("resize", function () {
     document.querySelectorAll("[data-chart]").forEach(function (el) {
