@@ -323,6 +323,8 @@ def _ingest_file(path: Path, source: str, *, manual: bool, by: str | None) -> An
 
 def _pull_source(source_id: str) -> None:
     """Pull one of the model's sources now through the worker's own pull, and report the run."""
+    from onpace.env_refs import readable_environment
+
     import os
     import socket
 
@@ -349,7 +351,7 @@ def _pull_source(source_id: str) -> None:
                 org_id,
                 source_id,
                 clock=now,
-                env=dict(os.environ),
+                env=readable_environment(os.environ),
                 worker_id=f"cli-{socket.gethostname()}-{os.getpid()}",
             )
         finally:

@@ -7,6 +7,8 @@ checked afterwards by :mod:`onpace.modelfile.links`, which needs the lines kept 
 
 from __future__ import annotations
 
+import re
+
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -52,6 +54,9 @@ from onpace.modelfile.tolerances import read_tolerance
 from onpace.modelfile.yamltree import construct
 
 T = TypeVar("T", bound=str)
+
+# One mailbox, nothing a mail library could read as a list: a@x,b@y or "A" <a@x> are refused.
+ONE_ADDRESS = re.compile(r"[^@\s,;<>()\[\]\"':\\]+@[^@\s,;<>()\[\]\"':\\]+\.[^@\s,;<>()\[\]\"':\\.]+")
 
 
 @dataclass
@@ -125,7 +130,14 @@ def _read_unit(draft: Draft, rec: Record) -> None:
 
 
 def _read_person(draft: Draft, rec: Record) -> None:
-    person = Person(_ident(rec), rec.text("name") or "", rec.text("email"), rec.text("unit"))
+    email = rec.text("email")
+    if email is not None and not ONE_ADDRESS.fullmatch(email):
+        rec.problem(
+            "email",
+            f"email `{email}` is not one address: a person has exactly one (name@domain, "
+            "no commas, semicolons, spaces or angle brackets)",
+        )
+    person = Person(_ident(rec), rec.text("name") or "", email, rec.text("unit"))
     draft.people.append((person, rec))
 
 
