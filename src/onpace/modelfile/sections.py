@@ -384,9 +384,30 @@ def _read_dependency(draft: Draft, rec: Record) -> None:
 
 
 def _read_source(draft: Draft, rec: Record) -> None:
+    _check_source_options(rec)
     options = {key: construct(node) for key, node in rec.values.items() if key not in schema.SOURCE_FIELDS}
     source = Source(_ident(rec), rec.text("kind") or "", rec.duration("every"), options)
     draft.sources.append((source, rec))
+
+
+def _check_source_options(rec: Record) -> None:
+    """Report an unknown kind, or an option the source's kind does not read (at its line)."""
+    kind = rec.text("kind")
+    if kind is None:
+        return
+    known = schema.SOURCE_OPTIONS.get(schema.SOURCE_KIND_ALIASES.get(kind, kind))
+    if known is None:
+        kinds = sorted(schema.SOURCE_OPTIONS)
+        rec.problem("kind", f"unknown source kind `{kind}` (known: {', '.join(kinds)}){did_you_mean(kind, kinds)}")
+        return
+    for key in rec.values:
+        if key not in schema.SOURCE_FIELDS and key not in known:
+            allowed = ", ".join(known) or "none"
+            rec.problem(
+                key,
+                f"unknown option `{key}` for a source of kind {kind} (it reads: {allowed})"
+                f"{did_you_mean(key, known)}",
+            )
 
 
 def _read_policy(draft: Draft, sink: Sink, node: Node) -> None:
