@@ -30,6 +30,8 @@ class HttpReceiver:
     statuses: list[int]
     received: list[Received] = field(default_factory=list)
     check: Callable[[Received], int | None] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    """Extra response headers (a ``Location`` to redirect, say)."""
 
 
 @contextmanager
@@ -50,6 +52,8 @@ def running_http_receiver(
             if state.check is not None:
                 status = state.check(got) or status
             self.send_response(status)
+            for name, value in state.headers.items():
+                self.send_header(name, value)
             self.send_header("Content-Length", "2")
             self.end_headers()
             self.wfile.write(b"ok")

@@ -11,7 +11,7 @@ from onpace.config import Settings, SettingsError, get_settings
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("DATABASE_URL", "SECRET_KEY", "SECRET_KEY_FILE", "LOG_JSON", "WEBHOOK_ALLOW_PRIVATE"):
+    for name in ("DATABASE_URL", "SECRET_KEY", "SECRET_KEY_FILE", "LOG_JSON", "WEBHOOK_ALLOW_PRIVATE", "OUTBOUND_ALLOW"):
         monkeypatch.delenv(f"ONPACE_{name}", raising=False)
     get_settings.cache_clear()
 
@@ -19,17 +19,17 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_it_defaults_to_an_sqlite_file_in_the_working_directory() -> None:
     settings = Settings()
     assert settings.database_url == "sqlite:///onpace.db"
-    assert settings.webhook_allow_private is False
+    assert settings.outbound_allow == ""
     assert settings.secret_key is None
 
 
 def test_it_reads_prefixed_environment_variables(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ONPACE_DATABASE_URL", "postgresql://db/onpace")
-    monkeypatch.setenv("ONPACE_WEBHOOK_ALLOW_PRIVATE", "true")
+    monkeypatch.setenv("ONPACE_OUTBOUND_ALLOW", "10.0.0.0/8")
     monkeypatch.setenv("ONPACE_LOG_JSON", "1")
     settings = get_settings()
     assert settings.database_url == "postgresql://db/onpace"
-    assert settings.webhook_allow_private is True
+    assert settings.outbound_allow == "10.0.0.0/8"
     assert settings.log_json is True
 
 

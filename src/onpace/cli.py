@@ -385,6 +385,8 @@ def _ingest_file(path: Path, source: str, *, manual: bool, by: str | None) -> tu
 
 def _pull_source(source_id: str) -> tuple[Any, int]:
     """Pull one of the model's sources now through the worker's own pull, and report the run."""
+    from onpace.env_refs import readable_environment
+
     import os
     import socket
 
@@ -411,7 +413,7 @@ def _pull_source(source_id: str) -> tuple[Any, int]:
                 org_id,
                 source_id,
                 clock=now,
-                env=dict(os.environ),
+                env=readable_environment(os.environ),
                 worker_id=f"cli-{socket.gethostname()}-{os.getpid()}",
             )
         finally:

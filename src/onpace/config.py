@@ -82,9 +82,6 @@ class Settings(BaseSettings):
     base_url: str = "http://127.0.0.1:8000"
     """Public address of the web app, used for links in notifications and review packs."""
 
-    webhook_allow_private: bool = False
-    """Let webhook routes point at private or loopback addresses (tests and closed networks)."""
-
     smtp_url: SecretStr | None = None
     """Apprise mail URL (``mailtos://user:pass@host``) through which people's own email is sent."""
 
@@ -109,6 +106,11 @@ class Settings(BaseSettings):
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """Return the process settings, read once; ``get_settings.cache_clear()`` re-reads them."""
+    if os.environ.get(f"{ENV_PREFIX}WEBHOOK_ALLOW_PRIVATE") is not None:
+        raise SettingsError(
+            f"{ENV_PREFIX}WEBHOOK_ALLOW_PRIVATE is no longer read: list the hosts or networks "
+            f"webhooks and sources may reach in {ENV_PREFIX}OUTBOUND_ALLOW (e.g. 10.0.0.0/8)"
+        )
     try:
         return Settings()
     except ValidationError as exc:

@@ -30,6 +30,7 @@ from typing import Any
 from pydantic import SecretStr
 
 from onpace.config import ENV_PREFIX, Settings
+from onpace.env_refs import readable_environment
 from onpace.errors import UserError
 from onpace.mailbox import Mailbox, running_mailbox
 from onpace.services.demo import DemoStore, demo_domain, environment_names
@@ -79,7 +80,7 @@ def tour_lines(store: DemoStore, base_url: str) -> list[str]:
 
 def worker_environment(store: DemoStore, mailbox: Mailbox, environ: Mapping[str, str]) -> dict[str, str]:
     """Return the environment the demo's worker resolves ``env:`` names in (see the module docstring)."""
-    env = {k: v for k, v in environ.items() if not k.startswith(ENV_PREFIX)}
+    env = readable_environment({k: v for k, v in environ.items() if not k.startswith(ENV_PREFIX)})
     domain = demo_domain(store.model)
     routes, sources = environment_names(store.model)
     for name in sources - routes:

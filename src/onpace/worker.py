@@ -20,6 +20,8 @@ from typing import Any, TextIO
 import structlog
 
 from onpace.config import Settings, get_settings
+from onpace.env_refs import readable_environment
+from onpace.outbound import Allowlist
 from onpace.services.dispatch import DispatchOptions
 from onpace.services.worker import WorkerOptions, WorkerStats, new_worker_id, run_worker
 from onpace.storage.db import make_engine
@@ -57,7 +59,7 @@ def options_from_settings(settings: Settings, env: Mapping[str, str]) -> WorkerO
     dispatch = DispatchOptions(
         smtp_url=settings.smtp_url.get_secret_value() if settings.smtp_url else None,
         base_url=settings.base_url,
-        allow_private=settings.webhook_allow_private,
+        allow=Allowlist.parse(settings.outbound_allow),
         env=env,
     )
     return WorkerOptions(dispatch=dispatch, env=env)
@@ -73,7 +75,7 @@ def serve(
     """Run a worker on the configured store until SIGTERM/SIGINT (or, with ``once``, until idle)."""
     settings = settings or get_settings()
     configure_logging(json=settings.log_json, level=settings.log_level)
-    env = dict(os.environ)
+    env = readable_environment(os.environ)
     engine = make_engine(settings.database_url, sqlite_immediate=True)
     stop = threading.Event()
 

@@ -27,7 +27,7 @@ def test_it_keeps_good_actuals_and_reports_bad_ones_by_index(
         "not an object",
     ]
     answer = client.post(
-        "/api/v1/actuals", json={"source": "shop_api", "records": records}, headers=bearer(personas["editor"])
+        "/api/v1/actuals", json={"source": "finance", "records": records}, headers=bearer(personas["editor"])
     )
     assert answer.status_code == 200
     body = answer.json()
@@ -41,7 +41,7 @@ def test_pushing_the_same_actuals_twice_changes_nothing(
     client: TestClient, personas: dict[str, Persona]
 ) -> None:
     batch = {
-        "source": "shop_api",
+        "source": "finance",
         "records": [{"metric": "online_orders", "date": "2026-06-04", "value": 455}],
     }
     first = client.post("/api/v1/actuals", json=batch, headers=bearer(personas["admin"])).json()

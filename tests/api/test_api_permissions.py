@@ -56,7 +56,7 @@ WRITES: list[tuple[str, str, Any, tuple[str, ...], int]] = [
     (
         "POST",
         "/api/v1/actuals",
-        {"source": "pos", "records": [{"metric": "online_orders", "date": "2026-06-01", "value": 3000}]},
+        {"source": "finance", "records": [{"metric": "online_orders", "date": "2026-06-01", "value": 3000}]},
         EDITORS,
         200,
     ),

@@ -51,8 +51,8 @@ kpis:
     source: wms
     leading: true
 sources:
-  - {id: wms, kind: sql, url: "env:WMS_DB_URL", query: "SELECT day AS date, metric, value FROM kpi_daily", every: 1h}
-  - {id: broken, kind: sql, url: "env:WMS_DB_URL", query: "SELECT day AS date, metric, value FROM no_such_table"}
+  - {id: wms, kind: sql, url: "env:ONPACE_SOURCE_WMS_DB_URL", query: "SELECT day AS date, metric, value FROM kpi_daily", every: 1h}
+  - {id: broken, kind: sql, url: "env:ONPACE_SOURCE_WMS_DB_URL", query: "SELECT day AS date, metric, value FROM no_such_table"}
 """
 
 
@@ -71,7 +71,7 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 
 @pytest.fixture
 def wms(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> sqlite3.Connection:
-    """Return the warehouse's own SQLite database, named by WMS_DB_URL as the model says."""
+    """Return the warehouse's own SQLite database, named by ONPACE_SOURCE_WMS_DB_URL as the model says."""
     path = tmp_path / "wms.sqlite"
     db = sqlite3.connect(path, isolation_level=None)
     db.execute("CREATE TABLE kpi_daily (day TEXT, metric TEXT, value)")
@@ -83,7 +83,7 @@ def wms(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> sqlite3.Connection:
             ("2026-01-07", "throughput", 99),
         ],
     )
-    monkeypatch.setenv("WMS_DB_URL", f"sqlite:///{path}")
+    monkeypatch.setenv("ONPACE_SOURCE_WMS_DB_URL", f"sqlite:///{path}")
     return db
 
 

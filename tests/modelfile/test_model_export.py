@@ -129,7 +129,7 @@ def test_round_trip_holds_for_any_text_numbers_tolerances_and_durations(
     kpis[1] = dataclasses.replace(
         kpis[1], plan=Plan(baseline=baseline, target=target), feeds=(Feed("KR1", feed_weight, lag),)
     )
-    source = Source("extra", "http", dt.timedelta(seconds=every), {"url": title, "option": option})
+    source = Source("extra", "http", dt.timedelta(seconds=every), {"url": title, "records": option})
     model: Model = dataclasses.replace(
         BASE,
         org=org,

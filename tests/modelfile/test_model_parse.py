@@ -68,10 +68,10 @@ def test_it_keeps_source_settings_and_env_references_verbatim() -> None:
     wms = next(s for s in model.sources if s.id == "wms")
     assert wms.kind == "http"
     assert wms.every == dt.timedelta(minutes=30)
-    assert wms.options["url"] == "env:WMS_API_URL"
-    assert wms.options["headers"] == {"Authorization": "env:WMS_API_TOKEN"}
+    assert wms.options["url"] == "env:ONPACE_SOURCE_WMS_API_URL"
+    assert wms.options["headers"] == {"Authorization": "env:ONPACE_SOURCE_WMS_API_TOKEN"}
     assert "every" not in wms.options
-    assert model.notify[0].url == "env:ONLINE_SLACK_URL"
+    assert model.notify[0].url == "env:ONPACE_ROUTE_ONLINE_SLACK_URL"
 
 
 def test_it_fills_the_objective_of_each_key_result_from_its_parent() -> None:

@@ -12,8 +12,10 @@ from onpace.notifiers.base import Channel, Notification, NotifyError
 from onpace.notifiers.registry import kind_of
 from onpace.notifiers.registry import notify as send
 from onpace.notifiers.webhook import notify, sign, verify_signature
+from onpace.outbound import Allowlist
 
 SECRET = "s3cret-for-ops"
+LOOPBACK = Allowlist.parse("127.0.0.1")
 
 CASE_OPENED = Notification(
     event="case_opened",
@@ -43,7 +45,7 @@ def _verifies(got: Received) -> int | None:
 
 def test_it_posts_a_signed_json_body_the_receiver_can_verify(http_receiver: HttpReceiver) -> None:
     http_receiver.check = _verifies
-    notify(Channel("ops-hook", http_receiver.url, SECRET), CASE_OPENED, allow_private=True)
+    notify(Channel("ops-hook", http_receiver.url, SECRET), CASE_OPENED, allow=LOOPBACK)
     [got] = http_receiver.received
     assert got.path == "/hooks/onpace"
     assert got.headers["content-type"] == "application/json"
@@ -58,7 +60,7 @@ def test_it_posts_a_signed_json_body_the_receiver_can_verify(http_receiver: Http
 def test_a_receiver_with_another_secret_refuses_it_and_that_is_permanent(http_receiver: HttpReceiver) -> None:
     http_receiver.check = _verifies
     with pytest.raises(NotifyError) as caught:
-        notify(Channel("ops-hook", http_receiver.url, "not-the-secret"), CASE_OPENED, allow_private=True)
+        notify(Channel("ops-hook", http_receiver.url, "not-the-secret"), CASE_OPENED, allow=LOOPBACK)
     assert caught.value.permanent
     assert "401" in str(caught.value)
 
@@ -67,9 +69,9 @@ def test_a_500_is_transient_and_the_retry_is_delivered_with_the_same_key(http_re
     http_receiver.statuses = [500, 200]
     channel = Channel("ops-hook", http_receiver.url, SECRET)
     with pytest.raises(NotifyError) as caught:
-        notify(channel, CASE_OPENED, allow_private=True)
+        notify(channel, CASE_OPENED, allow=LOOPBACK)
     assert not caught.value.permanent
-    notify(channel, CASE_OPENED, allow_private=True)
+    notify(channel, CASE_OPENED, allow=LOOPBACK)
     keys = [r.headers["idempotency-key"] for r in http_receiver.received]
     assert keys == ["case-17-opened-ops-hook", "case-17-opened-ops-hook"]
 
@@ -82,7 +84,7 @@ def test_it_classifies_the_receivers_status(
 ) -> None:
     http_receiver.statuses = [status]
     with pytest.raises(NotifyError) as caught:
-        notify(Channel("ops-hook", http_receiver.url, SECRET), CASE_OPENED, allow_private=True)
+        notify(Channel("ops-hook", http_receiver.url, SECRET), CASE_OPENED, allow=LOOPBACK)
     assert caught.value.permanent is permanent
     assert str(status) in str(caught.value)
 
@@ -90,7 +92,7 @@ def test_it_classifies_the_receivers_status(
 def test_a_redirect_is_not_followed_and_is_permanent(http_receiver: HttpReceiver) -> None:
     http_receiver.statuses = [302]
     with pytest.raises(NotifyError) as caught:
-        notify(Channel("ops-hook", http_receiver.url, SECRET), CASE_OPENED, allow_private=True)
+        notify(Channel("ops-hook", http_receiver.url, SECRET), CASE_OPENED, allow=LOOPBACK)
     assert caught.value.permanent
     assert len(http_receiver.received) == 1
 
@@ -102,7 +104,7 @@ def test_a_closed_port_is_transient() -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     with pytest.raises(NotifyError) as caught:
-        notify(Channel("ops-hook", f"http://127.0.0.1:{port}/x", SECRET), CASE_OPENED, allow_private=True)
+        notify(Channel("ops-hook", f"http://127.0.0.1:{port}/x", SECRET), CASE_OPENED, allow=LOOPBACK)
     assert not caught.value.permanent
 
 
@@ -119,16 +121,16 @@ def test_a_closed_port_is_transient() -> None:
         "http://0.0.0.0/hook",
     ],
 )
-def test_it_refuses_private_loopback_and_link_local_addresses_without_allow_private(url: str) -> None:
+def test_it_refuses_private_loopback_and_link_local_addresses_unless_allowlisted(url: str) -> None:
     with pytest.raises(NotifyError) as caught:
-        notify(Channel("ops-hook", url, SECRET), CASE_OPENED)
+        notify(Channel("ops-hook", url, SECRET), CASE_OPENED, allow=Allowlist())
     assert caught.value.permanent
-    assert "allow-private" in str(caught.value)
+    assert "ONPACE_OUTBOUND_ALLOW" in str(caught.value)
 
 
 def test_it_refuses_to_send_unsigned(http_receiver: HttpReceiver) -> None:
     with pytest.raises(NotifyError) as caught:
-        notify(Channel("ops-hook", http_receiver.url), CASE_OPENED, allow_private=True)
+        notify(Channel("ops-hook", http_receiver.url), CASE_OPENED, allow=LOOPBACK)
     assert caught.value.permanent
     assert http_receiver.received == []
 
@@ -144,7 +146,7 @@ def test_the_registry_routes_https_to_the_webhook_and_resolves_env_values(
         Channel("ops-hook", "env:OPS_HOOK_URL", "env:OPS_HOOK_SECRET"),
         CASE_OPENED,
         env=env,
-        allow_private=True,
+        allow=LOOPBACK,
     )
     assert len(http_receiver.received) == 1
 
@@ -159,11 +161,13 @@ def test_an_unset_env_variable_is_a_permanent_error() -> None:
 def test_it_connects_to_the_address_it_checked_while_naming_the_host(
     http_receiver: HttpReceiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Stand in for DNS: the guard says receiver.test is the (checked) address 127.0.0.1.
-    from onpace.notifiers.webhook import sender
+    # Stand in for DNS: receiver.test resolves to 127.0.0.1, which the allowlist lets through.
+    import ipaddress
 
-    monkeypatch.setattr(sender, "check_url", lambda url, **_: "127.0.0.1")
+    from onpace import outbound
+
+    monkeypatch.setattr(outbound, "_addresses", lambda host, port: [ipaddress.ip_address("127.0.0.1")])
     port = http_receiver.url.split(":")[2].split("/")[0]
-    notify(Channel("ops-hook", f"http://receiver.test:{port}/hooks/onpace", SECRET), CASE_OPENED)
+    notify(Channel("ops-hook", f"http://receiver.test:{port}/hooks/onpace", SECRET), CASE_OPENED, allow=LOOPBACK)
     [got] = http_receiver.received
     assert got.headers["host"] == f"receiver.test:{port}"

@@ -188,15 +188,19 @@ def test_the_worker_sends_every_route_to_the_mailbox_and_reads_no_real_source(
     mailbox = Mailbox("127.0.0.1", 2525, tmp_path)
     environ = {"PATH": "/usr/bin", "SHOP_DB_URL": "postgresql://prod/shop", "ONPACE_SMTP_URL": "mailto://x"}
     env = worker_environment(store, mailbox, environ)
+    # Only what routes may read (the ONPACE_ROUTE_ names), pointed at the demo's mailbox.
     assert env == {
-        "PATH": "/usr/bin",
-        "ONLINE_SLACK_URL": mailbox.address_url("onpace@greenway.example", "online-chat@greenway.example"),
-        "SUPPLY_TEAMS_URL": mailbox.address_url("onpace@greenway.example", "supply-chat@greenway.example"),
-        "LEADERSHIP_MAIL_URL": mailbox.address_url(
+        "ONPACE_ROUTE_ONLINE_SLACK_URL": mailbox.address_url(
+            "onpace@greenway.example", "online-chat@greenway.example"
+        ),
+        "ONPACE_ROUTE_SUPPLY_TEAMS_URL": mailbox.address_url(
+            "onpace@greenway.example", "supply-chat@greenway.example"
+        ),
+        "ONPACE_ROUTE_LEADERSHIP_MAIL_URL": mailbox.address_url(
             "onpace@greenway.example", "leadership-mail@greenway.example"
         ),
     }
-    assert "to=online-chat@greenway.example" in env["ONLINE_SLACK_URL"]
+    assert "to=online-chat@greenway.example" in env["ONPACE_ROUTE_ONLINE_SLACK_URL"]
     settings = worker_settings(store, mailbox, "http://127.0.0.1:8000")
     assert settings.database_url == store.database_url
     assert settings.smtp_url is not None

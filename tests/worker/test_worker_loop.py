@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from worker_support import NOW, options
 
 from onpace.config import Settings
+from onpace.outbound import Allowlist
 from onpace.services import jobs
 from onpace.services.worker import WorkerStats, run_worker
 from onpace.storage.db import make_engine, upgrade
@@ -92,10 +93,10 @@ def test_the_settings_give_the_mail_url_links_and_address_policy() -> None:
     settings = Settings(
         smtp_url="mailtos://bot:pw@mail.example?from=onpace@x.example",  # type: ignore[arg-type]
         base_url="https://onpace.x.example",
-        webhook_allow_private=True,
+        outbound_allow="127.0.0.1",
     )
     found = options_from_settings(settings, {"HOOK": "https://hooks.x.example"})
     assert found.dispatch.smtp_url == "mailtos://bot:pw@mail.example?from=onpace@x.example"
     assert found.dispatch.base_url == "https://onpace.x.example"
-    assert found.dispatch.allow_private
+    assert found.dispatch.allow == Allowlist.parse("127.0.0.1")
     assert found.env == found.dispatch.env == {"HOOK": "https://hooks.x.example"}

@@ -26,6 +26,7 @@ from onpace.connectors.base import FetchResult
 from onpace.domain.model import Model
 from onpace.modelfile import parse_model_text
 from onpace.notifiers.webhook import verify_signature
+from onpace.outbound import Allowlist
 from onpace.services.dispatch import DispatchOptions
 from onpace.services.model_store import save_model
 from onpace.services.pull import ingest_fetched, request_evaluation
@@ -117,7 +118,7 @@ def options(
     settings = DispatchOptions(
         smtp_url=smtp_url,
         base_url="https://onpace.example",
-        allow_private=True,
+        allow=Allowlist.parse("127.0.0.1"),
         env=env or {},
         timeout=5.0,
         lease=dt.timedelta(seconds=30),

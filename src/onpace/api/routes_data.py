@@ -10,8 +10,8 @@ from fastapi import APIRouter, Path, Query
 from onpace.api import schemas as s
 from onpace.api.convert import checkin_out, evaluation_out, rebaseline_out
 from onpace.api.deps import Context, ReadContext, WriteContext
-from onpace.api.errors import forbidden, not_found
-from onpace.connectors.push.records import validate_pushed
+from onpace.api.errors import ApiError, forbidden, not_found
+from onpace.connectors.push.records import push_sources, restrict_sources, undeclared_source, validate_pushed
 from onpace.domain.whatif import Shift, what_if
 from onpace.errors import UserError
 from onpace.services import account_changes
@@ -50,12 +50,16 @@ def push_actuals(body: s.ActualsBody, context: WriteContext) -> s.ActualsOut:
     """
     if not may_push_actuals(context.who):
         raise forbidden("only editors and admins push actuals")
-    checked = validate_pushed(body.records, source=body.source)
+    declared = push_sources(context.model.sources)
+    source, refused = undeclared_source(body.source, declared)
+    if source is None:
+        raise ApiError(422, refused or "unknown push source", where="body.source")
+    checked = restrict_sources(validate_pushed(body.records, source=source), declared)
     report = ingest_frame(
         context.session,
         context.org_id,
         checked.records,
-        source=body.source,
+        source=source,
         run_by=context.who.email,
         manual=False,
         now=context.now,

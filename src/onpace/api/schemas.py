@@ -368,7 +368,10 @@ class ActualsBody(Strict):
 
     model_config = ConfigDict(strict=True, extra="forbid")
 
-    source: Id = "push"
+    source: Id | None = Field(
+        default=None,
+        description="A source the model declares with `kind: push`; may be left out when it declares only one.",
+    )
     records: list[Any] = Field(max_length=50_000)
 
 

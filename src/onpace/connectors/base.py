@@ -16,6 +16,7 @@ from typing import Protocol
 
 import polars as pl
 
+from onpace import env_refs
 from onpace.domain.model import Source
 
 #: The columns and dtypes of :attr:`FetchResult.records`, in order.
@@ -140,9 +141,13 @@ def resolve_env(value: str, env: Mapping[str, str], *, source: str | None = None
         raise SourceError(
             f"option '{option}' says 'env:' but names no variable", permanent=True, source=source
         )
+    where = f" (option '{option}')" if option else ""
+    refused = env_refs.setting_refusal(name)
+    if refused is not None:
+        raise SourceError(refused + where, permanent=True, source=source)
     if name not in env:
-        where = f" (option '{option}')" if option else ""
-        raise SourceError(f"environment variable {name} is not set{where}", permanent=True, source=source)
+        hint = env_refs.missing_hint(name)
+        raise SourceError(f"environment variable {name} is not set{where}{hint}", permanent=True, source=source)
     return env[name]
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from onpace.domain.model import Model
 from onpace.modelfile.errors import ModelFileError, Problem
+from onpace.modelfile.limits import MAX_CHARS
 from onpace.modelfile.links import check_links
 from onpace.modelfile.records import Sink
 from onpace.modelfile.sections import read_draft
@@ -47,6 +48,10 @@ def validate_file(path: Path) -> list[Problem]:
 
 def _read(path: Path) -> str:
     try:
+        # UTF-8 takes at most 4 bytes a character: a larger file cannot be within the limit.
+        if path.stat().st_size > 4 * MAX_CHARS:
+            message = f"the file is {path.stat().st_size:,} bytes; a model file may have at most {MAX_CHARS:,} characters"
+            raise ModelFileError([Problem(str(path), 1, message)])
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         message = "no such file"

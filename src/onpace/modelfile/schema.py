@@ -63,6 +63,20 @@ INITIATIVE = ("id", "title", "owner", "unit", "supports", "cost", "capacity")
 DEPENDENCY = ("id", "title", "provider", "consumer", "due", "delivered", "kpi", "blocks")
 SIDE = ("unit", "owner")
 SOURCE_FIELDS = ("id", "kind", "every")
+_LAYOUT = ("format", "date_column", "metrics")
+#: The options each source kind reads (see each connector's docstring); any other is a mistake.
+SOURCE_OPTIONS: dict[str, tuple[str, ...]] = {
+    "csv": ("path", "pattern", "delimiter", *_LAYOUT),
+    "excel": ("path", "pattern", "sheet", "header_row", *_LAYOUT),
+    "sql": ("url", "query"),
+    "http": (
+        "url", "params", "since_default", "headers", "token", "username", "password", "timeout",
+        "records", "fields", "paginate", "aggregate",
+    ),
+    "push": (),
+}
+#: Other spellings of a kind accepted in a model file.
+SOURCE_KIND_ALIASES = {"xlsx": "excel", "http_json": "http", "json": "http", "database": "sql"}
 POLICY = (
     "open_case_on",
     "default_tolerance",

@@ -7,6 +7,8 @@ checked afterwards by :mod:`onpace.modelfile.links`, which needs the lines kept 
 
 from __future__ import annotations
 
+import re
+
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -54,6 +56,9 @@ from onpace.modelfile.yamltree import construct
 from onpace.notifiers.schemes import route_url_problem
 
 T = TypeVar("T", bound=str)
+
+# One mailbox, nothing a mail library could read as a list: a@x,b@y or "A" <a@x> are refused.
+ONE_ADDRESS = re.compile(r"[^@\s,;<>()\[\]\"':\\]+@[^@\s,;<>()\[\]\"':\\]+\.[^@\s,;<>()\[\]\"':\\.]+")
 
 
 @dataclass
@@ -128,7 +133,14 @@ def _read_unit(draft: Draft, rec: Record) -> None:
 
 
 def _read_person(draft: Draft, rec: Record) -> None:
-    person = Person(_ident(rec), rec.text("name") or "", rec.text("email"), rec.text("unit"))
+    email = rec.text("email")
+    if email is not None and not ONE_ADDRESS.fullmatch(email):
+        rec.problem(
+            "email",
+            f"email `{email}` is not one address: a person has exactly one (name@domain, "
+            "no commas, semicolons, spaces or angle brackets)",
+        )
+    person = Person(_ident(rec), rec.text("name") or "", email, rec.text("unit"))
     draft.people.append((person, rec))
 
 
@@ -379,9 +391,30 @@ def _read_dependency(draft: Draft, rec: Record) -> None:
 
 
 def _read_source(draft: Draft, rec: Record) -> None:
+    _check_source_options(rec)
     options = {key: construct(node) for key, node in rec.values.items() if key not in schema.SOURCE_FIELDS}
     source = Source(_ident(rec), rec.text("kind") or "", rec.duration("every"), options)
     draft.sources.append((source, rec))
+
+
+def _check_source_options(rec: Record) -> None:
+    """Report an unknown kind, or an option the source's kind does not read (at its line)."""
+    kind = rec.text("kind")
+    if kind is None:
+        return
+    known = schema.SOURCE_OPTIONS.get(schema.SOURCE_KIND_ALIASES.get(kind, kind))
+    if known is None:
+        kinds = sorted(schema.SOURCE_OPTIONS)
+        rec.problem("kind", f"unknown source kind `{kind}` (known: {', '.join(kinds)}){did_you_mean(kind, kinds)}")
+        return
+    for key in rec.values:
+        if key not in schema.SOURCE_FIELDS and key not in known:
+            allowed = ", ".join(known) or "none"
+            rec.problem(
+                key,
+                f"unknown option `{key}` for a source of kind {kind} (it reads: {allowed})"
+                f"{did_you_mean(key, known)}",
+            )
 
 
 def _read_policy(draft: Draft, sink: Sink, node: Node) -> None:

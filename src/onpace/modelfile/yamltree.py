@@ -11,10 +11,12 @@ from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from onpace.modelfile.errors import Problem
+from onpace.modelfile.limits import check_limits
 
 STR_TAG = "tag:yaml.org,2002:str"
 NULL_TAG = "tag:yaml.org,2002:null"
 MERGE_TAG = "tag:yaml.org,2002:merge"
+TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 
 
 def line_of(node: Node) -> int:
@@ -29,8 +31,13 @@ def compose_text(text: str, filename: str) -> tuple[Node | None, list[Problem]]:
     continues the value before it — ``{title: 10,000 users}`` reads as the title
     ``10,000 users``, where plain YAML would read a key ``000 users`` with no value.
     """
+    limits = check_limits(text, filename)
+    if limits:
+        return None, limits
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except RecursionError:
+        return None, [Problem(filename, 1, "values are nested too deeply to read")]
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = int(mark.line) + 1 if mark is not None else 1
@@ -40,9 +47,37 @@ def compose_text(text: str, filename: str) -> tuple[Node | None, list[Problem]]:
         return None, [Problem(filename, line, f"YAML syntax error: {detail}")]
     except yaml.YAMLError as exc:
         return None, [Problem(filename, 1, f"YAML syntax error: {exc}")]
-    if root is not None:
-        _tidy(root, text, set())
-    return root, []
+    if root is None:
+        return None, []
+    _tidy(root, text, set())
+    dates = impossible_dates(root, filename)
+    return (None, dates) if dates else (root, [])
+
+
+def impossible_dates(root: Node, filename: str) -> list[Problem]:
+    """Return a problem for every value YAML reads as a date that no calendar has (``2026-02-30``).
+
+    Checked once here so that no later reading of the tree meets a date it cannot build.
+    """
+    problems: list[tuple[int, int, Problem]] = []
+    seen: set[int] = set()
+    pending = [root]
+    while pending:
+        node = pending.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, MappingNode):
+            pending.extend(part for pair in node.value for part in pair)
+        elif isinstance(node, SequenceNode):
+            pending.extend(node.value)
+        elif isinstance(node, ScalarNode) and node.tag == TIMESTAMP_TAG:
+            try:
+                SafeConstructor().construct_yaml_timestamp(node)
+            except (ValueError, OverflowError) as exc:
+                problem = Problem(filename, line_of(node), f"`{node.value}` is not a real date or time ({exc})")
+                problems.append((problem.line, int(node.start_mark.column), problem))
+    return [problem for _, _, problem in sorted(problems, key=lambda found: found[:2])]
 
 
 def _tidy(node: Node, text: str, seen: set[int]) -> None:

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+from onpace import env_refs
+
+if TYPE_CHECKING:
+    from onpace.outbound import Allowlist
 
 
 @dataclass(frozen=True)
@@ -78,7 +83,7 @@ class Notify(Protocol):
         channel: Channel,
         notification: Notification,
         *,
-        allow_private: bool = False,
+        allow: Allowlist | None = None,
         timeout: float = 10.0,
     ) -> None: ...
 
@@ -88,9 +93,13 @@ def resolve_env(value: str, env: Mapping[str, str], *, channel: str | None = Non
     if not value.startswith("env:"):
         return value
     name = value[4:].strip()
+    refused = env_refs.setting_refusal(name) if name else None
+    if refused is not None:
+        raise NotifyError(refused, permanent=True, channel=channel)
     if name not in env or not name:
+        hint = env_refs.missing_hint(name) if name else ""
         raise NotifyError(
-            f"environment variable {name or '(none)'} is not set", permanent=True, channel=channel
+            f"environment variable {name or '(none)'} is not set{hint}", permanent=True, channel=channel
         )
     return env[name]
 

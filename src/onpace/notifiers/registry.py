@@ -12,6 +12,7 @@ from types import MappingProxyType
 
 from onpace.notifiers import apprise_channel, webhook
 from onpace.notifiers.base import Channel, Notification, Notify, resolve_env
+from onpace.outbound import Allowlist
 
 NOTIFIERS: Mapping[str, Notify] = MappingProxyType(
     {webhook.KIND: webhook.notify, apprise_channel.KIND: apprise_channel.notify}
@@ -29,7 +30,7 @@ def notify(
     notification: Notification,
     *,
     env: Mapping[str, str] | None = None,
-    allow_private: bool = False,
+    allow: Allowlist | None = None,
     timeout: float = 10.0,
 ) -> None:
     """Resolve the channel's ``env:`` values and deliver with the notifier of its URL's kind.
@@ -43,4 +44,4 @@ def notify(
         secret=resolve_env(channel.secret, environ, channel=channel.id) if channel.secret else None,
     )
     send = NOTIFIERS[kind_of(resolved.url)]
-    send(resolved, notification, allow_private=allow_private, timeout=timeout)
+    send(resolved, notification, allow=allow, timeout=timeout)

@@ -40,6 +40,7 @@ import structlog
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.orm import Session
 
+from onpace.outbound import Allowlist
 from onpace.domain.cases import Case
 from onpace.domain.channel_cases import channel_subject, open_channel_case, resolve_channel_case
 from onpace.domain.model import Model
@@ -71,12 +72,13 @@ class DispatchOptions:
     """How the dispatcher sends: addresses, settings and retry policy.
 
     ``smtp_url`` is the Apprise mail URL people's own email goes through (``ONPACE_SMTP_URL``);
-    ``env`` resolves ``env:VAR`` in route URLs and secrets; ``base_url`` starts links to cases.
+    ``env`` resolves ``env:VAR`` in route URLs and secrets; ``base_url`` starts links to cases;
+    ``allow`` is the outbound allowlist (None: the ``ONPACE_OUTBOUND_ALLOW`` setting).
     """
 
     smtp_url: str | None = None
     base_url: str = "http://127.0.0.1:8000"
-    allow_private: bool = False
+    allow: Allowlist | None = None
     env: Mapping[str, str] = field(default_factory=dict)
     timeout: float = 10.0
     lease: dt.timedelta = dt.timedelta(minutes=2)
@@ -119,7 +121,7 @@ def sender(options: DispatchOptions) -> Send:
             channel,
             notification,
             env=options.env,
-            allow_private=options.allow_private,
+            allow=options.allow,
             timeout=options.timeout,
         )
 

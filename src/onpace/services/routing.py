@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from onpace.modelfile.sections import ONE_ADDRESS
 from onpace.domain.model import Model, NotifyRoute
 
 #: Events a person's own email receives (status changes and workflow notes go to routes only);
@@ -155,7 +156,8 @@ def deliveries_for(
         directory = {p.id: p for p in model.people}
         for person_id in people:
             person = directory.get(person_id)
-            if person is not None and person.email:
+            # A stored address that is a list (a@x,b@y) would mail everyone on it: skip it.
+            if person is not None and person.email and ONE_ADDRESS.fullmatch(person.email):
                 url = personal_mail_url(smtp_url, person.email)
                 found.append(Delivery(email_channel(person_id), url, recipient=person_id))
     return found

@@ -25,8 +25,13 @@ Worked example, issues resolved per day from a Jira-style search API::
       paginate: {style: offset, param: startAt, size_param: maxResults, size: 100, total: total}
       aggregate: count
 
+Every request goes through the outbound guard (:mod:`onpace.outbound`): the URL and each
+redirect's target must be public or allowlisted (``ONPACE_OUTBOUND_ALLOW``); credentials are
+not carried to another origin.
+
 Failures: no connection, a timeout, HTTP 408, 429 and 5xx are transient; 401 and 403 (and
-any other 4xx), a body that is not JSON or has no list at ``records`` are permanent.
+any other 4xx), a refused address, a body that is not JSON or has no list at ``records`` are
+permanent.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ from dataclasses import replace
 import httpx
 import polars as pl
 
+from onpace import outbound
 from onpace.connectors.base import (
     FetchResult,
     SourceError,
@@ -94,13 +100,22 @@ def _client(source: Source, env: Mapping[str, str]) -> httpx.Client:
     if "username" in source.options:
         auth = httpx.BasicAuth(option_text(source, "username", env), option_text(source, "password", env, ""))
     timeout = option_number(source, "timeout", 30.0)
-    return httpx.Client(headers=headers, auth=auth, timeout=timeout, follow_redirects=True)
+    # Redirects are followed by the guard, hop by hop, never by the client itself.
+    return httpx.Client(
+        headers=headers,
+        auth=auth,
+        timeout=timeout,
+        follow_redirects=False,
+        limits=httpx.Limits(max_keepalive_connections=0),
+    )
 
 
-def _get(client: httpx.Client, url: str, params: Mapping[str, str], source_id: str) -> httpx.Response:
+def _get(client: httpx.Client, url: str, params: Mapping[str, str], source_id: str) -> tuple[httpx.Response, str]:
     try:
         # An empty params mapping would wipe the query a next link already carries.
-        response = client.get(url, params=dict(params) or None)
+        response, answered = outbound.request(client, "GET", url, params=dict(params) or None, follow_redirects=True)
+    except outbound.OutboundError as err:
+        raise SourceError(err.message, permanent=err.permanent, source=source_id) from None
     except httpx.TimeoutException as err:
         raise SourceError(
             f"timed out calling {url} ({type(err).__name__})", permanent=False, source=source_id
@@ -120,7 +135,9 @@ def _get(client: httpx.Client, url: str, params: Mapping[str, str], source_id: s
         raise SourceError(
             f"{url} answered HTTP {status}: {response.text[:200]}", permanent=True, source=source_id
         )
-    return response
+    if 300 <= status < 400:
+        raise SourceError(f"{url} answered HTTP {status} with no usable redirect", permanent=True, source=source_id)
+    return response, answered
 
 
 def fetch(
@@ -153,7 +170,7 @@ def fetch(
     with _client(source, env) as client:
         for page in range(1, pager.max_pages + 1):
             query = dict(request.params) if request.complete else {**params, **request.params}
-            response = _get(client, request.url, query, source.id)
+            response, answered = _get(client, request.url, query, source.id)
             try:
                 body = response.json()
             except (json.JSONDecodeError, UnicodeDecodeError):
@@ -175,7 +192,7 @@ def fetch(
                     columns[name].append(extract(item, spec))
                 locators.append(f"page {page} item {index}")
                 raws.append(json.dumps(item, default=str)[:500])
-            nxt = pager.next(body, len(items), response.headers.get("link"), str(response.url))
+            nxt = pager.next(body, len(items), response.headers.get("link"), answered)
             if nxt is None:
                 break
             request = nxt

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 
 import polars as pl
 
@@ -67,3 +67,43 @@ def fetch(
 ) -> FetchResult:
     """Return no records: a push source receives its data through the API, it is never pulled."""
     return FetchResult(state=dict(state or {}))
+
+
+def push_sources(sources: Iterable[Source]) -> tuple[str, ...]:
+    """Return the ids of the sources declared with kind ``push``: the only ones data may be pushed as."""
+    return tuple(source.id for source in sources if source.kind == KIND)
+
+
+def undeclared_source(requested: str | None, declared: Sequence[str]) -> tuple[str | None, str | None]:
+    """Return the push source a batch is stored under, or None and why it is refused.
+
+    With no source named, the model's only push source is meant; a source that the model does
+    not declare as a push source is refused, so nobody can make data look as if a system sent it.
+    """
+    listed = ", ".join(declared) if declared else "none: declare one, e.g. `- {id: my_system, kind: push}`"
+    if requested is None:
+        if len(declared) == 1:
+            return declared[0], None
+        return None, f"name the push source the records come from (the model's push sources: {listed})"
+    if requested not in declared:
+        return None, f"'{requested}' is not a push source of the model (its push sources: {listed})"
+    return requested, None
+
+
+def restrict_sources(result: FetchResult, declared: Collection[str]) -> FetchResult:
+    """Return ``result`` with records that name a source other than a declared push source rejected."""
+    allowed = pl.col("source").is_in(list(declared))
+    refused = result.records.filter(~allowed)
+    if refused.is_empty():
+        return result
+    extra = tuple(
+        Rejected(
+            line=row["line"],
+            locator=f"records[{row['line'] - 1}]",
+            raw=f"{row['metric']},{row['date']},{row['value']:g},{row['source']}",
+            reason=f"source '{row['source']}' is not a push source of the model",
+        )
+        for row in refused.iter_rows(named=True)
+    )
+    rejected = sorted((*result.rejected, *extra), key=lambda r: r.line or 0)
+    return FetchResult(result.records.filter(allowed), tuple(rejected), result.state)

@@ -4,12 +4,23 @@ Apprise reports success or failure, and its log says why. A URL Apprise does not
 is a permanent error; a failure whose log shows rejected credentials or a gone endpoint
 (401, 403, 404, 410, "unauthorized", "authentication") is permanent; any other failure or a
 timeout is transient, because Apprise does not tell a network hiccup from a refusal.
+
+Apprise makes its own requests, so the outbound guard (:mod:`onpace.outbound`) is applied
+before it: a URL whose scheme sends to a host of the user's choosing (``json://``,
+``form://``, ``xml://`` and the other self-hosted services in :data:`HOST_SCHEMES`, with their
+TLS forms) must name a host whose every address is public or allowlisted, and redirects are
+never followed (a redirect could lead to an address the guard never saw). Apprise connects to
+the name itself: a DNS answer that changes between the check and the connection is not
+covered, which signed webhook routes (connected to the checked address) are.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import apprise
 
+from onpace import outbound
 from onpace.notifiers.base import Channel, Notification, NotifyError, message_body
 
 KIND = "apprise"
@@ -26,24 +37,54 @@ _PERMANENT_HINTS = (
 )
 
 
-def _apprise(url: str, timeout: float, channel: str) -> apprise.Apprise:
+# Self-hosted services: the URL's host is wherever the user points it (plain and TLS forms).
+_HOSTED = (
+    "json form xml apprise emby enigma2 evolution flowtriq goalert gorush gotify hassio humhub "
+    "jellyfin kodi xbmc mastodon toot mmost misskey ncloud nctalk onebot parsep pinglet rocket synology"
+).split()
+HOST_SCHEMES = frozenset(_HOSTED + [f"{scheme}s" for scheme in _HOSTED])
+
+
+def _apprise(url: str, timeout: float, channel: str, allow: outbound.Allowlist | None) -> apprise.Apprise:
     # In-memory persistent store: the worker must not write caches into its home directory.
-    asset = apprise.AppriseAsset(storage_mode="memory", service_timeout=timeout)
+    asset = apprise.AppriseAsset(storage_mode="memory", service_timeout=timeout, http_redirects=False)
     client = apprise.Apprise(asset=asset)
     if not client.add(url):
         raise NotifyError("not a notification URL Apprise understands", permanent=True, channel=channel)
+    scheme = url.split("://", 1)[0].lower()
+    for server in client:
+        _guard(server, scheme, allow, channel)
     return client
 
 
+def _guard(server: Any, scheme: str, allow: outbound.Allowlist | None, channel: str) -> None:
+    """Refuse redirects (even a URL's ``redirect=yes``) and check the host of a self-hosted service."""
+    server.redirects = False
+    if scheme not in HOST_SCHEMES:
+        return
+    host = getattr(server, "host", None)
+    if not host:
+        raise NotifyError(f"a {scheme}:// URL needs a host", permanent=True, channel=channel)
+    port = getattr(server, "port", None) or (443 if getattr(server, "secure", False) else 80)
+    try:
+        outbound.check_host(str(host), int(port), outbound.current_allowlist() if allow is None else allow)
+    except outbound.OutboundError as err:
+        raise NotifyError(err.message, permanent=err.permanent, channel=channel) from None
+
+
 def notify(
-    channel: Channel, notification: Notification, *, allow_private: bool = False, timeout: float = 10.0
+    channel: Channel,
+    notification: Notification,
+    *,
+    allow: outbound.Allowlist | None = None,
+    timeout: float = 10.0,
 ) -> None:
     """Deliver ``notification`` through the channel's Apprise URL or raise :class:`NotifyError`.
 
-    ``allow_private`` is accepted for the common signature; Apprise URLs are set by admins
-    (email servers are usually private), so no address check applies.
+    ``allow`` is the outbound allowlist (default: the setting); mail URLs (``mailto://``) are
+    not checked: the mail server is the deployment's own.
     """
-    client = _apprise(channel.url, timeout, channel.id)
+    client = _apprise(channel.url, timeout, channel.id, allow)
     with client.notify(
         body=message_body(notification), title=notification.title, body_format=apprise.NotifyFormat.TEXT
     ) as result:

@@ -4,8 +4,9 @@ Headers: ``Content-Type: application/json``, the Standard Webhooks trio ``webhoo
 ``webhook-timestamp`` and ``webhook-signature`` (see :mod:`onpace.notifiers.webhook.standard`),
 and, for receivers written before those, ``X-Onpace-Timestamp`` (Unix seconds),
 ``X-Onpace-Signature`` (see :mod:`onpace.notifiers.webhook.signing`) and ``Idempotency-Key``.
-The body is the notification's payload as compact JSON with sorted keys. Redirects are not
-followed (a redirect could lead to an address the guard never saw).
+The body is the notification's payload as compact JSON with sorted keys. The request goes
+through the outbound guard (:mod:`onpace.outbound`); redirects are not followed (a receiver
+that moved is a configuration to fix, and a signed event must not be replayed elsewhere).
 """
 
 from __future__ import annotations
@@ -14,12 +15,11 @@ import functools
 import json
 import time
 from collections.abc import Callable
-from urllib.parse import urlsplit
 
 import httpx
 
+from onpace import outbound
 from onpace.notifiers.base import Channel, Notification, NotifyError
-from onpace.notifiers.webhook.address_guard import check_url
 from onpace.notifiers.webhook.signing import sign
 from onpace.notifiers.webhook.standard import standard_headers
 
@@ -66,18 +66,17 @@ def notify(
     channel: Channel,
     notification: Notification,
     *,
-    allow_private: bool = False,
+    allow: outbound.Allowlist | None = None,
     timeout: float = 10.0,
     clock: Callable[[], float] = time.time,
 ) -> None:
     """Deliver ``notification`` to the channel's webhook or raise :class:`NotifyError`.
 
     The channel needs a ``secret`` (already resolved from ``env:``); ``clock`` gives the
-    timestamp that is signed.
+    timestamp that is signed; ``allow`` is the outbound allowlist (default: the setting).
     """
     if not channel.secret:
         raise NotifyError("a webhook channel needs a signing secret", permanent=True, channel=channel.id)
-    address = check_url(channel.url, allow_private=allow_private, channel=channel.id)
     body = body_of(notification).encode()
     seconds = int(clock())
     timestamp = str(seconds)
@@ -93,19 +92,12 @@ def notify(
         "X-Onpace-Signature": sign(channel.secret, timestamp, body),
         "Idempotency-Key": notification.idempotency_key,
     }
-    url = httpx.URL(channel.url)
-    extensions: dict[str, object] = {}
-    if address is not None:
-        # Connect to the address the guard checked, while TLS and Host still name the host.
-        headers["Host"] = urlsplit(channel.url).netloc.rpartition("@")[2]
-        extensions["sni_hostname"] = url.host
-        url = url.copy_with(host=address)
-    client = _client()
     try:
-        request = client.build_request(
-            "POST", url, content=body, headers=headers, extensions=extensions, timeout=timeout
+        response, _ = outbound.request(
+            _client(), "POST", channel.url, allow=allow, content=body, headers=headers, timeout=timeout
         )
-        response = client.send(request)
+    except outbound.OutboundError as err:
+        raise NotifyError(err.message, permanent=err.permanent, channel=channel.id) from None
     except httpx.TimeoutException as err:
         raise NotifyError(f"timed out ({type(err).__name__})", permanent=False, channel=channel.id) from None
     except httpx.TransportError as err:
