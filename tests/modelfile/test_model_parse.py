@@ -9,7 +9,7 @@ import pytest
 from modelfile_samples import EXAMPLE, FIXTURES, VALID_FILES
 
 from onpace.domain.model import Feed, Plan, Threshold, Tolerance
-from onpace.modelfile import ModelFileError, load_model_file, parse_model_text, validate_file
+from onpace.modelfile import ModelFileError, dump_model, load_model_file, parse_model_text, validate_file
 
 PEOPLE = """
 org: Tiny
@@ -138,3 +138,16 @@ def test_loading_a_missing_file_is_a_problem_not_a_traceback(tmp_path: Path) -> 
     with pytest.raises(ModelFileError) as caught:
         load_model_file(missing)
     assert [str(p) for p in caught.value.problems] == [f"{missing}:1: no such file"]
+
+
+def test_it_reads_how_long_an_at_risk_projection_must_hold_and_exports_it_back() -> None:
+    model = parse_model_text(PEOPLE + "policy:\n  at_risk_after: 3\n")
+    assert model.policy.at_risk_after == 3
+    assert "at_risk_after: 3" in dump_model(model)
+    assert parse_model_text(dump_model(model)).policy.at_risk_after == 3
+
+
+def test_an_at_risk_hold_of_zero_is_refused_where_it_is_written() -> None:
+    with pytest.raises(ModelFileError) as caught:
+        parse_model_text(PEOPLE + "policy:\n  at_risk_after: 0\n", "m.yaml")
+    assert "`at_risk_after` of `policy` is 0; it must be 1 or more" in str(caught.value)

@@ -258,7 +258,7 @@ class Policy:
     approve_manual: bool = False
     review_weekday: str = "monday"
     # Consecutive evaluations an at-risk projection must hold before it opens a case (red opens at once).
-    at_risk_after: int = 1
+    at_risk_after: int = 2
 
 
 @dataclass(frozen=True)
