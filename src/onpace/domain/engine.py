@@ -43,6 +43,7 @@ from onpace.domain.evaluate import (
     shortfall,
     threshold,
 )
+from onpace.domain import seasonal
 from onpace.domain.forecast import Projection, forecast_buckets, project
 from onpace.domain.graph import check_cycles, combine, feed_links, impact, objective_links, threats
 from onpace.domain.leadlag import lead_lag
@@ -242,7 +243,12 @@ def _run(
         passes=passes,
     )
     _apply_formulas(specs, lay, actual, last_day)
-    plans = bucket_plans(lay, flow, cycle_start, cycle_end, plan_table(_plan_versions(specs, plan_versions)))
+    versions = _plan_versions(specs, plan_versions)
+    if seasonal.any_seasonal(versions):
+        shape = seasonal.SeriesShape(specs.metric, grain, aggregate, flow, cycle_start, cycle_end, week_start)
+        cycles_by_id = {c.id: c for c in model.cycles}
+        versions = seasonal.resolve(versions, shape, cycles=cycles_by_id, points=points, as_of=as_of)
+    plans = bucket_plans(lay, flow, cycle_start, cycle_end, plan_table(versions))
     if shifts:
         index = {name: i for i, name in enumerate(specs.ids[: specs.visible])}
         by_series = {index[name]: shift for name, shift in shifts.items() if name in index}
