@@ -54,6 +54,7 @@ import numpy.typing as npt
 import polars as pl
 
 from onpace.domain.engine import evaluate_model
+from onpace.domain.governance import at_risk_holds, resolve_after
 from onpace.domain.model import Cycle, Kpi, Model, Plan, Policy
 
 Array = npt.NDArray[np.float64]
@@ -305,8 +306,12 @@ def run_statsforecast(group: Group, count: int, rng: np.random.Generator) -> Boo
 # -------------------------------------------------------------------------------------- judging
 
 
-def alarms(group: Group, method: str, at_risk_after: int, resolve_after: int) -> tuple[Array, Array]:
-    """Return per cycle the first alarm bucket (NaN: none before the last) and whether a case is open at mid."""
+def alarms(group: Group, method: str, policy: Policy) -> tuple[Array, Array]:
+    """Return per cycle the first alarm bucket (NaN: none before the last) and whether a case is open at mid.
+
+    The case rules are governance's: :func:`at_risk_holds` for opening on an at-risk projection,
+    a red status at once, and :func:`resolve_after` evaluations without the condition to close.
+    """
     n, k = group.size, group.length
     red_today = group.status == 2
     live = group.status <= 1
@@ -316,17 +321,24 @@ def alarms(group: Group, method: str, at_risk_after: int, resolve_after: int) ->
         # onpace passes −inf where the engine said at risk; the others are graded like the engine.
         projected_red = (end_fc == -np.inf) | (end_fc <= plan_end[:, None] * (1 - RED_AT) * (1 + 1e-9))
     risky = live & projected_red & ~np.isnan(end_fc)
+    need = next(m for m in range(1, 1000) if at_risk_holds(m - 1, policy.at_risk_after))
+    close_red, close_risk = resolve_after("red", policy), resolve_after("at_risk", policy)
     streak = np.zeros(n, dtype=np.int64)
     good = np.zeros(n, dtype=np.int64)
     open_case = np.zeros(n, dtype=bool)
+    red_case = np.zeros(n, dtype=bool)
     first = np.full(n, np.nan)
     mid_open = np.zeros(n, dtype=bool)
     for t in range(k - 1):
         streak = np.where(risky[:, t], streak + 1, 0)
-        raised = red_today[:, t] | (streak >= at_risk_after)
-        condition = raised | (group.status[:, t] == 1) | risky[:, t]
-        good = np.where(open_case & ~condition, good + 1, 0)
-        open_case = (open_case & (good < resolve_after)) | raised
+        raised = red_today[:, t] | (streak >= need)
+        red_case = np.where(open_case, red_case | red_today[:, t], red_today[:, t])
+        # A red (or amber) case is held by amber or red; an at-risk case by the projection too.
+        holds = (group.status[:, t] >= 1) & (group.status[:, t] <= 2)
+        holds = holds | (~red_case & risky[:, t])
+        good = np.where(open_case & ~holds & ~raised, good + 1, 0)
+        limit = np.where(red_case, close_red, close_risk)
+        open_case = (open_case & (good < limit)) | raised
         first = np.where(np.isnan(first) & raised, t + 1, first)
         if t + 1 == k // 2:
             mid_open = open_case.copy()
@@ -386,7 +398,7 @@ def judge(group: Group, tally: Tally, rows: Bools | None, methods: list[str], po
         if method == "status":
             # The red status alone, no forecast: what any forecaster's alarm starts from.
             group.end_fc[method] = np.full((n, k), np.nan)
-            first, mid = alarms(group, method, policy.at_risk_after, max(1, policy.auto_resolve_after))
+            first, mid = alarms(group, method, policy)
             first_red = np.where(group.status == 2, np.arange(1, k + 1)[None, :], k + 1).min(axis=1)
             lead = np.where(red & ~np.isnan(first) & (first <= first_red), first_red - first, np.nan)
             for part, values in ((tally.alarm_any, (~np.isnan(first))[keep].astype(np.float64)), (tally.alarm_mid, mid[keep]), (tally.lead, lead[keep])):
@@ -402,7 +414,7 @@ def judge(group: Group, tally: Tally, rows: Bools | None, methods: list[str], po
         tally.add(method, tally.horizon, horizon[mask_any].astype(np.float64))
         inside = (truth >= group.low[method]) & (truth <= group.high[method])
         tally.add(method, tally.cover, inside[mask_any].astype(np.float64))
-        first, mid = alarms(group, method, policy.at_risk_after, max(1, policy.auto_resolve_after))
+        first, mid = alarms(group, method, policy)
         tally.add(method, tally.alarm_any, (~np.isnan(first))[keep].astype(np.float64))
         tally.add(method, tally.alarm_mid, mid[keep])
         first_red = np.where(group.status == 2, np.arange(1, k + 1)[None, :], k + 1).min(axis=1)

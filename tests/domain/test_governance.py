@@ -202,7 +202,8 @@ def test_a_different_condition_after_resolution_opens_a_new_case_not_a_reopen() 
     store.run(world(), results(), days[1])
     store.run(world(), results(), days[2])
     at_risk = result("lab_yield", "green", at_risk=True)
-    later = store.run(world(), results(lab_yield=at_risk), days[3])
+    immediate = with_policy(world(), at_risk_after=1)
+    later = store.run(immediate, results(lab_yield=at_risk), days[3])
     assert [e.event for e in later.events if e.subject == "lab_yield"] == ["status_changed", "case_opened"]
 
 
@@ -331,8 +332,9 @@ def test_a_case_whose_subject_left_the_model_resolves_in_time() -> None:
 
 def test_the_same_input_gives_the_same_events() -> None:
     found = results(throughput="red", sync_errors="amber", KR2=result("KR2", "green", at_risk=True))
-    first = govern(world(), found, [], as_of=DAY, now=end_of(DAY))
-    second = govern(world(), found, [], as_of=DAY, now=end_of(DAY))
+    held = {"KR2": 1}  # at risk at the previous evaluation too
+    first = govern(world(), found, [], as_of=DAY, now=end_of(DAY), risk_streaks=held)
+    second = govern(world(), found, [], as_of=DAY, now=end_of(DAY), risk_streaks=held)
     assert first == second
     assert [e.subject for e in first.events if e.event == "case_opened"] == [
         "throughput",

@@ -9,7 +9,7 @@ import pytest
 from modelfile_samples import EXAMPLE, FIXTURES, VALID_FILES
 
 from onpace.domain.model import Feed, Plan, Threshold, Tolerance
-from onpace.modelfile import ModelFileError, load_model_file, parse_model_text, validate_file
+from onpace.modelfile import ModelFileError, dump_model, load_model_file, parse_model_text, validate_file
 
 PEOPLE = """
 org: Tiny
@@ -138,3 +138,42 @@ def test_loading_a_missing_file_is_a_problem_not_a_traceback(tmp_path: Path) -> 
     with pytest.raises(ModelFileError) as caught:
         load_model_file(missing)
     assert [str(p) for p in caught.value.problems] == [f"{missing}:1: no such file"]
+
+
+def test_it_reads_how_long_an_at_risk_projection_must_hold_and_exports_it_back() -> None:
+    model = parse_model_text(PEOPLE + "policy:\n  at_risk_after: 3\n")
+    assert model.policy.at_risk_after == 3
+    assert "at_risk_after: 3" in dump_model(model)
+    assert parse_model_text(dump_model(model)).policy.at_risk_after == 3
+
+
+def test_an_at_risk_hold_of_zero_is_refused_where_it_is_written() -> None:
+    with pytest.raises(ModelFileError) as caught:
+        parse_model_text(PEOPLE + "policy:\n  at_risk_after: 0\n", "m.yaml")
+    assert "`at_risk_after` of `policy` is 0; it must be 1 or more" in str(caught.value)
+
+
+SEASONAL = (
+    PEOPLE.replace("cycles: [{id: Q1, start: 2026-01-05, end: 2026-03-29}]\n", "")
+    + "cycles:\n  - {id: 2025-Q4, start: 2025-10-01, end: 2025-12-31}\n"
+    + "  - {id: 2026-Q4, start: 2026-10-01, end: 2026-12-31}\n"
+    + "kpis:\n  - {id: sales, owner: maria, grain: week, cycle: 2026-Q4, plan: {seasonal_from: 2025-Q4, growth: 5%}}\n"
+)
+
+
+def test_it_reads_a_seasonal_plan_and_exports_it_back() -> None:
+    model = parse_model_text(SEASONAL)
+    assert model.kpis[0].plan == Plan(seasonal_from="2025-Q4", growth=0.05)
+    assert "plan: {seasonal_from: 2025-Q4, growth: 5%}" in dump_model(model)
+    assert parse_model_text(dump_model(model)).kpis[0].plan == model.kpis[0].plan
+
+
+def test_a_seasonal_plan_must_name_a_cycle_or_a_date_range_and_not_mix_forms() -> None:
+    with pytest.raises(ModelFileError) as caught:
+        parse_model_text(SEASONAL.replace("seasonal_from: 2025-Q4", "seasonal_from: 2024-Q4"), "m.yaml")
+    assert "`seasonal_from` of the plan of KPI `sales` is `2024-Q4`: name a cycle" in str(caught.value)
+    with pytest.raises(ModelFileError) as caught:
+        parse_model_text(SEASONAL.replace("growth: 5%", "per_bucket: 3"), "m.yaml")
+    assert "mixes per_bucket and seasonal_from" in str(caught.value)
+    ranged = SEASONAL.replace("seasonal_from: 2025-Q4", "seasonal_from: 2025-10-01..2025-12-31")
+    assert parse_model_text(ranged).kpis[0].plan.seasonal_from == "2025-10-01..2025-12-31"  # type: ignore[union-attr]

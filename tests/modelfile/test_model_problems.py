@@ -223,7 +223,7 @@ def test_it_rejects_a_plan_that_mixes_forms_or_has_none() -> None:
     )
     assert problems_of(text) == [
         "6: the plan of KPI `a` mixes baseline/target and per_bucket; use exactly one form",
-        "7: the plan of KPI `b` needs `baseline` and `target`, `points`, or `per_bucket`",
+        "7: the plan of KPI `b` needs `baseline` and `target`, `points`, `per_bucket`, or `seasonal_from`",
         "7: `phasing` of the plan of KPI `b` applies only to a `baseline`/`target` plan",
     ]
 

@@ -64,8 +64,8 @@ kpis:
     direction: down
     grain: week
     aggregate: mean
-    tolerance: {amber: 10%, red: 20%}
-    plan: {per_bucket: 10}
+    tolerance: {amber: 10%, red: 15%}
+    plan: {baseline: 10, target: 7}
     source: wms
     leading: true
   - id: api_errors

@@ -26,7 +26,7 @@ import numpy.typing as npt
 import polars as pl
 
 from onpace.domain import formula as fx
-from onpace.domain import whatif
+from onpace.domain import seasonal, whatif
 from onpace.domain.calendar import GRAIN_CODES, Layout, day_number, kpi_cycles, kr_cycles, layout
 from onpace.domain.cycles import model_as_of, open_past_cycles, versions_as_of
 from onpace.domain.evaluate import (
@@ -274,9 +274,12 @@ def _run(
         passes=passes,
     )
     _apply_formulas(specs, lay, actual, last_day)
-    plans = bucket_plans(
-        lay, flow, cycle_start, cycle_end, plan_table(_plan_versions(specs, plan_versions)), as_of=today
-    )
+    versions = _plan_versions(specs, plan_versions)
+    if seasonal.any_seasonal(versions):
+        shape = seasonal.SeriesShape(specs.metric, grain, aggregate, flow, cycle_start, cycle_end, week_start)
+        cycles_by_id = {c.id: c for c in model.cycles}
+        versions = seasonal.resolve(versions, shape, cycles=cycles_by_id, points=points, as_of=as_of)
+    plans = bucket_plans(lay, flow, cycle_start, cycle_end, plan_table(versions), as_of=today)
     if shifts:
         index = {name: i for i, name in enumerate(specs.ids[: specs.visible])}
         by_series = {index[name]: shift for name, shift in shifts.items() if name in index}

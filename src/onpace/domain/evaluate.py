@@ -6,7 +6,8 @@ Semantics (DESIGN.md §4):
   the series' grain and aggregated with its ``aggregate`` (``last`` takes the latest date; on a
   tie the larger value, so row order never matters);
 - ``flow``: cumulative actual (opening balance + every bucket to date) against the cumulative plan
-  to date, the current partial bucket's plan prorated by the days elapsed;
+  to date; the bucket holding the as-of date is owed only through its last day with data
+  (``domain.unfinished``: the unfinished bucket is not a debt);
   ``level``/``ratio``: the latest bucket that has data against that bucket's plan;
 - a bucket with no data is unknown, not zero: once a complete bucket after the last bucket with
   data has none, a flow series is judged through the end of its last bucket with data (the plan
@@ -35,6 +36,7 @@ import polars as pl
 
 from onpace.domain.calendar import Layout, bucket_rows, day_number
 from onpace.domain.phasing import BucketPlans
+from onpace.domain.unfinished import owed_share, owed_through
 
 Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
@@ -200,6 +202,8 @@ class Figures:
     stale: Bools
     to_date: Ints
     k_data: Ints
+    # Per bucket row (not per series): the last day of it owed to date (see domain.unfinished).
+    owed_through: Ints
 
 
 def figures_to_date(
@@ -231,7 +235,7 @@ def figures_to_date(
     data_end = np.minimum(lay.end[offset + np.maximum(k_data, 0)], cycle_end)
     to_date = np.where(gap & (k_data >= 0), data_end, np.minimum(cycle_end, as_of))
     row_to = to_date[s]
-    share = np.clip((row_to - first + 1) / (last - first + 1), 0.0, 1.0)
+    share = owed_share(first, last, last_day, row_to=row_to, today=as_of)
     plan = plans.plan
     opening = plans.opening
     at_data = offset + np.maximum(k_data, 0)
@@ -252,6 +256,7 @@ def figures_to_date(
         stale=stale,
         to_date=to_date,
         k_data=k_data,
+        owed_through=owed_through(first, last, last_day, row_to=row_to, today=as_of),
     )
 
 

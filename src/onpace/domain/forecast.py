@@ -485,7 +485,10 @@ def project(
     fs = s[future]
     h = (fb.fk[future] - used[fs] + 1).astype(np.float64)
     first, last = fb.first[future], fb.last[future]
-    weight = (last - np.maximum(to_date[fs], first - 1)) / (last - first + 1)
+    # The share of each bucket still to come: the unfinished one owes only what is not yet owed.
+    starts = np.append(0, fb.last_row[:-1] + 1)
+    owed = np.maximum.reduceat(figures.owed_through, starts)[future]
+    weight = (last - np.clip(owed, first - 1, last)) / (last - first + 1)
     dev_hat = level[fs] + trend_sum(phi[fs], h) * trend[fs]
     cumulative_plan = (opening[s] + _segment_cumsum(fb.plan_amount, s))[future]
     is_flow = flow[fs]

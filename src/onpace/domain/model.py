@@ -76,7 +76,9 @@ class Plan:
     Exactly one form is used: ``baseline``/``target`` with a ``phasing`` over the cycle,
     explicit ``points`` (interpolated linearly by date, held flat outside), or ``per_bucket``
     (the planned level for level KPIs, the planned amount per bucket for flow KPIs).
-    ``band`` is the green band (low, high) for ``range`` KPIs.
+    ``band`` is the green band (low, high) for ``range`` KPIs. A *seasonal* plan
+    (``seasonal_from``: a cycle id or ``YYYY-MM-DD..YYYY-MM-DD``) plans each bucket at the same
+    KPI's actual of the matching bucket of that period times ``1 + growth`` (``domain.seasonal``).
     """
 
     baseline: float | None = None
@@ -85,6 +87,8 @@ class Plan:
     points: tuple[tuple[dt.date, float], ...] = ()
     per_bucket: float | None = None
     band: tuple[float, float] | None = None
+    seasonal_from: str | None = None
+    growth: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -272,7 +276,7 @@ class Policy:
     approve_manual: bool = False
     review_weekday: str = "monday"
     # Consecutive evaluations an at-risk projection must hold before it opens a case (red opens at once).
-    at_risk_after: int = 1
+    at_risk_after: int = 2
 
     # A check-in older than this says nothing about today: it raises no mirage.
     checkin_valid_for: dt.timedelta = dt.timedelta(days=14)

@@ -36,7 +36,7 @@ from onpace.domain.model import (
     Unit,
 )
 from onpace.modelfile.durations import format_days, format_duration
-from onpace.modelfile.numbers import format_number
+from onpace.modelfile.numbers import format_number, format_percent
 from onpace.modelfile.sections import default_aggregate
 from onpace.modelfile.tolerances import format_threshold
 from onpace.modelfile.yamltree import STR_TAG
@@ -258,6 +258,10 @@ def _plan(plan: Plan | None) -> dict[str, object] | None:
     if plan.points:
         out["points"] = dict(plan.points)
     _put_dict(out, "per_bucket", plan.per_bucket)
+    if plan.seasonal_from is not None:
+        out["seasonal_from"] = plan.seasonal_from
+        if plan.growth:
+            out["growth"] = Raw(format_percent(plan.growth) + "%")
     if plan.band is not None:
         out["band"] = list(plan.band)
     return out

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from onpace.domain.model import Cycle, KeyResult, Kpi
+from onpace.domain.seasonal import reference_period
 from onpace.modelfile.cycle_plans import check_cycle_plans
 from onpace.modelfile.formula import FormulaError, formula_names
 from onpace.modelfile.records import Record, Sink, did_you_mean
@@ -271,6 +272,14 @@ def _check_plan_dates(links: _Links) -> None:
             kpi = links.kpis.get(ident)
             cycle_id = (kpi.cycle if kpi else None) or only or kpi_cycles.get(ident)
             holder = f"KPI `{ident}`"
+        seasonal_from = planned.plan.seasonal_from
+        if seasonal_from is not None and reference_period(seasonal_from, links.cycles) is None:
+            links.sink.add(
+                planned.line,
+                f"`seasonal_from` of the plan of {holder} is `{seasonal_from}`: name a cycle "
+                f"(one of {', '.join(sorted(links.cycles)) or 'none defined'}) or a range like "
+                f"2025-10-01..2025-12-31",
+            )
         cycle = links.cycles.get(cycle_id or "")
         if cycle is None or cycle.start == dt.date.min or cycle.end == dt.date.max:
             continue

@@ -1,5 +1,8 @@
-"""Plans: ``{baseline, target, phasing}``, ``{points: {date: value}}`` or ``{per_bucket: x}``.
+"""Plans: ``{baseline, target, phasing}``, ``{points: {date: value}}``, ``{per_bucket: x}`` or seasonal.
 
+A seasonal plan is ``{seasonal_from: <cycle id or YYYY-MM-DD..YYYY-MM-DD>, growth: 5%}``: the
+same KPI's actuals of that period, bucket by bucket, times ``1 + growth`` (``growth`` a
+percentage or a fraction, 0 when left out; the period is checked against the cycles later).
 Any form may add ``band: [low, high]``, the green band of a ``direction: range`` subject.
 """
 
@@ -8,11 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
+from decimal import InvalidOperation
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from onpace.domain.model import PHASINGS, Direction, Plan
 from onpace.modelfile import schema
+from onpace.modelfile.numbers import percent_to_fraction
 from onpace.modelfile.records import Record, Sink, date_of, describe, number_of, read_record
 from onpace.modelfile.yamltree import line_of
 
@@ -42,11 +47,14 @@ def read_plan(sink: Sink, node: Node, holder: str, direction: Direction | None) 
             ("baseline/target", record.has("baseline") or record.has("target")),
             ("points", record.has("points")),
             ("per_bucket", record.has("per_bucket")),
+            ("seasonal_from", record.has("seasonal_from")),
         )
         if present
     ]
     if not forms:
-        record.problem(None, f"{what} needs `baseline` and `target`, `points`, or `per_bucket`")
+        record.problem(
+            None, f"{what} needs `baseline` and `target`, `points`, `per_bucket`, or `seasonal_from`"
+        )
     elif len(forms) > 1:
         record.problem(None, f"{what} mixes {' and '.join(forms)}; use exactly one form")
     baseline, target = _finite(record, "baseline"), _finite(record, "target")
@@ -59,6 +67,10 @@ def read_plan(sink: Sink, node: Node, holder: str, direction: Direction | None) 
     points, point_lines = _points(record)
     per_bucket = _finite(record, "per_bucket")
     band = _band(record, direction)
+    seasonal_from = record.text("seasonal_from")
+    growth = _growth(record)
+    if record.has("growth") and seasonal_from is None:
+        record.problem("growth", f"`growth` of {what} applies only to a `seasonal_from` plan")
     plan = Plan(
         baseline=baseline,
         target=target,
@@ -66,8 +78,28 @@ def read_plan(sink: Sink, node: Node, holder: str, direction: Direction | None) 
         points=points,
         per_bucket=per_bucket,
         band=band,
+        seasonal_from=seasonal_from,
+        growth=growth,
     )
     return PlanDraft(plan, record.line, point_lines)
+
+
+def _growth(record: Record) -> float:
+    """Return ``growth`` as a fraction: ``5%`` or ``0.05`` (negative allowed: a planned decline)."""
+    text = record.text("growth")
+    if text is None:
+        return 0.0
+    cleaned = text.strip()
+    try:
+        value = percent_to_fraction(cleaned[:-1].strip()) if cleaned.endswith("%") else float(cleaned)
+    except (ValueError, InvalidOperation):
+        value = math.nan
+    if not math.isfinite(value) or value <= -1:
+        record.problem(
+            "growth", f"`growth` of {record.what} must be a percentage like `5%` above -100%, not `{text}`"
+        )
+        return 0.0
+    return value
 
 
 def _finite(record: Record, key: str) -> float | None:

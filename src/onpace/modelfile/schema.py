@@ -58,7 +58,7 @@ KPI = (
 )
 FEED = ("kr", "weight", "lag")
 TOLERANCE = ("amber", "red")
-PLAN = ("baseline", "target", "phasing", "points", "per_bucket", "band")
+PLAN = ("baseline", "target", "phasing", "points", "per_bucket", "band", "seasonal_from", "growth")
 INITIATIVE = ("id", "title", "owner", "unit", "supports", "cost", "capacity")
 DEPENDENCY = ("id", "title", "provider", "consumer", "due", "delivered", "kpi", "blocks")
 SIDE = ("unit", "owner")

@@ -49,6 +49,8 @@ def encode_plan(plan: Plan) -> Json:
         "band": None
         if plan.band is None
         else [_finite(plan.band[0], "plan band"), _finite(plan.band[1], "plan band")],
+        "seasonal_from": plan.seasonal_from,
+        "growth": _finite(plan.growth, "plan growth"),
     }
 
 
@@ -62,6 +64,8 @@ def decode_plan(doc: Mapping[str, Any]) -> Plan:
         points=tuple((dt.date.fromisoformat(day), float(value)) for day, value in doc.get("points", ())),
         per_bucket=doc.get("per_bucket"),
         band=None if band is None else (float(band[0]), float(band[1])),
+        seasonal_from=doc.get("seasonal_from"),
+        growth=float(doc.get("growth") or 0.0),
     )
 
 
