@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from onpace.cli_cycles import cycle_app
 from onpace.errors import UserError
 
 app = typer.Typer(
@@ -474,6 +475,7 @@ audit_app = typer.Typer(help="Check the hash-chained audit log.", no_args_is_hel
 app.add_typer(case_app, name="case")
 app.add_typer(rebaseline_app, name="rebaseline")
 app.add_typer(audit_app, name="audit")
+app.add_typer(cycle_app, name="cycle")
 
 By = Annotated[str, typer.Option("--by", help="The person acting (a person id of the model).")]
 CaseId = Annotated[int, typer.Argument(help="The case number (see `onpace cases`).")]

@@ -296,6 +296,7 @@ class _Run:
         self.resolve_after = max(1, self.policy.auto_resolve_after)
         self.changed: dict[tuple[str, str, int | None, str], Case] = {}
         self.events: list[CaseEvent] = []
+        self.evaluated: frozenset[str] = frozenset()
 
     def touch(self, case: Case) -> Case:
         key = (case.subject, case.family, case.id, case.opened_at.isoformat())
@@ -412,6 +413,7 @@ def govern(
     index = SubjectIndex(model, as_of)
     observer = _Observer(model, index, as_of)
     run = _Run(model, index, as_of, now)
+    run.evaluated = frozenset(results)
     previous = previous or {}
     if findings is None:
         findings = hygiene_findings(model, results, as_of)
@@ -528,6 +530,10 @@ def _step(  # noqa: PLR0917 - private helper; the state is passed explicitly
         if holds_open(case, obs):
             assert obs is not None
             _hold(run, case, obs, announced, open_cases)
+            return
+        if case.family == "variance" and case.subject not in run.evaluated and index.get(case.subject):
+            # A KR of a closed cycle, carried forward: not judged today, so nothing counts towards
+            # resolving it until the organisation plans it again (or closes the case).
             return
         day = run.as_of.isoformat()
         if not counts_towards_streak(case, run.as_of):
