@@ -32,7 +32,7 @@ from onpace.api.text_guard import refuse_nul
 from onpace.config import Settings, SettingsError, get_settings
 from onpace.errors import UserError
 from onpace.storage.db import make_engine, make_session_factory
-from onpace.web import admin_pages, pages
+from onpace.web import admin_pages, cycle_pages, pages
 
 STATIC_DIR = Path(__file__).resolve().parent / "web" / "static"
 API_PREFIX = "/api/"
@@ -79,6 +79,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(routes_data.router)
     app.include_router(pages.router)
     app.include_router(admin_pages.router)
+    app.include_router(cycle_pages.router)
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:

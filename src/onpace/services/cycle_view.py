@@ -54,6 +54,12 @@ def find_cycle(model: Model, cycle_id: str) -> Cycle:
     return found
 
 
+def cycle_end(model: Model, cycle_id: str | None) -> dt.date | None:
+    """Return the last day of a cycle (a past cycle is shown as it stood then), None for no cycle."""
+    found = model.cycle_of(cycle_id) if cycle_id else None
+    return found.end if found is not None else None
+
+
 def cycle_view(session: Session, org_id: int, model: Model, cycle_id: str, today: dt.date) -> CycleView:
     """Return the view of ``cycle_id`` as of ``today`` (clipped to the cycle)."""
     cycle = find_cycle(model, cycle_id)

@@ -66,6 +66,7 @@ from onpace.services.auth import (
     owned_subjects,
 )
 from onpace.services.checkins import new_checkin, record_checkins
+from onpace.services.cycle_view import cycle_end
 from onpace.services.model_store import plan_versions
 from onpace.services.users import authenticate
 from onpace.storage.repositories import cases_repo, points_repo
@@ -240,6 +241,7 @@ async def scorecard_page(
             context.session,
             context.org_id,
             context.model,
+            as_of=cycle_end(context.model, filters[1]),
             unit=filters[0],
             cycle=filters[1],
             perspective=filters[2],
