@@ -8,7 +8,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-cycle_app = typer.Typer(help="Cycles over time: list, retrospective notes, close, look back.", no_args_is_help=True)
+cycle_app = typer.Typer(
+    help="Cycles over time: list, retrospective notes, close, look back.", no_args_is_help=True
+)
 
 CycleId = Annotated[str, typer.Argument(help="The cycle id, e.g. 2026-Q1.")]
 By = Annotated[str, typer.Option("--by", help="The person acting (a person id of the model).")]
@@ -37,7 +39,13 @@ def cycle_list() -> None:
         grades = ", ".join(f"{n} {status}" for status, n in sorted((line.grades or {}).items())) or "-"
         closed = f"{line.closed_at:%Y-%m-%d} by {line.closed_by}" if line.closed_at else "-"
         table.add_row(
-            line.id, str(line.start), str(line.end), line.state, str(line.objectives), grades, closed,
+            line.id,
+            str(line.start),
+            str(line.end),
+            line.state,
+            str(line.objectives),
+            grades,
+            closed,
             line.next_cycle or "-",
         )
     out.print(table)
@@ -61,7 +69,7 @@ def cycle_note(
 
 
 @cycle_app.command("close")
-def cycle_close(  # noqa: PLR0913 - the close's explicit decisions are its options
+def cycle_close(  # noqa: PLR0917 - the close's explicit decisions are its options
     cycle_id: CycleId,
     by: By,
     carry_cases: Annotated[
@@ -88,13 +96,19 @@ def cycle_close(  # noqa: PLR0913 - the close's explicit decisions are its optio
             try:
                 cases = [int(part) for part in str(carry_cases).split(",") if part.strip()]
             except ValueError:
-                raise UserError(f"--carry-cases takes all, none or case numbers like 3,7, not {carry_cases!r}") from None
+                raise UserError(
+                    f"--carry-cases takes all, none or case numbers like 3,7, not {carry_cases!r}"
+                ) from None
         plans: str | list[str] | None = carry_plans
         if carry_plans not in (None, "all", "none"):
             plans = [part.strip() for part in str(carry_plans).split(",") if part.strip()]
-        carry = CarryOver(cases=cases, krs=tuple(carry_kr or ()), drop_unfinished=drop_unfinished, plans=plans)
+        carry = CarryOver(
+            cases=cases, krs=tuple(carry_kr or ()), drop_unfinished=drop_unfinished, plans=plans
+        )
         with org_session() as (session, org_id, model):
-            report = close_cycle(session, org_id, model, cycle_id, carry=carry, by=by, now=now(), next_id=next_cycle)
+            report = close_cycle(
+                session, org_id, model, cycle_id, carry=carry, by=by, now=now(), next_id=next_cycle
+            )
             session.commit()
     counts: dict[str, int] = {}
     for grade in report.grades:
@@ -125,7 +139,12 @@ def cycle_show(
         table.add_column(column)
     for row in view.rows:
         table.add_row(
-            row.subject, row.level, _figure(row.plan_to_date), _figure(row.actual_to_date),
-            _percent(row.attainment), row.status, row.note or "",
+            row.subject,
+            row.level,
+            _figure(row.plan_to_date),
+            _figure(row.actual_to_date),
+            _percent(row.attainment),
+            row.status,
+            row.note or "",
         )
     out.print(table)

@@ -22,7 +22,12 @@ def weeks(first: dt.date, values: list[float], metric: str = "orders") -> list[t
 
 
 def orders(**fields: object) -> object:
-    values: dict[str, object] = {"plan": Plan(per_bucket=100), "measure": "flow", "aggregate": "sum", "cycle": None}
+    values: dict[str, object] = {
+        "plan": Plan(per_bucket=100),
+        "measure": "flow",
+        "aggregate": "sum",
+        "cycle": None,
+    }
     values.update(fields)
     return kpi("orders", **values)
 
@@ -58,7 +63,13 @@ def test_a_one_cycle_model_judges_every_date_in_its_one_cycle() -> None:
 
 def test_a_quarters_plan_beats_the_years_plan_and_the_years_plan_covers_unplanned_quarters() -> None:
     the_model = model(
-        orders(plan=None, plans=(CyclePlan("2026", Plan(baseline=0, target=5200)), CyclePlan("2026-Q2", Plan(per_bucket=80)))),
+        orders(
+            plan=None,
+            plans=(
+                CyclePlan("2026", Plan(baseline=0, target=5200)),
+                CyclePlan("2026-Q2", Plan(per_bucket=80)),
+            ),
+        ),
         cycles=(YEAR, Q1, Q2),
     )
     assert cycles.kpi_cycles_in_force(the_model, MID_MAY)["orders"] == Q2

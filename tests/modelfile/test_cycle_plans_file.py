@@ -32,10 +32,13 @@ def problems_of(text: str) -> list[str]:
 
 
 def test_a_plans_list_gives_the_kpi_a_plan_per_cycle_and_dated_rebaselines() -> None:
-    text = HEAD + """    plans:
+    text = (
+        HEAD
+        + """    plans:
       - {cycle: Q2, per_bucket: 120}
       - {cycle: Q2, from: 2026-05-04, baseline: 0, target: 900}
 """
+    )
     model = parse_model_text(text)
     assert model.kpis[0].plan == Plan(per_bucket=100)
     assert model.kpis[0].plans == (
@@ -46,7 +49,9 @@ def test_a_plans_list_gives_the_kpi_a_plan_per_cycle_and_dated_rebaselines() -> 
 
 
 def test_a_plans_item_naming_no_known_cycle_or_a_cycle_twice_is_refused_at_its_line() -> None:
-    text = HEAD + """    plans:
+    text = (
+        HEAD
+        + """    plans:
       - {cycle: Q3, per_bucket: 120}
       - {per_bucket: 120}
       - {cycle: Q2, per_bucket: 120}
@@ -54,6 +59,7 @@ def test_a_plans_item_naming_no_known_cycle_or_a_cycle_twice_is_refused_at_its_l
       - {cycle: Q1, per_bucket: 90}
       - {cycle: Q2, from: 2026-09-01, per_bucket: 90}
 """
+    )
     assert problems_of(text) == [
         "14: `plans` of KPI `orders` names cycle `Q3`, which is not a cycle of the model",
         "15: item 2 of `plans` of KPI `orders` needs `cycle`, the id of the cycle it plans (got nothing)",

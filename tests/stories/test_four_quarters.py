@@ -62,7 +62,9 @@ def actuals() -> pl.DataFrame:
 
 
 def verdicts(session: Session, org_id: int, as_of: dt.date) -> dict[str, str]:
-    rows = session.scalars(select(EvaluationRow).where(EvaluationRow.org_id == org_id, EvaluationRow.as_of == as_of))
+    rows = session.scalars(
+        select(EvaluationRow).where(EvaluationRow.org_id == org_id, EvaluationRow.as_of == as_of)
+    )
     return {r.subject: "at_risk" if r.at_risk and r.status in ("green", "amber") else r.status for r in rows}
 
 
@@ -98,7 +100,14 @@ class Year:
     def close(self, cycle: str, carry: CarryOver, next_id: str | None = None) -> None:
         end = self.model.cycle_of(cycle).end  # type: ignore[union-attr]
         close_cycle(
-            self.session, self.org_id, self.model, cycle, carry=carry, by="ada", now=just_after(end), next_id=next_id
+            self.session,
+            self.org_id,
+            self.model,
+            cycle,
+            carry=carry,
+            by="ada",
+            now=just_after(end),
+            next_id=next_id,
         )
         self.session.commit()
 
@@ -116,12 +125,19 @@ def test_four_quarters_replay_with_the_right_verdicts_and_a_close_after_each(ses
     # Q1: on plan all quarter.
     year.run_to(dt.date(2026, 3, 29))
     for day in (dt.date(2026, 2, 1), dt.date(2026, 3, 29)):
-        assert {s: year.seen[day][s] for s in ("orders", "KR-Q1", "O-Q1", "nps", "returns_rate")} == dict.fromkeys(
-            ("orders", "KR-Q1", "O-Q1", "nps", "returns_rate"), "green"
-        )
+        assert {
+            s: year.seen[day][s] for s in ("orders", "KR-Q1", "O-Q1", "nps", "returns_rate")
+        } == dict.fromkeys(("orders", "KR-Q1", "O-Q1", "nps", "returns_rate"), "green")
     assert "KR-Q2" not in year.seen[dt.date(2026, 3, 29)]  # Q2's objectives wait for Q2
-    write_note(session, year.org_id, model, "KR-Q1", text="Steady quarter; the new oven paid off", by="ben",
-               now=just_after(dt.date(2026, 3, 29)))
+    write_note(
+        session,
+        year.org_id,
+        model,
+        "KR-Q1",
+        text="Steady quarter; the new oven paid off",
+        by="ben",
+        now=just_after(dt.date(2026, 3, 29)),
+    )
     year.close("2026-Q1", CarryOver())
     assert year.grades("2026-Q1") == {"O-Q1": "green", "KR-Q1": "green"}
 
@@ -169,7 +185,9 @@ def test_four_quarters_replay_with_the_right_verdicts_and_a_close_after_each(ses
     assert year.grades("2026-Q4") == {"O-Q4": "green", "KR-Q4": "green"}
     assert ("KR-Q3", "variance") in open_cases(session, year.org_id)  # a Q3 case: Q4's close keeps it
 
-    states = {line.id: line.state for line in cycle_lines(session, year.org_id, model, LAST + dt.timedelta(days=2))}
+    states = {
+        line.id: line.state for line in cycle_lines(session, year.org_id, model, LAST + dt.timedelta(days=2))
+    }
     assert states == dict.fromkeys(("2026-Q1", "2026-Q2", "2026-Q3", "2026-Q4"), "closed")
     view = cycle_view(session, year.org_id, model, "2026-Q1", LAST)
     assert [(r.subject, r.status, r.note) for r in view.rows] == [
@@ -178,7 +196,9 @@ def test_four_quarters_replay_with_the_right_verdicts_and_a_close_after_each(ses
     ]
 
 
-def test_a_closed_quarter_keeps_its_stored_verdicts_when_a_date_in_it_is_evaluated_again(session: Session) -> None:
+def test_a_closed_quarter_keeps_its_stored_verdicts_when_a_date_in_it_is_evaluated_again(
+    session: Session,
+) -> None:
     model = load_model_file(STORY)
     year = Year(session, model)
     year.run_to(dt.date(2026, 3, 29))

@@ -41,10 +41,22 @@ def story_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestCl
     with make_session_factory(engine)() as session:
         weeks = as_of_dates(dt.date(2026, 1, 4), dt.date(2026, 3, 29), "week")
         list(replay_into(session, model, actuals(), [], weeks, actor="loader", origin="story"))
-        for key, role, person in (("admin", "admin", None), ("viewer", "viewer", None), ("ben", "owner", "ben")):
+        for key, role, person in (
+            ("admin", "admin", None),
+            ("viewer", "viewer", None),
+            ("ben", "owner", "ben"),
+        ):
             email = f"{key}@bakery.example"
-            add_user(session, email=email, name=key.title(), role=role, password=PASSWORD, now=created,
-                     person_id=person, org=model.org)
+            add_user(
+                session,
+                email=email,
+                name=key.title(),
+                role=role,
+                password=PASSWORD,
+                now=created,
+                person_id=person,
+                org=model.org,
+            )
             personas[key] = Persona(key, email, role, person, "", "")
         session.commit()
     engine.dispose()
@@ -54,7 +66,9 @@ def story_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestCl
     drop()
 
 
-def test_a_viewer_sees_the_cycles_but_may_not_close_one(story_app: tuple[TestClient, dict[str, Persona]]) -> None:
+def test_a_viewer_sees_the_cycles_but_may_not_close_one(
+    story_app: tuple[TestClient, dict[str, Persona]],
+) -> None:
     client, personas = story_app
     csrf = sign_in(client, personas["viewer"])
     page = client.get("/cycles?cycle=2026-Q1")

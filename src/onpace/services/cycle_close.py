@@ -20,9 +20,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from onpace.domain import case_workflow
+from onpace.domain.calendar import kpi_cycles
 from onpace.domain.cases import Case
 from onpace.domain.cycles import kpi_cycles_in_force, plan_in_cycle
-from onpace.domain.calendar import kpi_cycles
 from onpace.domain.model import Cycle, Model
 from onpace.errors import UserError
 from onpace.services.audit import append_audit
@@ -124,7 +124,7 @@ def _pick(decision: str | Sequence[int] | Sequence[str], candidates: Collection[
     return set(decision)
 
 
-def close_cycle(  # noqa: PLR0913, PLR0914 - one decision with its explicit options
+def close_cycle(
     session: Session,
     org_id: int,
     model: Model,
@@ -171,7 +171,9 @@ def close_cycle(  # noqa: PLR0913, PLR0914 - one decision with its explicit opti
         missing.append(f"open cases on its KRs and objectives ({listed}): --carry-cases all, none or ids")
     left = [kr for kr in unfinished if kr not in carry.krs]
     if left and not carry.drop_unfinished:
-        missing.append(f"unfinished KRs ({', '.join(left)}): --carry-kr ID for each to carry, or --drop-unfinished")
+        missing.append(
+            f"unfinished KRs ({', '.join(left)}): --carry-kr ID for each to carry, or --drop-unfinished"
+        )
     if plannable and carry.plans is None:
         missing.append(
             f"KPIs with no plan in {following.id} ({', '.join(plannable)}): --carry-plans all, none or ids"
@@ -209,7 +211,9 @@ def close_cycle(  # noqa: PLR0913, PLR0914 - one decision with its explicit opti
         if kpi.id in carried_plans:
             plan = plan_in_cycle(kpi, cycle, homes.get(kpi.id))
             assert plan is not None
-            _carry_plan(session, org_id, kpi.id, plan_document=codec.encode_plan(plan), to=following, by=by, now=now)
+            _carry_plan(
+                session, org_id, kpi.id, plan_document=codec.encode_plan(plan), to=following, by=by, now=now
+            )
     decided = {
         "cases": sorted(kept),
         "resolved_cases": sorted(resolved),
@@ -229,13 +233,23 @@ def close_cycle(  # noqa: PLR0913, PLR0914 - one decision with its explicit opti
         )
     )
     append_audit(
-        session, org_id=org_id, at=now, actor=by, action="cycle.closed", subject=cycle.id,
+        session,
+        org_id=org_id,
+        at=now,
+        actor=by,
+        action="cycle.closed",
+        subject=cycle.id,
         payload={"next": following.id, **decided},
     )
     session.flush()
     return CloseReport(
-        cycle.id, following.id, tuple(grades), tuple(sorted(kept)), tuple(sorted(resolved)),
-        tuple(carry.krs), tuple(carried_plans),
+        cycle.id,
+        following.id,
+        tuple(grades),
+        tuple(sorted(kept)),
+        tuple(sorted(resolved)),
+        tuple(carry.krs),
+        tuple(carried_plans),
     )
 
 
@@ -247,12 +261,14 @@ def _unfinished(result: object) -> bool:
 def _planned_in_store(session: Session, org_id: int, kpi: str, cycle: str) -> bool:
     return (
         session.scalar(
-            select(PlanVersionRow.id).where(
+            select(PlanVersionRow.id)
+            .where(
                 PlanVersionRow.org_id == org_id,
                 PlanVersionRow.subject_level == "kpi",
                 PlanVersionRow.subject == kpi,
                 PlanVersionRow.cycle == cycle,
-            ).limit(1)
+            )
+            .limit(1)
         )
         is not None
     )
@@ -261,7 +277,11 @@ def _planned_in_store(session: Session, org_id: int, kpi: str, cycle: str) -> bo
 def _carry_plan(
     session: Session, org_id: int, kpi: str, *, plan_document: object, to: Cycle, by: str, now: dt.datetime
 ) -> None:
-    rows = [r for r in model_repo.plan_version_rows(session, org_id) if r.subject_level == "kpi" and r.subject == kpi]
+    rows = [
+        r
+        for r in model_repo.plan_version_rows(session, org_id)
+        if r.subject_level == "kpi" and r.subject == kpi
+    ]
     session.add(
         PlanVersionRow(
             org_id=org_id,

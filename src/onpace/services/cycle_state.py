@@ -105,7 +105,9 @@ def write_note(
             raise UserError(f"{subject} is not a key result or objective")
         cycle, owner = found[0].cycle, found[1].owner
     if by != owner:
-        raise UserError(f"{by} does not own {subject}; its owner ({owner or 'nobody'}) writes its retrospective")
+        raise UserError(
+            f"{by} does not own {subject}; its owner ({owner or 'nobody'}) writes its retrospective"
+        )
     row = RetroNoteRow(org_id=org_id, cycle=cycle, subject=subject, text=body, written_by=by, written_at=now)
     session.add(row)
     for grade in cycles_repo.grade_rows(session, org_id, cycle):

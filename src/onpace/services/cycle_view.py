@@ -67,8 +67,16 @@ def cycle_view(session: Session, org_id: int, model: Model, cycle_id: str, today
     notes = {n.subject: n.text for n in cycles_repo.note_rows(session, org_id, cycle.id)}
     if cycle.id in closed:
         rows = tuple(
-            ViewRow(g.subject, g.subject_level, g.status, g.attainment, g.plan_to_date, g.actual_to_date, g.note,
-                    g.carried_to)
+            ViewRow(
+                g.subject,
+                g.subject_level,
+                g.status,
+                g.attainment,
+                g.plan_to_date,
+                g.actual_to_date,
+                g.note,
+                g.carried_to,
+            )
             for g in cycles_repo.grade_rows(session, org_id, cycle.id)
         )
         return CycleView(cycle.id, "closed", cycle.end, rows, {})
@@ -86,7 +94,14 @@ def cycle_view(session: Session, org_id: int, model: Model, cycle_id: str, today
             if found is None:
                 continue
             rows_list.append(
-                ViewRow(subject, level, found.effective_status, found.attainment, found.plan_to_date,
-                        found.actual_to_date, notes.get(subject))
+                ViewRow(
+                    subject,
+                    level,
+                    found.effective_status,
+                    found.attainment,
+                    found.plan_to_date,
+                    found.actual_to_date,
+                    notes.get(subject),
+                )
             )
     return CycleView(cycle.id, state, as_of, tuple(rows_list), results)

@@ -27,7 +27,11 @@ def cycles_page(request: Request, context: Page, cycle: str | None = None) -> HT
     """List the cycles with their state; show one cycle's KRs and objectives (grades once closed)."""
     lines = cycle_lines(context.session, context.org_id, context.model, context.now.date())
     chosen = cycle or next((line.id for line in reversed(lines) if line.state in ("closed", "ended")), None)
-    view = cycle_view(context.session, context.org_id, context.model, chosen, context.now.date()) if chosen else None
+    view = (
+        cycle_view(context.session, context.org_id, context.model, chosen, context.now.date())
+        if chosen
+        else None
+    )
     return render(
         request,
         "cycles.html",
@@ -40,9 +44,10 @@ def _listed(value: str) -> list[str]:
 
 
 @router.post("/cycles/{cycle_id}/close")
-def cycle_close(  # noqa: PLR0913 - the close's explicit decisions are its fields
+def cycle_close(
     cycle_id: str,
     context: Page,
+    *,
     carry_cases: Text = "",
     carry_krs: Text = "",
     drop_unfinished: Annotated[bool, Form()] = False,
@@ -57,11 +62,15 @@ def cycle_close(  # noqa: PLR0913 - the close's explicit decisions are its field
         try:
             cases = [int(part) for part in _listed(str(cases))]
         except ValueError:
-            raise UserError(f"carry cases takes all, none or case numbers like 3,7, not {carry_cases!r}") from None
+            raise UserError(
+                f"carry cases takes all, none or case numbers like 3,7, not {carry_cases!r}"
+            ) from None
     plans: str | list[str] | None = carry_plans.strip() or None
     if plans not in (None, "all", "none"):
         plans = _listed(str(plans))
-    carry = CarryOver(cases=cases, krs=tuple(_listed(carry_krs)), drop_unfinished=drop_unfinished, plans=plans)
+    carry = CarryOver(
+        cases=cases, krs=tuple(_listed(carry_krs)), drop_unfinished=drop_unfinished, plans=plans
+    )
     close_cycle(
         context.session,
         context.org_id,
