@@ -26,7 +26,7 @@ STORY = Path(__file__).resolve().parents[1] / "stories" / "four_quarters.yaml"
 
 @pytest.fixture(scope="module")
 def story_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, dict[str, Persona]]]:
-    """Return a client on a store holding the four-quarter story's first quarter, and two users."""
+    """Return a client on a store holding the four-quarter story up to mid-May, and its users."""
     import sys
 
     sys.path.insert(0, str(STORY.parent))
@@ -39,7 +39,7 @@ def story_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestCl
     created = dt.datetime(2026, 3, 30, 9, tzinfo=dt.UTC)
     personas: dict[str, Persona] = {}
     with make_session_factory(engine)() as session:
-        weeks = as_of_dates(dt.date(2026, 1, 4), dt.date(2026, 3, 29), "week")
+        weeks = as_of_dates(dt.date(2026, 1, 4), dt.date(2026, 5, 17), "week")
         list(replay_into(session, model, actuals(), [], weeks, actor="loader", origin="story"))
         for key, role, person in (
             ("admin", "admin", None),
@@ -104,4 +104,20 @@ def test_an_admin_closes_a_quarter_and_its_grades_stand_on_the_page(
     scorecard = client.get("/scorecard?cycle=2026-Q1")
     assert scorecard.status_code == 200
     assert "KR-Q1" in scorecard.text
+    client.cookies.clear()
+
+
+def test_a_kpi_page_charts_its_standing_cycle_after_cycle(
+    story_app: tuple[TestClient, dict[str, Persona]],
+) -> None:
+    client, personas = story_app
+    sign_in(client, personas["viewer"])
+    page = client.get("/kpis/orders")
+    assert page.status_code == 200
+    trend = page.text[page.text.index('id="by-cycle"') :]
+    assert "<svg" in trend
+    q1 = trend[trend.index('<tr data-cycle="2026-Q1">') :][:200]
+    q2 = trend[trend.index('<tr data-cycle="2026-Q2">') :][:200]
+    assert "<td>green</td>" in q1
+    assert "<td>red</td>" in q2
     client.cookies.clear()

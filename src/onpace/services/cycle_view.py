@@ -17,7 +17,7 @@ from onpace.domain.results import SubjectResult
 from onpace.errors import UserError
 from onpace.services.cycle_state import closed_cycles
 from onpace.services.model_store import plan_versions
-from onpace.storage.repositories import cycles_repo, points_repo
+from onpace.storage.repositories import cycles_repo, evaluations_repo, points_repo
 
 
 @dataclass(frozen=True)
@@ -105,3 +105,37 @@ def cycle_view(session: Session, org_id: int, model: Model, cycle_id: str, today
                 )
             )
     return CycleView(cycle.id, state, as_of, tuple(rows_list), results)
+
+
+@dataclass(frozen=True)
+class CyclePoint:
+    """A subject's standing at the end of one cycle (or as of today in the running one)."""
+
+    cycle: str
+    status: str
+    attainment: float | None
+    graded: bool
+
+
+def cycle_trend(
+    session: Session, org_id: int, model: Model, subject: str, today: dt.date
+) -> list[CyclePoint]:
+    """Return a KPI's or KR's attainment cycle after cycle: its grade, else its last verdict in the cycle.
+
+    One read per cycle started so far (a handful a year); cycles without a verdict are left out.
+    """
+    graded = {g.cycle: g for g in cycles_repo.grade_rows(session, org_id) if g.subject == subject}
+    found: list[CyclePoint] = []
+    for cycle in sorted(model.cycles, key=lambda c: (c.start, c.id)):
+        if cycle.start > today:
+            continue
+        grade = graded.get(cycle.id)
+        if grade is not None:
+            found.append(CyclePoint(cycle.id, grade.status, grade.attainment, True))
+            continue
+        rows = evaluations_repo.latest_evaluations(session, org_id, min(cycle.end, today), subjects=[subject])
+        row = next((r for r in rows if r.as_of >= cycle.start), None)
+        if row is not None:
+            status = "at_risk" if row.at_risk and row.status in ("green", "amber") else row.status
+            found.append(CyclePoint(cycle.id, status, row.attainment, False))
+    return found

@@ -66,7 +66,7 @@ from onpace.services.auth import (
     owned_subjects,
 )
 from onpace.services.checkins import new_checkin, record_checkins
-from onpace.services.cycle_view import cycle_end
+from onpace.services.cycle_view import cycle_end, cycle_trend
 from onpace.services.model_store import plan_versions
 from onpace.services.users import authenticate
 from onpace.storage.repositories import cases_repo, points_repo
@@ -280,6 +280,7 @@ def subject_page(subject: str, request: Request, context: Page) -> HTMLResponse:
             "may_request": may_request_rebaseline(context.who, model, subject),
             "may_checkin": detail.level == "kr" and may_check_in(context.who, model, subject),
             "today": context.now.date(),
+            "by_cycle": cycle_trend(context.session, context.org_id, model, subject, context.now.date()),
         },
     )
 
