@@ -34,7 +34,7 @@ from onpace.api.text_guard import refuse_nul
 from onpace.config import Settings, SettingsError, get_settings
 from onpace.errors import UserError
 from onpace.storage.db import make_engine, make_session_factory
-from onpace.web import account_pages, pages, sign_in_pages
+from onpace.web import account_pages, cycle_pages, pages, sign_in_pages
 from onpace.web.routers import ROUTERS
 from onpace.web.security_headers import SecurityHeaders
 
@@ -88,6 +88,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.add_middleware(SecurityHeaders, https=settings.base_url.startswith("https://"))
     app.include_router(routes_metrics.router)
     app.add_middleware(routes_metrics.RequestMetrics)
+    app.include_router(cycle_pages.router)
 
     @app.get("/docs", include_in_schema=False)
     def docs(request: Request) -> HTMLResponse:

@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from onpace.cli_cycles import cycle_app
 from onpace.errors import UserError
 
 app = typer.Typer(
@@ -468,6 +469,7 @@ def review(
         ),
     ] = None,
     unit: Annotated[str | None, typer.Option(help="Only this unit and the units below it.")] = None,
+    cycle: Annotated[str | None, typer.Option(help="Review a cycle as it stood on its last day.")] = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="md, html or pdf.")] = "md",
     output: Annotated[
         str | None, typer.Option("-o", "--output", help="Write here; '-' or none: stdout (md and html).")
@@ -485,14 +487,19 @@ def review(
     to_stdout = output in (None, "-")
     if fmt == "pdf" and to_stdout:
         fail("a PDF pack needs a file: add -o FILE.pdf", 2)
-    with user_errors(), org_session() as (session, org_id, _model):
+    with user_errors(), org_session() as (session, org_id, model):
         # Links in the pack point at the web app, wherever the file is read.
         base_url = get_settings().base_url
         moment = now()
+        day = as_of.date() if as_of else None
+        if cycle is not None:
+            from onpace.services.cycle_view import find_cycle
+
+            day = find_cycle(model, cycle).end if day is None else day
         pack = save_pack(
             session,
             org_id,
-            build_pack(session, org_id, as_of=as_of.date() if as_of else None, unit=unit, now=moment),
+            build_pack(session, org_id, as_of=day, unit=unit, now=moment),
             now=moment,
         )
         body: str | bytes
@@ -534,6 +541,7 @@ audit_app = typer.Typer(help="Check the hash-chained audit log.", no_args_is_hel
 app.add_typer(case_app, name="case")
 app.add_typer(rebaseline_app, name="rebaseline")
 app.add_typer(audit_app, name="audit")
+app.add_typer(cycle_app, name="cycle")
 
 By = Annotated[str, typer.Option("--by", help="The person acting (a person id of the model).")]
 CaseId = Annotated[int, typer.Argument(help="The case number (see `onpace cases`).")]

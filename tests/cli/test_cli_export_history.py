@@ -7,9 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
-
 from sqlalchemy.orm import Session
+from typer.testing import CliRunner
 
 from onpace.cli import app
 from onpace.config import get_settings
@@ -61,7 +60,11 @@ def rebaseline(path: Path) -> None:
 
 
 def verdict(subject: str, as_of: str) -> dict[str, object]:
-    rows = [json.loads(line) for line in ok("evaluate", "--as-of", as_of, "--json").splitlines() if line.startswith("{")]
+    rows = [
+        json.loads(line)
+        for line in ok("evaluate", "--as-of", as_of, "--json").splitlines()
+        if line.startswith("{")
+    ]
     return next(r for r in rows if r["subject"] == subject)
 
 

@@ -20,7 +20,9 @@ def test_a_monthly_flow_plan_changed_from_the_16th_plans_each_half_month_with_it
         ]
     }
     the_model = model(
-        kpi("sales", plan=Plan(per_bucket=30_000), measure="flow", aggregate="sum", grain="month", cycle="Q2"),
+        kpi(
+            "sales", plan=Plan(per_bucket=30_000), measure="flow", aggregate="sum", grain="month", cycle="Q2"
+        ),
         cycles=(QUARTER,),
     )
     rows = [("sales", dt.date(2026, m, 10), 30_000.0) for m in (4, 5, 6)]
@@ -62,4 +64,7 @@ def test_re_evaluating_a_day_before_a_rebaseline_in_its_week_gives_the_verdict_s
     assert again.results["k"].status == before.results["k"].status
     assert again.results["k"].plan_to_date == before.results["k"].plan_to_date == 100
     # From the re-baseline's day on, the week is judged against the new plan.
-    assert evaluate(the_model, rows, monday + dt.timedelta(days=2), later_versions).results["k"].status == "green"
+    assert (
+        evaluate(the_model, rows, monday + dt.timedelta(days=2), later_versions).results["k"].status
+        == "green"
+    )

@@ -61,7 +61,9 @@ def kpi_cycle_in_force(model: Model, kpi: Kpi, as_of: dt.date, home: Cycle | Non
     if not model.cycles:
         return None
     planned = planned_cycle_ids(kpi, home)
-    own = [c for c in model.cycles if c.id in planned or (home is not None and c.id == home.id)]
+    # A KPI planned only through ``plans:`` lives in those cycles; its home counts for ``plan:``.
+    with_home = kpi.plan is not None or not kpi.plans
+    own = [c for c in model.cycles if c.id in planned or (with_home and home is not None and c.id == home.id)]
     running = [c for c in model.cycles if c.start <= as_of <= c.end]
     planned_running = [c for c in running if c.id in planned]
     if planned_running:

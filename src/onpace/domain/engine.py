@@ -216,6 +216,7 @@ def run(
     as_of: dt.date,
     plan_versions: Mapping[str, Sequence[PlanVersion]] | None,
     shifts: Mapping[str, whatif.Shift],
+    *,
     objective_cycles: Collection[str] | None = None,
 ) -> Evaluation:
     """Evaluate the model with what-if ``shifts`` applied to the as-of actuals (empty for none).

@@ -325,6 +325,7 @@ class _Run:
         self.changed: dict[tuple[str, str, int | None, str], Case] = {}
         self.stale: set[str] = set()
         self.events: list[CaseEvent] = []
+        self.evaluated: frozenset[str] = frozenset()
 
     def touch(self, case: Case) -> Case:
         key = (case.subject, case.family, case.id, case.opened_at.isoformat())
@@ -448,6 +449,7 @@ def govern(
     observer = _Observer(model, index, as_of, risk_streaks)
     run = _Run(model, index, as_of, now)
     run.stale = {subject for subject, result in results.items() if result.stale}
+    run.evaluated = frozenset(results)
     if findings is None:
         findings = hygiene_findings(model, results, as_of)
 
@@ -564,6 +566,10 @@ def _step(  # noqa: PLR0917 - private helper; the state is passed explicitly
         if holds_open(case, obs):
             assert obs is not None
             _hold(run, case, obs, announced, open_cases)
+            return
+        if case.family == "variance" and case.subject not in run.evaluated and index.get(case.subject):
+            # A KR of a closed cycle, carried forward: not judged today, so nothing counts towards
+            # resolving it until the organisation plans it again (or closes the case).
             return
         day = run.as_of.isoformat()
         if case.family == "variance" and case.subject in run.stale:

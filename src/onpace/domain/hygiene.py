@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from onpace.domain.accountability import cycle_at
+from onpace.domain.cycles import kpi_cycles_in_force
 from onpace.domain.model import Grain, Kpi, Model
 from onpace.domain.results import SubjectResult
 
@@ -101,6 +102,14 @@ def _owner_findings(kpi: Kpi) -> list[Finding]:
     return []
 
 
+def _no_plan(model: Model, kpi: Kpi, as_of: dt.date) -> str:
+    """Say that a KPI has no plan, naming the cycle in force when the model has several."""
+    if len(model.cycles) < 2:
+        return f"KPI {kpi.id} has no plan"
+    cycle = kpi_cycles_in_force(model, as_of).get(kpi.id)
+    return f"KPI {kpi.id} has no plan for cycle {cycle.id}" if cycle else f"KPI {kpi.id} has no plan"
+
+
 def _unplanned(kpi: Kpi, result: SubjectResult | None) -> bool:
     if result is not None:
         return result.status == "unplanned"
@@ -167,7 +176,7 @@ def hygiene_findings(
                 )
             )
         if _unplanned(kpi, results.get(kpi.id)):
-            findings.append(Finding(kpi.id, "kpi", "unplanned", f"KPI {kpi.id} has no plan"))
+            findings.append(Finding(kpi.id, "kpi", "unplanned", _no_plan(model, kpi, as_of)))
     leading = {k.id for k in model.kpis if k.leading}
     fed_by_leading = {f.kr for k in model.kpis if k.leading for f in k.feeds}
     for kr in model.key_results:

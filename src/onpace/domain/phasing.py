@@ -142,6 +142,7 @@ def bucket_plans(
     cycle_start: Ints,
     cycle_end: Ints,
     table: PlanTable,
+    *,
     as_of: int | None = None,
 ) -> BucketPlans:
     """Return the plan of every bucket row, the bands in force and each series' opening balance.
@@ -160,7 +161,9 @@ def bucket_plans(
     c_end = np.repeat(cycle_end, lay.count)
     plan_day = np.minimum(lay.end, c_end)
     prev_day = np.maximum(lay.start, c_start) - 1
-    version_day = plan_day if as_of is None else np.where(lay.start <= as_of, np.minimum(plan_day, as_of), plan_day)
+    version_day = (
+        plan_day if as_of is None else np.where(lay.start <= as_of, np.minimum(plan_day, as_of), plan_day)
+    )
     version = _version_in_force(s, version_day, table)
     has = version >= 0
     v = np.where(has, version, 0)

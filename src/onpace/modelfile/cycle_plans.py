@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 
-from yaml.nodes import MappingNode, Node, ScalarNode
+from yaml.nodes import MappingNode, ScalarNode
 
 from onpace.domain.model import Cycle, CyclePlan, Direction
 from onpace.modelfile.plans import PlanDraft, read_plan
@@ -31,9 +31,13 @@ def read_cycle_plans(
     for index, node in enumerate(rec.items("plans"), 1):
         place = f"item {index} of `plans` of {rec.what}"
         if not isinstance(node, MappingNode):
-            rec.sink.add(line_of(node), f"{place} must be a mapping like `{{cycle: 2026-Q2, per_bucket: 100}}`")
+            rec.sink.add(
+                line_of(node), f"{place} must be a mapping like `{{cycle: 2026-Q2, per_bucket: 100}}`"
+            )
             continue
-        cycle_node = next((v for k, v in node.value if isinstance(k, ScalarNode) and k.value == "cycle"), None)
+        cycle_node = next(
+            (v for k, v in node.value if isinstance(k, ScalarNode) and k.value == "cycle"), None
+        )
         if cycle_node is None or not isinstance(cycle_node, ScalarNode) or not str(cycle_node.value).strip():
             shown = "nothing" if cycle_node is None else describe(cycle_node)
             rec.sink.add(line_of(node), f"{place} needs `cycle`, the id of the cycle it plans (got {shown})")
@@ -42,7 +46,10 @@ def read_cycle_plans(
         from_node = next((v for k, v in node.value if isinstance(k, ScalarNode) and k.value == "from"), None)
         effective = date_of(from_node) if isinstance(from_node, ScalarNode) else None
         if from_node is not None and effective is None:
-            rec.sink.add(line_of(from_node), f"`from` of {place} must be a date like 2026-02-16, not {describe(from_node)}")
+            rec.sink.add(
+                line_of(from_node),
+                f"`from` of {place} must be a date like 2026-02-16, not {describe(from_node)}",
+            )
             continue
         key = cycle if effective is None else f"{cycle} from {effective}"
         if key in seen:
@@ -54,7 +61,11 @@ def read_cycle_plans(
         seen[key] = line_of(cycle_node)
         rest = MappingNode(
             node.tag,
-            [(k, v) for k, v in node.value if not (isinstance(k, ScalarNode) and k.value in ("cycle", "from"))],
+            [
+                (k, v)
+                for k, v in node.value
+                if not (isinstance(k, ScalarNode) and k.value in ("cycle", "from"))
+            ],
             start_mark=node.start_mark,
             end_mark=node.end_mark,
         )
@@ -67,7 +78,10 @@ def read_cycle_plans(
 
 
 def check_cycle_plans(
-    rec: Record, drafts: list[tuple[PlanDraft, str, dt.date | None]], home: str | None, cycles: Mapping[str, Cycle]
+    rec: Record,
+    drafts: list[tuple[PlanDraft, str, dt.date | None]],
+    home: str | None,
+    cycles: Mapping[str, Cycle],
 ) -> None:
     """Note a ``plans:`` item naming an unknown cycle, the home cycle ``plan:`` already plans, or a
     point outside its cycle."""
@@ -75,14 +89,16 @@ def check_cycle_plans(
         cycle = cycles.get(cycle_id)
         if cycle is None:
             rec.sink.add(
-                planned.line, f"`plans` of {rec.what} names cycle `{cycle_id}`, which is not a cycle of the model"
+                planned.line,
+                f"`plans` of {rec.what} names cycle `{cycle_id}`, which is not a cycle of the model",
             )
             continue
         if effective is not None and not cycle.start <= effective <= cycle.end:
             rec.sink.add(planned.line, f"`from` {effective} of {rec.what} is outside cycle `{cycle_id}`")
         if effective is None and rec.has("plan") and cycle_id == home:
             rec.sink.add(
-                planned.line, f"{rec.what} plans its home cycle `{home}` twice, in `plan` and in `plans`; keep one"
+                planned.line,
+                f"{rec.what} plans its home cycle `{home}` twice, in `plan` and in `plans`; keep one",
             )
         for (day, _), line in zip(planned.plan.points, planned.point_lines, strict=True):
             if not cycle.start <= day <= cycle.end:

@@ -47,8 +47,8 @@ from onpace.domain.model import (
     Unit,
 )
 from onpace.modelfile import schema
-from onpace.modelfile.formula import FormulaError, formula_names
 from onpace.modelfile.cycle_plans import read_cycle_plans
+from onpace.modelfile.formula import FormulaError, formula_names
 from onpace.modelfile.plans import PlanDraft, read_plan
 from onpace.modelfile.records import Record, Sink, did_you_mean, read_record
 from onpace.modelfile.tolerances import read_tolerance
@@ -75,7 +75,9 @@ class Draft:
     kpis: list[tuple[Kpi, Record]] = field(default_factory=list)
     feeds: list[tuple[str, Feed, Record]] = field(default_factory=list)
     plans: list[tuple[str, str, PlanDraft]] = field(default_factory=list)
-    cycle_plans: list[tuple[Record, list[tuple[PlanDraft, str, dt.date | None]]]] = field(default_factory=list)
+    cycle_plans: list[tuple[Record, list[tuple[PlanDraft, str, dt.date | None]]]] = field(
+        default_factory=list
+    )
     initiatives: list[tuple[Initiative, Record]] = field(default_factory=list)
     dependencies: list[tuple[Dependency, Record, Record | None, Record | None]] = field(default_factory=list)
     sources: list[tuple[Source, Record]] = field(default_factory=list)

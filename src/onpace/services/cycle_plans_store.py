@@ -16,7 +16,7 @@ from collections import defaultdict
 from sqlalchemy.orm import Session
 
 from onpace.domain.calendar import kpi_cycles
-from onpace.domain.model import Cycle, CyclePlan, Kpi, Model
+from onpace.domain.model import Cycle, CyclePlan, Kpi, Model, Plan
 from onpace.storage import codec
 from onpace.storage.repositories import model_repo
 from onpace.storage.repositories.model_repo import FILE_REBASELINE
@@ -46,8 +46,8 @@ def sync_cycle_plans(session: Session, org_id: int, model: Model, *, by: str, no
             if cycle is None:
                 continue
             tag = None if home is not None and home.id == cycle.id and entry.effective else cycle.id
-            row = _wanted_row(by_subject[kpi.id], entry, cycle, tag, now)
-            if row is None:
+            fields = _wanted_row(by_subject[kpi.id], entry, cycle, tag, now)
+            if fields is None:
                 continue
             version = next_version.get(kpi.id, 1)
             next_version[kpi.id] = version + 1
@@ -60,7 +60,7 @@ def sync_cycle_plans(session: Session, org_id: int, model: Model, *, by: str, no
                 approved_by=by,
                 created_at=now,
                 cycle=tag,
-                **row,
+                **fields,
             )
             session.add(stored)
             by_subject[kpi.id].append(stored)
@@ -83,7 +83,7 @@ def _wanted_row(
         return {"effective": cycle.start, "plan": document, "reason": "initial plan"}
     latest = max(same_cycle, key=lambda r: r.version)
     last_loaded = max(from_file, key=lambda r: r.version)
-    if latest.plan == document or last_loaded.plan == document:
+    if document in (latest.plan, last_loaded.plan):
         return None
     effective = min(max(now.date(), cycle.start), cycle.end)
     return {"effective": effective, "plan": document, "reason": "plan changed in the model"}
@@ -129,7 +129,7 @@ def model_with_plan_history(session: Session, org_id: int, model: Model) -> Mode
             # Of several versions effective the same day, the highest is the one in force.
             dated = {r.effective: r for r in sorted(found, key=lambda r: (r.effective, r.version))}
             ordered = [dated[day] for day in sorted(dated)]
-            first = codec.decode_plan(ordered[0].plan)
+            first = _plan_of(ordered[0])
             cycle = tag or (home.id if home is not None else None)
             if tag is None:
                 plan = first
@@ -137,9 +137,12 @@ def model_with_plan_history(session: Session, org_id: int, model: Model) -> Mode
                 items.append(CyclePlan(cycle, first))
             if cycle is None:
                 continue
-            items.extend(
-                CyclePlan(cycle, codec.decode_plan(r.plan), r.effective)
-                for r in ordered[1:]
-            )
+            items.extend(CyclePlan(cycle, _plan_of(r), r.effective) for r in ordered[1:])
         kpis.append(dataclasses.replace(kpi, plan=plan, plans=tuple(items)))
     return dataclasses.replace(model, kpis=tuple(kpis))
+
+
+def _plan_of(row: PlanVersionRow) -> Plan:
+    if row.plan is None:  # the caller leaves out subjects whose plan was removed
+        raise ValueError(f"plan version {row.version} of {row.subject} removed the plan")
+    return codec.decode_plan(row.plan)

@@ -19,6 +19,7 @@ from onpace.domain.engine import Evaluation, evaluate_model
 from onpace.domain.model import Model, PlanVersion
 from onpace.domain.results import SubjectResult
 from onpace.metrics import EVALUATION_SECONDS, timed
+from onpace.services.cycle_state import closed_cycles, frozen_on
 from onpace.services.model_store import plan_versions
 from onpace.storage.repositories import points_repo
 from onpace.storage.tables import EvaluationRow
@@ -80,12 +81,15 @@ def evaluate_store(
 ) -> Evaluation:
     """Evaluate the organisation as of ``as_of`` from the store, keep the rows, return the evaluation.
 
-    ``versions`` are the plan versions when the caller has already read them.
+    ``versions`` are the plan versions when the caller has already read them. Objectives of
+    closed cycles are left out, and a date inside closed cycles only is evaluated but not stored.
     """
     points = points_repo.points_frame(session, org_id, as_of)
     if versions is None:
         versions = plan_versions(session, org_id)
-    evaluation = evaluate_model(model, points, as_of, versions)
-    if store:
+    closed = closed_cycles(session, org_id)
+    evaluation = evaluate_model(model, points, as_of, versions, closed)
+    # A date inside closed cycles only keeps the verdicts stored before the close.
+    if store and not frozen_on(model, closed, as_of):
         store_evaluation(session, org_id, as_of, evaluation.results, now=now)
     return evaluation

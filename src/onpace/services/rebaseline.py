@@ -20,13 +20,13 @@ from sqlalchemy.orm import Session
 
 from onpace.domain import case_workflow
 from onpace.domain.accountability import SubjectIndex
+from onpace.domain.cycles import version_cycle
 from onpace.domain.model import PHASINGS, Model, Plan
 from onpace.errors import UserError
 from onpace.services.audit import append_audit
 from onpace.services.cases import governed_cases, record_events, save_case
 from onpace.storage import codec
 from onpace.storage.repositories import cases_repo
-from onpace.domain.cycles import version_cycle
 from onpace.storage.tables import PlanVersionRow, RebaselineRow
 
 

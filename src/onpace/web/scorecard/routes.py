@@ -11,6 +11,7 @@ from markupsafe import Markup
 from onpace.domain.whatif import Shift, what_if
 from onpace.errors import UserError
 from onpace.services import read_models
+from onpace.services.cycle_view import cycle_end
 from onpace.services.model_store import plan_versions
 from onpace.storage.repositories import points_repo
 from onpace.web.pages import (
@@ -43,6 +44,7 @@ async def scorecard_page(
             context.session,
             context.org_id,
             context.model,
+            as_of=cycle_end(context.model, filters[1]),
             unit=filters[0],
             cycle=filters[1],
             perspective=filters[2],

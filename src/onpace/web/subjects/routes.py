@@ -49,6 +49,7 @@ def subject_page(subject: str, request: Request, context: Page) -> HTMLResponse:
             "may_request": may_request_rebaseline(context.who, model, subject),
             "may_checkin": detail.level == "kr" and may_check_in(context.who, model, subject),
             "today": context.now.date(),
+            "by_cycle": cycle_trend(context.session, context.org_id, model, subject, context.now.date()),
         },
     )
 

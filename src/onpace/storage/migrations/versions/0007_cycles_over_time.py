@@ -14,6 +14,7 @@ retrospective in ``retro_notes`` before the close.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -31,7 +32,7 @@ JSON_DOC = sa.JSON(none_as_null=True).with_variant(
 )
 
 
-def _org(table: str) -> list[sa.SchemaItem]:
+def _org(table: str) -> list[Any]:
     return [
         sa.Column("id", BIG_ID, autoincrement=True, nullable=False),
         sa.Column("org_id", sa.Integer(), nullable=False),
