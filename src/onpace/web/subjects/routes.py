@@ -19,6 +19,7 @@ from onpace.services.auth import (
     owned_subjects,
 )
 from onpace.services.checkins import new_checkin, record_checkins
+from onpace.services.cycle_view import cycle_trend
 from onpace.storage.repositories import cases_repo
 from onpace.web.pages import (
     Page,
