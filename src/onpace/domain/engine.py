@@ -48,6 +48,7 @@ from onpace.domain.graph import check_cycles, combine, feed_links, impact, objec
 from onpace.domain.leadlag import lead_lag
 from onpace.domain.model import DEFAULT_TOLERANCE, Cycle, Model, Plan, PlanVersion, Tolerance
 from onpace.domain.phasing import BucketPlans, bucket_plans, plan_table
+from onpace.domain.point_sources import declared_sources, one_source_per_day
 from onpace.domain.resources import resources
 from onpace.domain.results import SubjectResult
 
@@ -176,8 +177,9 @@ def evaluate_model(
 ) -> Evaluation:
     """Evaluate every KPI, KR and objective of ``model`` from ``points`` as of ``as_of``.
 
-    ``points``: ``metric, date, value`` (several points per metric and day are aggregated into
-    their bucket; points after ``as_of`` are ignored). ``plan_versions`` maps a subject to its
+    ``points``: ``metric, date, value`` and optionally ``source`` and ``run`` (when several
+    sources report a metric on one day, one wins: ``domain.point_sources``; several points per
+    metric and day are aggregated into their bucket; points after ``as_of`` are ignored). ``plan_versions`` maps a subject to its
     plan versions; a subject missing from it uses the model's plan as version 1 from its cycle's
     start. Raise ``graph.LinkCycleError`` when formulas refer to each other in a cycle,
     ``formula.FormulaError`` for a formula that does not parse, and ValueError when ``points``
@@ -200,6 +202,7 @@ def run(
             f"actual points need the columns metric, date, value; missing: {', '.join(sorted(missing))}"
         )
     check_cycles(model)
+    points = one_source_per_day(points, declared_sources(model))
     # Extreme values may overflow on the way; every output is made finite-or-null at the end.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         return _run(model, points, as_of, plan_versions, shifts)
