@@ -244,14 +244,12 @@ def _run(
         grain_split=specs.grain_split,
         passes=passes,
     )
-    _apply_formulas(specs, lay, actual, last_day)
     plans = bucket_plans(lay, flow, cycle_start, cycle_end, plan_table(_plan_versions(specs, plan_versions)))
     if shifts:
-        index = {name: i for i, name in enumerate(specs.ids[: specs.visible])}
-        by_series = {index[name]: shift for name, shift in shifts.items() if name in index}
-        actual, last_day = whatif.shift_rows(
-            actual, last_day, lay, flow=flow, opening=plans.opening, shifts=by_series, as_of=today
-        )
+        actual, last_day = _shift(specs, lay, plans, flow, actual, last_day, shifts, today, formulas=False)
+    _apply_formulas(specs, lay, actual, last_day)
+    if shifts:
+        actual, last_day = _shift(specs, lay, plans, flow, actual, last_day, shifts, today, formulas=True)
     figures = figures_to_date(
         lay,
         plans,
@@ -504,6 +502,37 @@ def _apply_formulas(specs: SeriesSpecs, lay: Layout, actual: Floats, last_day: I
         )
         actual[target] = result
         last_day[target] = np.where(np.isnan(result), NO_DAY, latest)
+
+
+def _shift(  # noqa: PLR0917 - private helper of _run
+    specs: SeriesSpecs,
+    lay: Layout,
+    plans: BucketPlans,
+    flow: Bools,
+    actual: Floats,
+    last_day: Ints,
+    shifts: Mapping[str, whatif.Shift],
+    today: int,
+    *,
+    formulas: bool,
+) -> tuple[Floats, Ints]:
+    """Apply the what-if shifts of formula series (``formulas``) or of the others and their inputs."""
+    index = {name: i for i, name in enumerate(specs.ids[: specs.visible])}
+    chosen = {
+        index[name]: shift
+        for name, shift in shifts.items()
+        if name in index and (index[name] in specs.formulas) == formulas
+    }
+    shifted, days = whatif.shift_rows(
+        actual, last_day, lay, flow=flow, opening=plans.opening, shifts=chosen, as_of=today
+    )
+    if formulas:
+        return shifted, days
+    readers: dict[str, list[int]] = {}
+    for position in range(specs.visible, len(specs.ids)):
+        readers.setdefault(str(specs.metric[position]), []).append(position)
+    moved = {series: readers[specs.ids[series]] for series in chosen if specs.ids[series] in readers}
+    return whatif.follow_inputs(actual, shifted, days, lay, flow=flow, moved=moved, as_of=today)
 
 
 def _plan_versions(
