@@ -229,7 +229,9 @@ def evaluate(
         evaluation = evaluate_store(session, org_id, model, day, now=moment, store=govern)
         events: tuple[Any, ...] = ()
         if govern:
-            events = govern_store(session, org_id, model, evaluation.results, as_of=day, now=moment).events
+            events = govern_store(
+                session, org_id, model, evaluation.results, as_of=day, now=moment, leadlag=evaluation.leadlag
+            ).events
             session.commit()
     order = {"objective": 0, "kr": 1, "kpi": 2}
     results = sorted(evaluation.results.values(), key=lambda r: (order[r.level], r.subject))

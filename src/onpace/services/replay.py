@@ -160,7 +160,9 @@ def replay_into(
         if fresh:
             record_checkins(session, org_id, fresh, now=now)
         evaluation = evaluate_store(session, org_id, model, as_of, now=now)
-        governed = govern_store(session, org_id, model, evaluation.results, as_of=as_of, now=now)
+        governed = govern_store(
+            session, org_id, model, evaluation.results, as_of=as_of, now=now, leadlag=evaluation.leadlag
+        )
         session.commit()
         yield ReplayStep(org_id, as_of, now, report, len(fresh), governed.events)
         previous = as_of
