@@ -181,6 +181,7 @@ class Kpi:
     kind: KpiKind = "outcome"
     constraint: bool = False
     cycle: str | None = None
+    uom: str | None = None  # unit of measure (domain.units); ``unit`` is the organisational unit
 
     @property
     def owner(self) -> str | None:
