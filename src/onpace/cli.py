@@ -231,10 +231,10 @@ def evaluate(
     from onpace.services.evaluate_service import evaluate_store
     from onpace.services.govern import govern_store
 
-    from onpace.domain.calendar import end_of_day
+    from onpace.domain.calendar import end_of_day, local_day
 
-    day = _as_of(as_of)
     with user_errors(), org_session() as (session, org_id, model):
+        day = as_of.date() if as_of is not None else local_day(now(), model.calendar.timezone)
         # Deadlines are judged at the end of the as-of day (never past the clock), so an
         # evaluation of an earlier date escalates as it would have then. Without --govern
         # nothing is written: a dry look must not become the "previous" verdict of the loop.
@@ -242,7 +242,9 @@ def evaluate(
         evaluation = evaluate_store(session, org_id, model, day, now=moment, store=govern)
         events: tuple[Any, ...] = ()
         if govern:
-            events = govern_store(session, org_id, model, evaluation.results, as_of=day, now=moment).events
+            events = govern_store(
+                session, org_id, model, evaluation.results, as_of=day, now=moment, leadlag=evaluation.leadlag
+            ).events
             session.commit()
     order = {"objective": 0, "kr": 1, "kpi": 2}
     results = sorted(evaluation.results.values(), key=lambda r: (order[r.level], r.subject))

@@ -84,3 +84,23 @@ def test_a_kpi_takes_its_own_cycle_first_then_its_krs_then_the_first() -> None:
     assert cycles["measured"] == CYCLE
     assert cycles["feeding"] == q2
     assert cycles["loose"] == CYCLE
+
+
+def test_a_day_ends_at_local_midnight_in_the_organisations_time_zone() -> None:
+    from onpace.domain.calendar import end_of_day, local_day
+
+    winter = end_of_day(dt.date(2026, 1, 18), "Europe/Oslo")
+    summer = end_of_day(dt.date(2026, 7, 1), "Europe/Oslo")
+    assert winter == dt.datetime(2026, 1, 18, 22, 59, 59, tzinfo=dt.UTC)
+    assert summer == dt.datetime(2026, 7, 1, 21, 59, 59, tzinfo=dt.UTC)
+    assert end_of_day(dt.date(2026, 1, 18)) == dt.datetime(2026, 1, 18, 23, 59, 59, tzinfo=dt.UTC)
+    late_evening = dt.datetime(2026, 1, 18, 23, 30, tzinfo=dt.UTC)
+    assert local_day(late_evening, "Europe/Oslo") == dt.date(2026, 1, 19)
+    assert local_day(late_evening) == dt.date(2026, 1, 18)
+
+
+def test_an_unknown_time_zone_is_refused() -> None:
+    from onpace.domain.calendar import zone
+
+    with pytest.raises(ValueError, match="not a time zone"):
+        zone("Mars/Olympus")

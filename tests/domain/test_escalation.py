@@ -225,3 +225,16 @@ def test_a_case_held_below_the_top_climbs_on_to_the_top_unit_head() -> None:
     updated, events = escalate_overdue(case, ladder(model, info), end_of(DAY + dt.timedelta(weeks=1)))  # type: ignore[arg-type]
     assert [(e.detail["from"], e.detail["to"], e.level) for e in events] == [("maria", "ceo", 4)]
     assert updated.holder == "ceo"
+
+
+def test_an_action_is_late_once_its_day_has_ended_in_the_organisations_time_zone() -> None:
+    case = opened("throughput")
+    now = end_of(DAY) + dt.timedelta(hours=1)
+    case, _ = explain(case, category="execution", text="Picker shortage", by="lee", now=now)  # type: ignore[arg-type]
+    due = DAY + dt.timedelta(days=3)
+    case, _ = commit_action(case, title="Hire temps", owner="lee", due=due, by="lee", now=now)
+    half_past_midnight_in_oslo = dt.datetime.combine(due, dt.time(23, 30), tzinfo=dt.UTC)
+    in_utc = [key for key, _ in missed_deadlines(case, half_past_midnight_in_oslo)]
+    in_oslo = [key for key, _ in missed_deadlines(case, half_past_midnight_in_oslo, "Europe/Oslo")]
+    assert not any(key.startswith("action") for key in in_utc)
+    assert any(key.startswith("action") for key in in_oslo)

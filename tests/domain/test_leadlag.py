@@ -58,3 +58,87 @@ def test_a_falling_down_kpi_that_lifts_an_up_kr_correlates_positively() -> None:
     rows = [*weekly("errors", errors.tolist()), *weekly("score", score.tolist())]
     row = evaluate(the_model, rows, WEEK_END[11]).leadlag.row(0, named=True)
     assert row["corr_0"] == pytest.approx(1.0)
+
+
+def test_twelve_points_are_too_few_for_a_lag_of_more_than_a_third_of_them() -> None:
+    rng = np.random.default_rng(11)
+    driver = 100 + np.cumsum(rng.normal(0, 3, 12))
+    outcome = np.concatenate([[50.0] * 7, 50 + (driver[:-7] - 100) * 0.5])
+    the_model = model(
+        kpi("driver", leading=True, feeds=feeding("KR1", 0.5)),
+        kpi("outcome"),
+        objectives=[objective("O1", kr("KR1", kpi="outcome"))],
+    )
+    rows = [*weekly("driver", driver.tolist()), *weekly("outcome", outcome.tolist())]
+    row = evaluate(the_model, rows, WEEK_END[11]).leadlag.row(0, named=True)
+    assert row["corr_7"] is None
+    assert row["corr_4"] is None  # 11 changes: lags up to 3 only
+    assert row["best_lag"] != 7
+
+
+def test_a_lag_is_reported_in_buckets_of_the_links_grain_with_the_pairs_behind_it() -> None:
+    rng = np.random.default_rng(5)
+    driver = 100 + np.cumsum(rng.normal(0, 3, 12))
+    outcome = np.concatenate([[50.0, 50.0], 50 + (driver[:-2] - 100) * 0.5])
+    the_model = model(
+        kpi("driver", leading=True, feeds=feeding("KR1", 0.5, lag_days=14)),
+        kpi("outcome"),
+        objectives=[objective("O1", kr("KR1", kpi="outcome"))],
+    )
+    rows = [*weekly("driver", driver.tolist()), *weekly("outcome", outcome.tolist())]
+    row = evaluate(the_model, rows, WEEK_END[11]).leadlag.row(0, named=True)
+    assert (row["best_lag"], row["grain"], row["pairs"], row["lag_days"]) == (2, "week", 9, 14)
+
+
+def test_a_leading_kpi_that_does_not_lead_is_a_hygiene_finding() -> None:
+    from onpace.domain.leadlag import not_leading_findings
+
+    rng = np.random.default_rng(3)
+    the_model = model(
+        kpi("noise", leading=True, feeds=feeding("KR1", 0.5)),
+        kpi("driver", leading=True, feeds=feeding("KR1", 0.5)),
+        kpi("outcome"),
+        objectives=[objective("O1", kr("KR1", kpi="outcome"))],
+    )
+    driver = 100 + np.cumsum(rng.normal(0, 3, 12))
+    outcome = np.concatenate([[50.0], 50 + (driver[:-1] - 100) * 0.5])
+    rows = [
+        *weekly("noise", (100 + rng.normal(0, 3, 12)).tolist()),
+        *weekly("driver", driver.tolist()),
+        *weekly("outcome", outcome.tolist()),
+    ]
+    findings = not_leading_findings(the_model, evaluate(the_model, rows, WEEK_END[11]).leadlag)
+    assert [(f.subject, f.rule) for f in findings] == [("noise", "not_leading")]
+    early = evaluate(the_model, rows[:5] + rows[12:17] + rows[24:29], WEEK_END[4]).leadlag
+    assert not_leading_findings(the_model, early) == []
+
+
+def test_the_shown_lags_say_their_unit() -> None:
+    from onpace.services.read_models import leadlag_rows
+
+    rng = np.random.default_rng(5)
+    driver = 100 + np.cumsum(rng.normal(0, 3, 12))
+    outcome = np.concatenate([[50.0, 50.0], 50 + (driver[:-2] - 100) * 0.5])
+    the_model = model(
+        kpi("driver", leading=True, feeds=feeding("KR1", 0.5, lag_days=14)),
+        kpi("outcome"),
+        objectives=[objective("O1", kr("KR1", kpi="outcome"))],
+    )
+    rows = [*weekly("driver", driver.tolist()), *weekly("outcome", outcome.tolist())]
+    (shown,) = leadlag_rows(evaluate(the_model, rows, WEEK_END[11]).leadlag)
+    assert (shown["declared_lag"], shown["measured_lag"], shown["pairs"]) == ("14 days", "2 weeks", 9)
+    assert "lag_days" not in shown
+
+
+def test_a_leading_kpi_whose_effect_lands_in_the_same_week_is_no_finding() -> None:
+    from onpace.domain.leadlag import not_leading_findings
+
+    rng = np.random.default_rng(4)
+    driver = 100 + np.cumsum(rng.normal(0, 3, 12))
+    the_model = model(
+        kpi("driver", leading=True, feeds=feeding("KR1", 0.5)),
+        kpi("outcome"),
+        objectives=[objective("O1", kr("KR1", kpi="outcome"))],
+    )
+    rows = [*weekly("driver", driver.tolist()), *weekly("outcome", (driver * 0.5).tolist())]
+    assert not_leading_findings(the_model, evaluate(the_model, rows, WEEK_END[11]).leadlag) == []

@@ -70,3 +70,46 @@ def test_shifting_something_that_is_not_a_series_is_refused() -> None:
     the_model, rows = world()
     with pytest.raises(ValueError, match="'O1' is not a KPI"):
         what_if(the_model, points(rows), WEEK_END[0], {"O1": Shift(pct=5)})
+
+
+def waste_world() -> tuple[Model, list[Row]]:
+    """Waste value and fresh sales (flow) and waste % = waste / sales * 100, planned at 3.3 a week."""
+    the_model = model(
+        kpi("waste_value", measure="flow", aggregate="sum", direction="down", plan=Plan(per_bucket=330.0)),
+        kpi("fresh_sales", measure="flow", aggregate="sum", plan=Plan(per_bucket=10000.0)),
+        kpi(
+            "waste_pct",
+            formula="waste_value / fresh_sales * 100",
+            direction="down",
+            plan=Plan(per_bucket=3.3),
+            feeds=(),
+        ),
+    )
+    rows = [*weekly("waste_value", [330.0, 320.0]), *weekly("fresh_sales", [10000.0, 10000.0])]
+    return the_model, rows
+
+
+def test_a_shift_of_a_kpi_moves_the_formula_kpis_built_on_it() -> None:
+    the_model, rows = waste_world()
+    flips = what_if(the_model, points(rows), WEEK_END[1], {"waste_value": Shift(pct=50)})
+    assert Flip("waste_value", "kpi", "green", "red") in flips
+    assert Flip("waste_pct", "kpi", "green", "red") in flips
+
+
+def test_a_formula_kpi_can_be_shifted_itself() -> None:
+    the_model, rows = waste_world()
+    flips = what_if(the_model, points(rows), WEEK_END[1], {"waste_pct": Shift(value=4.0)})
+    assert flips == [Flip("waste_pct", "kpi", "green", "red")]
+
+
+def test_a_kr_fed_by_a_kpi_that_turns_red_flips_to_threatened() -> None:
+    from test_evaluate_world import feeding
+
+    the_model = model(
+        kpi("orders", plan=Plan(per_bucket=100.0), feeds=feeding("KR2", 0.5)),
+        kpi("uptime", plan=Plan(per_bucket=100.0)),
+        objectives=[objective("O1", kr("KR2", kpi="uptime"))],
+    )
+    rows = [*weekly("orders", [100.0]), *weekly("uptime", [100.0])]
+    flips = what_if(the_model, points(rows), WEEK_END[0], {"orders": Shift(pct=-20)})
+    assert Flip("KR2", "kr", "green", "threatened") in flips

@@ -112,7 +112,7 @@ def test_it_suggests_the_closest_key_for_a_misspelt_key() -> None:
 
 def test_it_lists_the_accepted_keys_when_nothing_is_close() -> None:
     [problem] = problems_of(HEAD + "calendar: {zzz: 1}\n")
-    assert problem == "5: unknown key `zzz` in `calendar`; expected one of week_start"
+    assert problem == "5: unknown key `zzz` in `calendar`; expected one of week_start, timezone"
 
 
 def test_it_suggests_the_closest_id_for_a_link_to_a_missing_one() -> None:

@@ -345,3 +345,24 @@ def test_model_files_survive_save_load_export_and_load_again(session: Session, p
     exported = modelfile.parse_model_text(modelfile.dump_model(loaded), "exported.yaml")
     assert exported == model
     assert not save_model(session, exported, by="admin", now=LATER).changed
+
+
+def test_the_time_zone_units_of_measure_and_check_in_window_survive_the_store(session: Session) -> None:
+    from onpace.domain.model import Calendar
+
+    model = dataclasses.replace(
+        acme(),
+        calendar=Calendar("monday", "Europe/Oslo"),
+        policy=dataclasses.replace(acme().policy, checkin_valid_for=dt.timedelta(days=10)),
+    )
+    model = replace_kpi(model, model.kpis[0].id, uom="%")
+    model = replace_kpi(model, model.kpis[1].id, uom="EUR")
+    save_model(session, model, by="admin", now=NOW)
+    loaded = load_model(session, "Acme Logistics")
+    assert loaded == model
+    assert loaded.calendar.timezone == "Europe/Oslo"
+    assert [k.uom for k in loaded.kpis][:2] == ["%", "EUR"]
+    changed = replace_kpi(model, model.kpis[0].id, uom="count")
+    report = save_model(session, changed, by="admin", now=NOW)
+    assert report.updated["kpis"] == 1
+    assert load_model(session, "Acme Logistics").kpis[0].uom == "count"

@@ -99,7 +99,7 @@ def test_points_frame_gives_the_value_in_force_per_metric_date_and_source(sessio
 def test_points_frame_of_an_empty_store_has_the_columns_and_no_rows(session: Session) -> None:
     frame = points_repo.points_frame(session, make_org(session, "Empty"), D)
     assert frame.is_empty()
-    assert frame.columns == ["metric", "date", "value", "source", "manual"]
+    assert frame.columns == ["metric", "date", "value", "source", "manual", "run"]
 
 
 def test_latest_versions_returns_the_highest_version_approved_or_not(session: Session) -> None:

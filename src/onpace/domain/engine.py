@@ -50,6 +50,7 @@ from onpace.domain.graph import check_cycles, combine, feed_links, impact, objec
 from onpace.domain.leadlag import lead_lag
 from onpace.domain.model import DEFAULT_TOLERANCE, Cycle, Model, Plan, PlanVersion, Tolerance
 from onpace.domain.phasing import BucketPlans, bucket_plans, plan_table
+from onpace.domain.point_sources import declared_sources, one_source_per_day
 from onpace.domain.resources import resources
 from onpace.domain.results import SubjectResult
 
@@ -179,8 +180,9 @@ def evaluate_model(
 ) -> Evaluation:
     """Evaluate every KPI, KR and objective of ``model`` from ``points`` as of ``as_of``.
 
-    ``points``: ``metric, date, value`` (several points per metric and day are aggregated into
-    their bucket; points after ``as_of`` are ignored). ``plan_versions`` maps a subject to its
+    ``points``: ``metric, date, value`` and optionally ``source`` and ``run`` (when several
+    sources report a metric on one day, one wins: ``domain.point_sources``; several points per
+    metric and day are aggregated into their bucket; points after ``as_of`` are ignored). ``plan_versions`` maps a subject to its
     plan versions; a subject missing from it uses the model's plan as version 1 from its cycle's
     start. Raise ``graph.LinkCycleError`` when formulas refer to each other in a cycle,
     ``formula.FormulaError`` for a formula that does not parse, and ValueError when ``points``
@@ -233,6 +235,7 @@ def run(
     check_cycles(model)
     plan_versions = versions_as_of(model, plan_versions, as_of)
     model = model_as_of(model, as_of, objective_cycles)
+    points = one_source_per_day(points, declared_sources(model))
     # Extreme values may overflow on the way; every output is made finite-or-null at the end.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         return _run(model, points, as_of, plan_versions, shifts)
@@ -274,7 +277,6 @@ def _run(
         grain_split=specs.grain_split,
         passes=passes,
     )
-    _apply_formulas(specs, lay, actual, last_day)
     versions = _plan_versions(specs, plan_versions)
     if seasonal.any_seasonal(versions):
         shape = seasonal.SeriesShape(specs.metric, grain, aggregate, flow, cycle_start, cycle_end, week_start)
@@ -282,11 +284,10 @@ def _run(
         versions = seasonal.resolve(versions, shape, cycles=cycles_by_id, points=points, as_of=as_of)
     plans = bucket_plans(lay, flow, cycle_start, cycle_end, plan_table(versions), as_of=today)
     if shifts:
-        index = {name: i for i, name in enumerate(specs.ids[: specs.visible])}
-        by_series = {index[name]: shift for name, shift in shifts.items() if name in index}
-        actual, last_day = whatif.shift_rows(
-            actual, last_day, lay, flow=flow, opening=plans.opening, shifts=by_series, as_of=today
-        )
+        actual, last_day = _shift(specs, lay, plans, flow, actual, last_day, shifts, today, formulas=False)
+    _apply_formulas(specs, lay, actual, last_day)
+    if shifts:
+        actual, last_day = _shift(specs, lay, plans, flow, actual, last_day, shifts, today, formulas=True)
     figures = figures_to_date(
         lay,
         plans,
@@ -539,6 +540,37 @@ def _apply_formulas(specs: SeriesSpecs, lay: Layout, actual: Floats, last_day: I
         )
         actual[target] = result
         last_day[target] = np.where(np.isnan(result), NO_DAY, latest)
+
+
+def _shift(  # noqa: PLR0917 - private helper of _run
+    specs: SeriesSpecs,
+    lay: Layout,
+    plans: BucketPlans,
+    flow: Bools,
+    actual: Floats,
+    last_day: Ints,
+    shifts: Mapping[str, whatif.Shift],
+    today: int,
+    *,
+    formulas: bool,
+) -> tuple[Floats, Ints]:
+    """Apply the what-if shifts of formula series (``formulas``) or of the others and their inputs."""
+    index = {name: i for i, name in enumerate(specs.ids[: specs.visible])}
+    chosen = {
+        index[name]: shift
+        for name, shift in shifts.items()
+        if name in index and (index[name] in specs.formulas) == formulas
+    }
+    shifted, days = whatif.shift_rows(
+        actual, last_day, lay, flow=flow, opening=plans.opening, shifts=chosen, as_of=today
+    )
+    if formulas:
+        return shifted, days
+    readers: dict[str, list[int]] = {}
+    for position in range(specs.visible, len(specs.ids)):
+        readers.setdefault(str(specs.metric[position]), []).append(position)
+    moved = {series: readers[specs.ids[series]] for series in chosen if specs.ids[series] in readers}
+    return whatif.follow_inputs(actual, shifted, days, lay, flow=flow, moved=moved, as_of=today)
 
 
 def _plan_versions(

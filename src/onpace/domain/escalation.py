@@ -17,6 +17,7 @@ import datetime as dt
 from collections.abc import Sequence
 
 from onpace.domain.accountability import SubjectInfo
+from onpace.domain.calendar import local_day
 from onpace.domain.cases import Case, CaseEvent
 from onpace.domain.model import Model
 
@@ -112,8 +113,12 @@ def _late(done: dt.datetime | None, due: dt.datetime, now: dt.datetime) -> bool:
     return now > due and (done is None or done > due)
 
 
-def missed_deadlines(case: Case, now: dt.datetime) -> list[tuple[str, str]]:
-    """Return (key, description) of each deadline that has passed unmet and has not escalated yet."""
+def missed_deadlines(case: Case, now: dt.datetime, timezone: str = "UTC") -> list[tuple[str, str]]:
+    """Return (key, description) of each deadline that has passed unmet and has not escalated yet.
+
+    An action due on a day is late once that day has ended in the org's ``timezone``.
+    """
+    today = local_day(now, timezone)
     missed: list[tuple[str, str]] = []
     if "explain" not in case.missed and _late(case.explained_at, case.explain_due, now):
         missed.append(("explain", f"no explanation by {case.explain_due.isoformat()}"))
@@ -122,8 +127,8 @@ def missed_deadlines(case: Case, now: dt.datetime) -> list[tuple[str, str]]:
     for action in sorted(case.actions, key=lambda a: (a.due, a.title)):
         if action.key in case.missed:
             continue
-        done_day = action.done_at.date() if action.done_at else None
-        if now.date() > action.due and (done_day is None or done_day > action.due):
+        done_day = local_day(action.done_at, timezone) if action.done_at else None
+        if today > action.due and (done_day is None or done_day > action.due):
             missed.append(
                 (action.key, f"action '{action.title}' ({action.owner}) overdue since {action.due}")
             )
@@ -131,7 +136,7 @@ def missed_deadlines(case: Case, now: dt.datetime) -> list[tuple[str, str]]:
 
 
 def escalate_overdue(
-    case: Case, rungs: Sequence[str | None], now: dt.datetime
+    case: Case, rungs: Sequence[str | None], now: dt.datetime, timezone: str = "UTC"
 ) -> tuple[Case, list[CaseEvent]]:
     """Climb one rung per deadline that passed unmet; return the updated case and its events.
 
@@ -141,7 +146,7 @@ def escalate_overdue(
     if not case.is_open:
         return case, []
     events: list[CaseEvent] = []
-    for key, why in missed_deadlines(case, now):
+    for key, why in missed_deadlines(case, now, timezone):
         step = next_holder(rungs, case.rung, case.holder)
         case = dataclasses.replace(case, missed=(*case.missed, key))
         if step is None:

@@ -511,7 +511,7 @@ def govern(
         if not current.is_open:
             continue
         info = index.info(current.subject, current.subject_level)
-        escalated, events = escalate_overdue(current, ladder(model, info), now)
+        escalated, events = escalate_overdue(current, ladder(model, info), now, model.calendar.timezone)
         if events:
             run.touch(escalated)
             run.events.extend(events)

@@ -13,6 +13,8 @@ The rules (DESIGN.md §1 step 5 and §4):
   longer than the stale window (``policy.stale_after`` buckets of the source's finest grain) —
   before that, no data is simply early.
 - ``unplanned``: a KPI (or a KR measured by nothing) with no plan.
+- ``not_leading``: a KPI marked ``leading: true`` whose changes, measured, precede none of the
+  KRs it feeds (``onpace.domain.leadlag.not_leading_findings``; it needs the evaluation's data).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ Rule = Literal[
     "no_leading_indicator",
     "source_no_data",
     "unplanned",
+    "not_leading",
 ]
 FindingLevel = Literal["kpi", "kr", "source"]
 GRAIN_DAYS: dict[Grain, int] = {"day": 1, "week": 7, "month": 31}

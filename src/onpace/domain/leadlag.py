@@ -6,9 +6,18 @@ change in bucket t − L with the KR's change in bucket t. Daily and weekly seri
 on weeks, monthly series on months; links whose sides differ in that grain are left out.
 Changes are turned to the "good" direction of each side first (a falling ``down`` KPI is a
 rise), so a helpful link correlates positively. ``best_lag`` is the lag with the highest
-correlation; ``leads`` says the KPI moves first: best lag ≥ 1 with correlation ≥ 0.3. A
-correlation needs at least 3 pairs with some variation on both sides, else it is null. Only the
-most recent 53 buckets with data count (a year of weeks), which keeps long cycles cheap.
+correlation, in buckets of the link's ``grain`` (weeks or months; ``lag_days`` is the lag the
+model declares, in days); ``leads`` says the KPI moves first: best lag ≥ 1 with correlation ≥ 0.3.
+A correlation at lag L needs at least 8 pairs with some variation on both sides, and L at most a
+third of the changes both sides have, else it is null: with 12 weekly points a 7-week lag rests on
+4 pairs, and a correlation of 1.00 on so few says nothing. ``pairs`` is the number of pairs behind
+the best lag. Only the most recent 53 buckets with data count (a year of weeks), which keeps long
+cycles cheap.
+
+A KPI declared ``leading: true`` whose changes go with none of the KRs it feeds — no correlation
+of 0.3 or more at any lag, once a lag of a bucket or more can be measured — is a hygiene finding
+(``not_leading``, :func:`not_leading_findings`). A lag of 0 counts as going with the KR: at a
+weekly grain an effect that lands within days shows in the same bucket.
 """
 
 from __future__ import annotations
@@ -20,11 +29,12 @@ import polars as pl
 from onpace.domain.calendar import MONTH, month_index, week_number
 from onpace.domain.evaluate import DOWN
 from onpace.domain.forecast import ForecastBuckets
+from onpace.domain.hygiene import Finding
 from onpace.domain.model import Model
 
 MAX_LAG = 8
 HISTORY = 53
-MIN_PAIRS = 3
+MIN_PAIRS = 8
 LEADS_AT = 0.3
 
 Array = npt.NDArray[np.float64]
@@ -34,7 +44,7 @@ Ints = npt.NDArray[np.int64]
 def lead_lag(
     model: Model, ids: list[str], fb: ForecastBuckets, *, grain: Ints, direction: Ints, week_start: int
 ) -> pl.DataFrame:
-    """Return one row per KPI → KR link: ``kpi, kr, leading, lag_days, grain, corr_0…corr_8, best_lag, best_corr, leads``.
+    """Return one row per KPI → KR link: ``kpi, kr, leading, lag_days, grain, corr_0…corr_8, best_lag, best_corr, pairs, leads``.
 
     ``ids``/``grain``/``direction`` describe the series indexed by ``fb.series``.
     """
@@ -52,6 +62,7 @@ def lead_lag(
     both = (link_x >= 0) & (link_y >= 0)
     same = both & (monthly[np.maximum(link_x, 0)] == monthly[np.maximum(link_y, 0)])
     corr = np.full((len(links), MAX_LAG + 1), np.nan)
+    pairs = np.zeros((len(links), MAX_LAG + 1), dtype=np.int64)
     for month_grain in (False, True):
         members = np.flatnonzero(monthly == month_grain)
         wanted = same & (monthly[np.maximum(link_x, 0)] == month_grain)
@@ -72,7 +83,9 @@ def lead_lag(
         changes = np.diff(values, axis=1) * signs[:, None]
         x = changes[row_of[link_x[wanted]]]
         y = changes[row_of[link_y[wanted]]]
-        corr[wanted] = np.column_stack([_lagged_corr(x, y, lag) for lag in range(MAX_LAG + 1)])
+        measured = [_lagged_corr(x, y, lag) for lag in range(MAX_LAG + 1)]
+        corr[wanted] = np.column_stack([c for c, _ in measured])
+        pairs[wanted] = np.column_stack([n for _, n in measured])
     filled = np.where(np.isnan(corr), -np.inf, corr)
     has_any = ~np.all(np.isnan(corr), axis=1)
     best = np.argmax(filled, axis=1) if links else np.zeros(0, dtype=np.int64)
@@ -90,6 +103,7 @@ def lead_lag(
             **{name: corr[:, i] for i, name in enumerate(lag_cols)},
             "best_lag": np.where(has_any, best, -1),
             "best_corr": best_corr,
+            "pairs": np.where(has_any, pairs[np.arange(best.size), best], 0),
         },
         schema={
             "kpi": pl.Utf8(),
@@ -100,6 +114,7 @@ def lead_lag(
             **{name: pl.Float64() for name in lag_cols},
             "best_lag": pl.Int64(),
             "best_corr": pl.Float64(),
+            "pairs": pl.Int64(),
         },
     )
     return (
@@ -112,11 +127,48 @@ def lead_lag(
     )
 
 
-def _lagged_corr(x: Array, y: Array, lag: int) -> Array:
-    """Return, per row, corr(x[t − lag], y[t]) over the t where both are known (NaN if too few)."""
+def not_leading_findings(model: Model, frame: pl.DataFrame) -> list[Finding]:
+    """Return a ``not_leading`` finding for each ``leading: true`` KPI that goes with none of its KRs.
+
+    Only a KPI every link of which has a measured correlation at some lag of one bucket or more
+    is judged: too little history is no evidence either way. ``frame`` is :func:`lead_lag`'s.
+    """
+    if frame.is_empty():
+        return []
+    lagged = pl.any_horizontal([pl.col(f"corr_{lag}").is_not_null() for lag in range(1, MAX_LAG + 1)])
+    judged = (
+        frame.filter(pl.col("leading"))
+        .group_by("kpi")
+        .agg(
+            measured=lagged.all(),
+            related=(pl.col("best_corr") >= LEADS_AT).any(),
+            krs=pl.col("kr").sort(),
+        )
+        .filter(pl.col("measured") & ~pl.col("related"))
+    )
+    found = {row["kpi"]: row["krs"] for row in judged.iter_rows(named=True)}
+    return [
+        Finding(
+            kpi.id,
+            "kpi",
+            "not_leading",
+            f"KPI {kpi.id} is marked `leading: true` but its changes go with none of "
+            f"{', '.join(found[kpi.id])} (no correlation of {LEADS_AT} or more at any lag)",
+        )
+        for kpi in model.kpis
+        if kpi.id in found
+    ]
+
+
+def _lagged_corr(x: Array, y: Array, lag: int) -> tuple[Array, Ints]:
+    """Return, per row, corr(x[t − lag], y[t]) over the t where both are known, and the pairs used.
+
+    NaN when there are fewer than ``MIN_PAIRS`` pairs, or when the lag is more than a third of the
+    changes both sides have.
+    """
     width = x.shape[1]
     if lag >= width:
-        return np.full(x.shape[0], np.nan)
+        return np.full(x.shape[0], np.nan), np.zeros(x.shape[0], dtype=np.int64)
     a = x[:, : width - lag]
     b = y[:, lag:]
     ok = ~np.isnan(a) & ~np.isnan(b)
@@ -132,5 +184,6 @@ def _lagged_corr(x: Array, y: Array, lag: int) -> Array:
     va = (da * da).sum(axis=1)
     vb = (db * db).sum(axis=1)
     denom = np.sqrt(va * vb)
-    good = (n >= MIN_PAIRS) & (denom > 1e-12 * np.maximum(1.0, np.abs(cov)))
-    return np.where(good, cov / np.where(good, denom, 1.0), np.nan)
+    length = np.minimum((~np.isnan(x)).sum(axis=1), (~np.isnan(y)).sum(axis=1))
+    good = (n >= MIN_PAIRS) & (3 * lag <= length) & (denom > 1e-12 * np.maximum(1.0, np.abs(cov)))
+    return np.where(good, cov / np.where(good, denom, 1.0), np.nan), n.astype(np.int64)

@@ -200,6 +200,8 @@ class Kpi:
     cycle: str | None = None
     plans: tuple[CyclePlan, ...] = ()
 
+    uom: str | None = None  # unit of measure (domain.units); ``unit`` is the organisational unit
+
     @property
     def owner(self) -> str | None:
         """Return the one accountable owner, or None when there is not exactly one."""

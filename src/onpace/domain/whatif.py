@@ -5,9 +5,11 @@ latest bucket with data, for a flow series its cumulative actual to date (every 
 cycle to date is scaled; "to a value" scales them so the cumulative equals it). ``pct`` is a
 signed percentage of the actual (``-5`` = the KPI slips 5 %); ``value`` sets the actual. A
 series without data gets the value in the bucket holding ``as_of``. Shifting a KR measured by a
-KPI shifts that KPI. The shift is applied to the shifted series itself (formula KPIs built from
-it keep their own inputs); the forecast, roll-up and threats are then recomputed, and
-:func:`what_if` returns the subjects whose effective status (at risk folded in) changes.
+KPI shifts that KPI. A formula KPI built on a shifted KPI follows it: its inputs reading the
+shifted metric move by the same factor (so +50 % waste value moves waste %); a formula KPI shifted
+itself is moved after it is computed. The forecast, roll-up and threats are then recomputed, and
+:func:`what_if` returns the subjects whose shown status changes: the effective status (at risk
+folded in) or, when worse, "threatened" (a KR fed by a red or at-risk KPI).
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ import numpy.typing as npt
 import polars as pl
 
 from onpace.domain.calendar import Layout
+from onpace.domain.cases import VARIANCE_RANK
 from onpace.domain.model import Model, PlanVersion
+from onpace.domain.results import SubjectResult
 
 Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
@@ -70,9 +74,17 @@ def what_if(
     flips: list[Flip] = []
     for subject, old in before.results.items():
         new = after.results.get(subject)
-        if new is not None and new.effective_status != old.effective_status:
-            flips.append(Flip(subject, old.level, old.effective_status, new.effective_status))
+        if new is not None and shown_status(new) != shown_status(old):
+            flips.append(Flip(subject, old.level, shown_status(old), shown_status(new)))
     return sorted(flips, key=lambda f: (_LEVEL_ORDER.get(f.level, 3), f.subject))
+
+
+def shown_status(result: SubjectResult) -> str:
+    """Return the effective status, or "threatened" when the subject is threatened and that is worse."""
+    status = result.effective_status
+    if result.threatened_by and VARIANCE_RANK["threatened"] > VARIANCE_RANK.get(status, 0):
+        return "threatened"
+    return status
 
 
 def resolve_shifts(model: Model, shifts: Mapping[str, Shift]) -> dict[str, Shift]:
@@ -89,6 +101,44 @@ def resolve_shifts(model: Model, shifts: Mapping[str, Shift]) -> dict[str, Shift
         else:
             raise ValueError(f"what-if: {subject!r} is not a KPI or a KR with its own KPI or series")
     return resolved
+
+
+def follow_inputs(
+    before: Floats,
+    after: Floats,
+    last_day: Ints,
+    lay: Layout,
+    *,
+    flow: npt.NDArray[np.bool_],
+    moved: Mapping[int, Sequence[int]],
+    as_of: int,
+) -> tuple[Floats, Ints]:
+    """Move the formula inputs of each shifted series by the factor its shift applied.
+
+    ``moved`` maps a shifted series to the hidden input series reading its metric; ``before`` and
+    ``after`` are the bucket actuals around the shift. The factor is the shifted series' as-of
+    actual after over before (cumulative for flow, latest bucket for level); an input is scaled
+    the same way (every bucket to date, or its latest bucket with data). No factor without data.
+    """
+    actual = after.copy()
+    for series, inputs in moved.items():
+        rows = np.arange(lay.offset[series], lay.offset[series] + lay.count[series])
+        seen = rows[(lay.start[rows] <= as_of) & ~np.isnan(before[rows])]
+        if seen.size == 0:
+            continue
+        old = float(np.nansum(before[seen])) if flow[series] else float(before[seen[-1]])
+        new = float(np.nansum(after[seen])) if flow[series] else float(after[seen[-1]])
+        if old == 0 or not np.isfinite(new / old):
+            continue
+        factor = new / old
+        for target in inputs:
+            mine = np.arange(lay.offset[target], lay.offset[target] + lay.count[target])
+            known = mine[(lay.start[mine] <= as_of) & ~np.isnan(actual[mine])]
+            if known.size == 0:
+                continue
+            chosen = known if flow[series] else known[-1:]
+            actual[chosen] = actual[chosen] * factor
+    return actual, last_day
 
 
 def shift_rows(

@@ -59,7 +59,10 @@ def dump_model(model: Model) -> str:
     """Return the model as onpace.yaml text that parses back to an equal Model."""
     lines: list[str] = [f"org: {_scalar(model.org)}"]
     if model.calendar != Calendar():
-        lines.append(f"calendar: {_flow({'week_start': model.calendar.week_start})}")
+        calendar: dict[str, object] = {"week_start": model.calendar.week_start}
+        if model.calendar.timezone != "UTC":
+            calendar["timezone"] = model.calendar.timezone
+        lines.append(f"calendar: {_flow(calendar)}")
     _section(lines, "units", [_unit(u) for u in model.units], block=False)
     _section(lines, "people", [_person(p) for p in model.people], block=False)
     _section(lines, "cycles", [_cycle(c) for c in model.cycles], block=False)
@@ -131,6 +134,7 @@ def _kpi(kpi: Kpi) -> Fields:
     _put(fields, "formula", kpi.formula)
     _put(fields, "kind", kpi.kind, "outcome")
     _put(fields, "unit", kpi.unit)
+    _put(fields, "uom", kpi.uom)
     fields.append(("owner", kpi.owners[0] if len(kpi.owners) == 1 else list(kpi.owners)))
     if kpi.formula is None:
         _put(fields, "measure", kpi.measure, "level")

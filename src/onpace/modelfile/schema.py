@@ -18,7 +18,7 @@ TOP = (
     "policy",
     "notify",
 )
-CALENDAR = ("week_start",)
+CALENDAR = ("week_start", "timezone")
 UNIT = ("id", "name", "parent", "head")
 PERSON = ("id", "name", "email", "unit")
 CYCLE = ("id", "start", "end")
@@ -42,6 +42,7 @@ KPI = (
     "formula",
     "kind",
     "unit",
+    "uom",
     "owner",
     "measure",
     "direction",

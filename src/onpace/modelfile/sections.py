@@ -7,15 +7,15 @@ checked afterwards by :mod:`onpace.modelfile.links`, which needs the lines kept 
 
 from __future__ import annotations
 
-import re
-
 import datetime as dt
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from onpace.domain.calendar import zone
 from onpace.domain.model import (
     AGGREGATES,
     CASE_KINDS,
@@ -46,6 +46,7 @@ from onpace.domain.model import (
     Source,
     Unit,
 )
+from onpace.domain.units import check_uom
 from onpace.modelfile import schema
 from onpace.modelfile.cycle_plans import read_cycle_plans
 from onpace.modelfile.formula import FormulaError, formula_names
@@ -117,7 +118,9 @@ def read_draft(sink: Sink, root: Node) -> Draft:
             sink, top.values["calendar"], "calendar", "`calendar`", schema.CALENDAR, what="`calendar`"
         )
         if calendar is not None:
-            draft.calendar = Calendar(calendar.choice("week_start", WEEKDAYS) or "monday")
+            draft.calendar = Calendar(
+                calendar.choice("week_start", WEEKDAYS) or "monday", _timezone(calendar)
+            )
     for section, kind, allowed, required, read in _SECTIONS:
         for index, node in enumerate(top.items(section), 1):
             rec = read_record(sink, node, kind, f"item {index} of `{section}`", allowed, required=required)
@@ -302,8 +305,35 @@ def _read_kpi(draft: Draft, rec: Record) -> None:
         constraint=bool(rec.boolean("constraint")),
         cycle=rec.text("cycle"),
         plans=cycle_plans,
+
+        uom=_uom(rec),
     )
     draft.kpis.append((kpi, rec))
+
+
+def _timezone(rec: Record) -> str:
+    """Return the calendar's IANA time zone (UTC when absent), noting an unknown name."""
+    name = rec.text("timezone")
+    if name is None:
+        return "UTC"
+    try:
+        zone(name)
+    except ValueError as exc:
+        rec.problem("timezone", f"`timezone` of `calendar`: {exc}")
+        return "UTC"
+    return name
+
+
+def _uom(rec: Record) -> str | None:
+    """Return a KPI's unit of measure, noting one that is not known."""
+    uom = rec.text("uom")
+    if uom is None:
+        return None
+    problem = check_uom(uom)
+    if problem is not None:
+        rec.problem("uom", f"`uom` of {rec.what}: {problem}")
+        return None
+    return uom
 
 
 def _owners(rec: Record) -> tuple[str, ...]:

@@ -553,7 +553,7 @@ def build_demo(
                 actor=ACTOR,
                 origin=ACTOR,
                 loaded_at=dt.datetime.combine(cycle.start, dt.time(0, 0), tzinfo=dt.UTC),
-                clock=lambda day: min(end_of_day(day), now),
+                clock=lambda day: min(end_of_day(day, model.calendar.timezone), now),
             )
             for week, step in enumerate(steps, start=1):
                 org_id = step.org_id

@@ -13,10 +13,13 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import polars as pl
 from sqlalchemy.orm import Session
 
 from onpace.domain.cases import Case, CaseEvent
 from onpace.domain.governance import govern
+from onpace.domain.hygiene import hygiene_findings
+from onpace.domain.leadlag import not_leading_findings
 from onpace.domain.model import Model
 from onpace.domain.results import SubjectResult
 from onpace.services.cases import governed_cases, record_events, save_case
@@ -51,13 +54,18 @@ def govern_store(
     as_of: dt.date,
     now: dt.datetime,
     previous: Mapping[str, str] | None = None,
+    leadlag: pl.DataFrame | None = None,
 ) -> GovernReport:
     """Decide and write what the evaluation as of ``as_of`` means for the cases (not committed).
 
     ``previous`` are the statuses to compare with for ``status_changed``; by default each
     subject's status at its latest evaluation before ``as_of`` (a live loop that evaluates the
-    same day many times passes the day's own earlier verdicts instead).
+    same day many times passes the day's own earlier verdicts instead). ``leadlag`` is the
+    evaluation's lead-lag check: given, a leading KPI that does not lead is a hygiene finding too.
     """
+    findings = None
+    if leadlag is not None:
+        findings = [*hygiene_findings(model, results, as_of), *not_leading_findings(model, leadlag)]
     decision = govern(
         model,
         results,
@@ -67,6 +75,8 @@ def govern_store(
         checkins=checkins_as_of(session, org_id, as_of),
         previous=previous if previous is not None else previous_statuses(session, org_id, as_of),
         risk_streaks=evaluations_repo.risk_streaks(session, org_id, as_of, model.policy.at_risk_after - 1),
+
+        findings=findings,
     )
     saved: list[Case] = []
     new_ids: dict[tuple[str, str], int] = {}

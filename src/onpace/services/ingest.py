@@ -32,7 +32,7 @@ from onpace.metrics import INGEST_SECONDS, timed
 from onpace.services.audit import append_audit
 from onpace.storage import bulk
 from onpace.storage.repositories import evaluations_repo, points_repo
-from onpace.storage.tables import IngestRunRow, PointRow, QuarantineRow
+from onpace.storage.tables import IngestRunRow, OrgRow, PointRow, QuarantineRow
 
 REQUIRED_COLUMNS = ("metric", "date", "value")
 
@@ -188,7 +188,8 @@ def ingest_frame(
     frame = _normalise_columns(frame, "actuals")
     if "line" not in frame.columns:
         frame = frame.with_row_index("line", offset=1)
-    parsed = _parse(frame, source, known_metrics)
+    org = session.get(OrgRow, org_id)
+    parsed = _parse(frame, source, known_metrics, org.timezone if org is not None else "UTC")
     bad = parsed.filter(pl.col("reason").is_not_null())
     good = parsed.filter(pl.col("reason").is_null())
     good, repeats, conflicts = _settle_repeats(good)
@@ -360,18 +361,38 @@ def _text(name: str) -> pl.Expr:
     return pl.when(text == "").then(None).otherwise(text)
 
 
-def _date_expr(dtype: pl.DataType) -> pl.Expr:
-    """Return the date of each row from ``date_typed`` (a Date or Datetime input) or ``date_text``."""
+# A timestamp that names its offset: Z, +01:00 or +0100 at the end.
+_OFFSET_TAIL = r"(Z|[+-]\d{2}:?\d{2})$"
+
+
+def _date_expr(dtype: pl.DataType, timezone: str = "UTC") -> pl.Expr:
+    """Return the date of each row from ``date_typed`` (a Date or Datetime input) or ``date_text``.
+
+    A moment that names its offset (``…Z``, ``…+01:00``, an aware Datetime) falls on the date it
+    has in the org's ``timezone``; a date, or a time without an offset, is the org's date as written.
+    (In a UTC organisation a text moment keeps the date it is written with, the fast path.)
+    """
     if dtype == pl.Date:
         return pl.col("date_typed")
     if isinstance(dtype, pl.Datetime):
+        if dtype.time_zone is not None:
+            return pl.col("date_typed").dt.convert_time_zone(timezone).dt.date()
         return pl.col("date_typed").dt.date()
     text = pl.col("date_text")
-    return (
+    written = (
         pl.when(text.str.contains(DATE_PATTERN))
         .then(text.str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False))
         .otherwise(None)
     )
+    if timezone == "UTC":
+        return written
+    moment = (
+        text.str.replace(" ", "T")
+        .str.replace("Z$", "+00:00")
+        .str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%#z", strict=False, time_zone="UTC")
+    )
+    local = moment.dt.convert_time_zone(timezone).dt.date()
+    return pl.when(text.str.contains(_OFFSET_TAIL) & moment.is_not_null()).then(local).otherwise(written)
 
 
 def _value_expr(dtype: pl.DataType) -> pl.Expr:
@@ -381,7 +402,9 @@ def _value_expr(dtype: pl.DataType) -> pl.Expr:
     return pl.col("value_text").cast(pl.Float64, strict=False)
 
 
-def _parse(frame: pl.DataFrame, source: str, known_metrics: Collection[str]) -> pl.DataFrame:
+def _parse(
+    frame: pl.DataFrame, source: str, known_metrics: Collection[str], timezone: str = "UTC"
+) -> pl.DataFrame:
     """Return the rows with parsed fields, their ``row`` in ``frame`` and a ``reason`` (null when good).
 
     Each field is stripped once and every check reads the stripped text; the raw text of a row
@@ -408,7 +431,7 @@ def _parse(frame: pl.DataFrame, source: str, known_metrics: Collection[str]) -> 
         pl.col("metric_text").alias("metric"),
         "date_text",
         "value_text",
-        _date_expr(frame.schema["date"]).alias("date"),
+        _date_expr(frame.schema["date"], timezone).alias("date"),
         _value_expr(frame.schema["value"]).alias("value"),
         source_expr.alias("source"),
     )

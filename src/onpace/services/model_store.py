@@ -240,13 +240,24 @@ def _upsert_org(
     else:
         org = session.scalars(select(OrgRow).where(OrgRow.name == model.org)).one_or_none()
     if org is None:
-        org = OrgRow(name=model.org, week_start=model.calendar.week_start, created_at=now, updated_at=now)
+        org = OrgRow(
+            name=model.org,
+            week_start=model.calendar.week_start,
+            timezone=model.calendar.timezone,
+            created_at=now,
+            updated_at=now,
+        )
         session.add(org)
         session.flush()
         report.added["orgs"] += 1
-    elif (org.name, org.week_start) != (model.org, model.calendar.week_start):
+    elif (org.name, org.week_start, org.timezone) != (
+        model.org,
+        model.calendar.week_start,
+        model.calendar.timezone,
+    ):
         org.name = model.org
         org.week_start = model.calendar.week_start
+        org.timezone = model.calendar.timezone
         org.updated_at = now
         report.updated["orgs"] += 1
     return org
@@ -494,6 +505,7 @@ def _kpi_values(kpi: Kpi) -> Values:
         "formula": kpi.formula,
         "kind": kpi.kind,
         "is_constraint": kpi.constraint,
+        "uom": kpi.uom,
         "cycle": kpi.cycle,
     }
 
@@ -570,7 +582,7 @@ def load_model(session: Session, org: str | None = None) -> Model:
         key_results[kr.objective_id].append(_key_result(kr, plans.get(("kr", kr.id))))
     return Model(
         org=org_row.name,
-        calendar=Calendar(week_start=org_row.week_start),
+        calendar=Calendar(week_start=org_row.week_start, timezone=org_row.timezone or "UTC"),
         units=tuple(Unit(id=u.id, name=u.name, parent=u.parent, head=u.head) for u in rows.units),
         people=tuple(Person(id=p.id, name=p.name, email=p.email, unit=p.unit) for p in rows.people),
         cycles=tuple(Cycle(id=c.id, start=c.starts_on, end=c.ends_on) for c in rows.cycles),
@@ -678,6 +690,7 @@ def _kpi(row: KpiRow, owners: tuple[str, ...], feeds: Sequence[FeedRow], plan: P
         formula=row.formula,
         kind=cast(Any, row.kind),
         constraint=row.is_constraint,
+        uom=row.uom,
         cycle=row.cycle,
     )
 

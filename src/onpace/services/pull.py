@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from onpace.connectors.base import FetchResult, SourceError
 from onpace.connectors.registry import connector_for
+from onpace.domain.calendar import local_day
 from onpace.domain.model import Model, Source
 from onpace.errors import UserError
 from onpace.services import jobs
@@ -414,17 +415,22 @@ def evaluate_and_govern(
     previous = live_previous_statuses(session, org_id, as_of)
     store_evaluation(session, org_id, as_of, evaluation.results, now=now)
     # Compare with the day's own earlier verdicts, so re-evaluating a day announces nothing twice.
-    return govern_store(session, org_id, model, evaluation.results, as_of=as_of, now=now, previous=previous)
+    return govern_store(
+        session, org_id, model, evaluation.results, as_of=as_of, now=now, previous=previous,
+        leadlag=evaluation.leadlag,
+    )
 
 
 def run_evaluate_job(run: jobs.JobRun) -> None:
-    """Evaluate and govern the job's organisation as of today (UTC); a tick reschedules itself."""
+    """Evaluate and govern the job's organisation as of today (in its time zone); a tick reschedules itself."""
     org_id = run.job.org_id
     if org_id is None:
         raise ValueError(f"{run.job.kind} job {run.job.id} names no organisation")
     now = run.clock()
     with run.transaction() as session:
-        report = evaluate_and_govern(session, org_id, as_of=now.date(), now=now)
+        org = session.get(OrgRow, org_id)
+        today = local_day(now, org.timezone if org is not None else "UTC")
+        report = evaluate_and_govern(session, org_id, as_of=today, now=now)
         every = run.job.payload.get("every") if run.job.kind == TICK else None
         run.settle(session, next_run=now + dt.timedelta(seconds=float(every)) if every else None)
-    log.info("evaluate.done", org=org_id, as_of=now.date().isoformat(), events=len(report.events))
+    log.info("evaluate.done", org=org_id, as_of=today.isoformat(), events=len(report.events))

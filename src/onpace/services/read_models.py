@@ -338,6 +338,24 @@ def _bands(plan: float | None, tolerance: Tolerance, direction: str) -> tuple[fl
     )
 
 
+def leadlag_rows(frame: pl.DataFrame) -> list[dict[str, Any]]:
+    """Return lead-lag rows to show: each lag with its unit (declared in days, measured in buckets)."""
+    return [
+        {
+            "kpi": row["kpi"],
+            "kr": row["kr"],
+            "declared_lag": f"{row['lag_days']} days",
+            "measured_lag": "–"
+            if row["best_lag"] is None
+            else f"{row['best_lag']} {row['grain']}{'' if row['best_lag'] == 1 else 's'}",
+            "correlation": row["best_corr"],
+            "pairs": row["pairs"],
+            "leads": row["leads"],
+        }
+        for row in frame.iter_rows(named=True)
+    ]
+
+
 def subject_detail(
     session: Session, org_id: int, model: Model, subject: str, *, now: dt.datetime
 ) -> SubjectDetail | None:
@@ -400,9 +418,7 @@ def subject_detail(
         lineage=points_repo.point_history(session, org_id, series_id or subject),
         versions=versions.get(series_id or subject, []),
         links=links,
-        leadlag=leadlag.select(
-            [c for c in ("kpi", "kr", "lag_days", "best_lag", "best_corr", "leads") if c in leadlag.columns]
-        ).to_dicts(),
+        leadlag=leadlag_rows(leadlag),
         cases=cases,
         tolerance=tolerance,
     )

@@ -4,7 +4,7 @@
 date ingests the actuals dated on or before it (and the check-ins), evaluates and governs,
 exactly as the scheduled loop would, committing each step. Nobody answers a case in a replay,
 so deadlines run out and cases escalate as they would in life; "now" is the end of each as-of
-day (UTC) unless the caller's clock says otherwise. :func:`replay` runs it on a fresh temporary
+day in the organisation's time zone unless the caller's clock says otherwise. :func:`replay` runs it on a fresh temporary
 store (the real migrations) and yields one dict per event, in the public shape of DESIGN.md §5;
 every time and id comes from the input, so the same input gives the same lines. ``onpace demo``
 runs it on the demo's own store.
@@ -118,7 +118,7 @@ def replay_into(
     actor: str,
     origin: str,
     loaded_at: dt.datetime | None = None,
-    clock: Callable[[dt.date], dt.datetime] = end_of_day,
+    clock: Callable[[dt.date], dt.datetime] | None = None,
 ) -> Iterator[ReplayStep]:
     """Save ``model`` into the store of ``session``, then run the loop as of each of ``dates``.
 
@@ -127,8 +127,8 @@ def replay_into(
     whose date cannot be read go with the first step, to the quarantine), records the check-ins
     of the same span, evaluates, governs and commits. ``actor`` is recorded as who loaded the
     model and ran the ingests, ``origin`` as the ingest runs' origin. The model is saved at
-    ``loaded_at`` (default: the first date's midnight, UTC); each step runs at ``clock(as_of)``
-    (default: the end of that day). The caller may work in the session between steps: the
+    ``loaded_at`` (default: the first date's midnight in the org's time zone); each step runs at
+    ``clock(as_of)`` (default: the end of that day in the org's time zone). The caller may work in the session between steps: the
     generator is suspended after each commit.
     """
     if not dates:
@@ -136,7 +136,9 @@ def replay_into(
     known = _known_metrics(model)
     dated = _dated(actuals)
     # The model is in place before the first step (its first plan versions date from the cycle start).
-    loaded = loaded_at or dt.datetime.combine(dates[0], dt.time(0, 0), tzinfo=dt.UTC)
+    zone = model.calendar.timezone
+    loaded = loaded_at or end_of_day(dates[0] - dt.timedelta(days=1), zone) + dt.timedelta(seconds=1)
+    clock = clock or (lambda day: end_of_day(day, zone))
     org_id = save_model(session, model, by=actor, now=loaded).org_id
     session.commit()
     previous: dt.date | None = None
@@ -160,7 +162,9 @@ def replay_into(
         if fresh:
             record_checkins(session, org_id, fresh, now=now)
         evaluation = evaluate_store(session, org_id, model, as_of, now=now)
-        governed = govern_store(session, org_id, model, evaluation.results, as_of=as_of, now=now)
+        governed = govern_store(
+            session, org_id, model, evaluation.results, as_of=as_of, now=now, leadlag=evaluation.leadlag
+        )
         session.commit()
         yield ReplayStep(org_id, as_of, now, report, len(fresh), governed.events)
         previous = as_of

@@ -87,7 +87,7 @@ def load_facts(
     session: Session, org_id: int, model: Model, as_of: dt.date, *, now: dt.datetime
 ) -> ReviewFacts:
     """Read everything a pack as of ``as_of`` is built from (the part that does not depend on its scope)."""
-    moment = min(now, end_of_day(as_of))
+    moment = min(now, end_of_day(as_of, model.calendar.timezone))
     cycle = cycle_at(model.cycles, as_of)
     evaluation = evaluate_store(session, org_id, model, as_of, now=now, store=False)
     results = evaluation.results

@@ -71,6 +71,7 @@ class OrgRow(Base):
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     name: Mapped[str] = mapped_column(unique=True)
     week_start: Mapped[str] = mapped_column(String(16))
+    timezone: Mapped[str] = mapped_column(String(64), server_default="UTC", default="UTC")
     created_at: Mapped[dt.datetime]
     updated_at: Mapped[dt.datetime]
 
@@ -162,6 +163,7 @@ class KpiRow(ModelItem, Base):
     kind: Mapped[str] = mapped_column(String(16))
     is_constraint: Mapped[bool]
     cycle: Mapped[str | None]
+    uom: Mapped[str | None] = mapped_column(String(16))
 
 
 class KpiOwnerRow(Base):

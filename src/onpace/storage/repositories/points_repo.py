@@ -18,6 +18,7 @@ POINTS_SCHEMA = {
     "value": pl.Float64,
     "source": pl.String,
     "manual": pl.Boolean,
+    "run": pl.Int64,
 }
 
 VERSIONS_SCHEMA = {
@@ -41,9 +42,10 @@ def points_frame(
 
     "In force" means the latest correction: the approved version that no later approved
     version superseded. Manual entries awaiting approval are left out. Columns:
-    ``metric`` (str), ``date`` (Date), ``value`` (f64), ``source`` (str), ``manual`` (bool);
-    sorted by metric, date, source. Several sources may report the same metric and date; the
-    engine decides how to combine them (normally one source per metric).
+    ``metric`` (str), ``date`` (Date), ``value`` (f64), ``source`` (str), ``manual`` (bool),
+    ``run`` (the ingest run, i64, null when unknown); sorted by metric, date, source. Several
+    sources may report the same metric and date; the engine keeps one
+    (``onpace.domain.point_sources``).
     """
     stmt = select(
         PointRow.metric,
@@ -51,6 +53,7 @@ def points_frame(
         PointRow.value,
         PointRow.source,
         PointRow.manual,
+        PointRow.run_id,
     ).where(
         PointRow.org_id == org_id,
         PointRow.superseded_at.is_(None),

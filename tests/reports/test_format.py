@@ -1,0 +1,40 @@
+"""Figures in their unit of measure and moments in the organisation's time zone."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import pytest
+
+from onpace.reports.format import format_moment, format_value
+
+
+@pytest.mark.parametrize(
+    ("value", "uom", "shown"),
+    [
+        (93.24, "%", "93.2%"),
+        (12345.6, "EUR", "€12,346"),
+        (-12.5, "USD", "-$12.50"),
+        (12345.0, "NOK", "12,345 NOK"),
+        (3200.0, "count", "3,200"),
+        (7.5, "count", "7.5"),
+        (3.5, "days", "3.50 days"),
+        (1.0, "hours", "1.00 hour"),
+        (1234.5, None, "1,234"),
+        (12.34, None, "12.3"),
+        (None, "%", "–"),
+        (math.nan, "EUR", "–"),
+        (math.inf, None, "–"),
+    ],
+)
+def test_a_value_is_shown_in_its_unit(value: float | None, uom: str | None, shown: str) -> None:
+    assert format_value(value, uom) == shown
+
+
+def test_a_moment_is_shown_in_the_organisations_time_zone() -> None:
+    moment = dt.datetime(2026, 1, 18, 23, 30, tzinfo=dt.UTC)
+    assert format_moment(moment, "Europe/Oslo") == "2026-01-19 00:30 CET"
+    assert format_moment(moment) == "2026-01-18 23:30 UTC"
+    assert format_moment(dt.datetime(2026, 7, 1, 12, 0), "Europe/Oslo") == "2026-07-01 14:00 CEST"
+    assert format_moment(None, "Europe/Oslo") == "–"
