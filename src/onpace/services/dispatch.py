@@ -599,7 +599,7 @@ def dispatch_due(
                     now=finished,
                     tries=tries,
                     retry=True,
-                    last_error=error[:2000],
+                    last_error=why[:2000],
                     options=options,
                 )
                 continue
