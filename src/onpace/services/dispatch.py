@@ -589,7 +589,7 @@ def dispatch_due(
             failures = [a for a in by_row[row["id"]] if a.error is not None]
             tries = int(row["attempts"]) + (1 if by_row[row["id"]] else 0)
             if row["id"] in cut_short:
-                error = (
+                why = (
                     "; ".join(str(a.error) for a in failures) or "stopped: the store took no delivery record"
                 )
                 _settle_row(
