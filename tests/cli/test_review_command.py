@@ -33,7 +33,9 @@ def evaluated(store: Path) -> Path:
     """The demo organisation with its actuals, evaluated as of the last two weeks of May."""
     assert runner.invoke(app, ["load", str(EXAMPLE)]).exit_code == 0
     # A historical load, judged below as of past dates: not as of today.
-    assert runner.invoke(app, ["ingest", str(ROOT / "examples" / "actuals.csv"), "--no-evaluate"]).exit_code == 0
+    assert (
+        runner.invoke(app, ["ingest", str(ROOT / "examples" / "actuals.csv"), "--no-evaluate"]).exit_code == 0
+    )
     for day in ("2026-05-24", "2026-05-31"):
         result = runner.invoke(app, ["evaluate", "--as-of", day, "--json"])
         assert result.exit_code == 0, result.output

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 
 import pytest
 
 from loopback_receivers import SmtpServer
 from onpace.notifiers.apprise_channel import notify
+from onpace.notifiers.apprise_channel.sender import message_id
 from onpace.notifiers.base import Channel, Notification, NotifyError
 
 ESCALATED = Notification(
@@ -50,3 +52,15 @@ def test_a_url_apprise_does_not_understand_is_permanent() -> None:
     with pytest.raises(NotifyError) as caught:
         notify(Channel("bad", "nosuchservice://whatever"), ESCALATED)
     assert caught.value.permanent
+
+
+def test_an_email_sent_twice_carries_one_stable_message_id_from_its_idempotency_key(
+    smtp_server: SmtpServer,
+) -> None:
+    notify(Channel("dana-mail", _mail_url(smtp_server.port)), ESCALATED)
+    notify(Channel("dana-mail", _mail_url(smtp_server.port)), ESCALATED)
+    other = dataclasses.replace(ESCALATED, idempotency_key="case-4-escalated-2")
+    notify(Channel("dana-mail", _mail_url(smtp_server.port)), other)
+    ids = [message.get_all("Message-ID") for _, _, message in smtp_server.inbox.messages]
+    assert ids[0] == ids[1] == [message_id("case-4-escalated-1")]
+    assert ids[2] == [message_id("case-4-escalated-2")] != ids[0]

@@ -12,6 +12,7 @@ from onpace.api.convert import checkin_out, evaluation_out, rebaseline_out
 from onpace.api.deps import Context, ReadContext, WriteContext
 from onpace.api.errors import ApiError, forbidden, not_found
 from onpace.connectors.push.records import push_sources, restrict_sources, undeclared_source, validate_pushed
+from onpace.domain.read_window import evaluation_window
 from onpace.domain.whatif import Shift, what_if
 from onpace.errors import UserError
 from onpace.services import account_changes
@@ -136,7 +137,8 @@ def post_what_if(body: s.WhatIfBody, context: ReadContext) -> s.WhatIfOut:
         if (shift.pct is None) == (shift.value is None):
             raise UserError(f"shifts[{index}]: give exactly one of pct or value")
         shifts[shift.subject] = Shift(pct=shift.pct, value=shift.value)
-    points = points_repo.points_frame(context.session, context.org_id, as_of)
+    since = evaluation_window(context.model, as_of)
+    points = points_repo.points_frame(context.session, context.org_id, as_of, since=since)
     try:
         flips = what_if(context.model, points, as_of, shifts, plan_versions(context.session, context.org_id))
     except ValueError as exc:

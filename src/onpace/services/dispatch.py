@@ -2,14 +2,16 @@
 
 One pass (:func:`dispatch_due`) claims a batch of outbox rows by compare-and-set
 (:func:`onpace.services.jobs.claim`), works out their deliveries
-(:func:`onpace.services.routing.deliveries_for`), sends outside any transaction, then records in
-one transaction: an attempt row per send (time, duration, error), the channels to disable, the
-digest jobs to queue, and each row's new state.
+(:func:`onpace.services.routing.deliveries_for`), sends outside any transaction, recording each send as an attempt row (time, duration, error) in
+its own short transaction as soon as it is made, then records in one transaction the channels to
+disable, the digest jobs to queue, and each row's new state.
 
 - A delivery recorded as done (an ``ok`` attempt for that row and delivery key) is never sent
   again, so a retry after a partial failure only resends what failed. Each delivery carries the
   idempotency key ``<outbox key>:<delivery key>``, the same on every try, so a receiver can drop
-  a duplicate (a worker killed between sending and recording sends again after its claim expires).
+  a duplicate: a worker killed, or cut off from the store, between sending one delivery and
+  recording it sends that one again after its claim expires — only that one, since every
+  delivery before it was recorded as it completed. Emails carry a Message-ID made from the key.
 - A transient error leaves the row to be retried after an exponential backoff (``run_after``);
   after ``max_attempts`` tries the failing channel is treated as permanently broken.
 - A permanent error disables the channel (``channels.enabled = false`` with the reason) and
@@ -438,6 +440,23 @@ def _record_attempts(session: Session, org_ids: Mapping[int, int], attempts: Seq
     )
 
 
+def _record_at_once(engine: Engine, org_ids: Mapping[int, int], attempt: _Attempt) -> bool:
+    """Record one attempt in its own short transaction, as soon as it is made; return whether it was.
+
+    A worker killed or cut off from the store after this re-sends nothing it recorded: only
+    the delivery in flight, never the batch. A store that cannot take the record is left alone:
+    the attempt is recorded with the batch's outcome if the store comes back in time, else the
+    delivery is sent again by whoever takes the row (with the same idempotency key).
+    """
+    try:
+        with Session(engine) as session, session.begin():
+            _record_attempts(session, org_ids, [attempt])
+    except Exception as err:  # a store that is down or busy; the batch's own transaction will tell
+        log.warning("delivery.record_failed", outbox=attempt.outbox_id, channel=attempt.key, error=str(err))
+        return False
+    return True
+
+
 def _digest_job(
     session: Session,
     org_id: int,
@@ -498,12 +517,19 @@ def dispatch_due(
     disabled = {(org, cid) for org, chans in states.items() for cid, ch in chans.items() if not ch.enabled}
 
     attempts: list[_Attempt] = []
+    recorded = 0  # attempts[:recorded] are in the store already
     deferred: list[tuple[int, Delivery, dt.datetime]] = []
     plans: dict[int, list[Delivery]] = {}
     refused: set[tuple[int, str]] = set()
+    org_of = {int(r["id"]): int(r["org_id"]) for r in rows}
+    cut_short: set[int] = set()  # rows whose deliveries were not all tried
     with jobs.keep_claimed(engine, jobs.OUTBOX, ids, worker_id=worker_id, clock=clock, lease=options.lease):
         for row in rows:
             if row["id"] in broken:
+                continue
+            if recorded < len(attempts):
+                # The store stopped taking records: send nothing more that could not be recorded.
+                cut_short.add(row["id"])
                 continue
             org = int(row["org_id"])
             model = models[org]
@@ -532,13 +558,17 @@ def dispatch_due(
                 _log_attempt(attempt, org, row["event"])
                 if attempt.error is not None and attempt.error.permanent:
                     refused.add((org, delivery.channel))
+                if not _record_at_once(engine, org_of, attempt):
+                    cut_short.add(row["id"])
+                    break
+                recorded += 1
 
     report.sent = sum(a.ok for a in attempts)
     report.failed = len(attempts) - report.sent
     report.deferred = len(deferred)
     finished = clock()
     with Session(engine, expire_on_commit=False) as session, session.begin():
-        _record_attempts(session, {int(r["id"]): int(r["org_id"]) for r in rows}, attempts)
+        _record_attempts(session, org_of, attempts[recorded:])
         for org, delivery, created_at in deferred:
             _digest_job(session, org, delivery=delivery, created_at=created_at, options=options, now=finished)
         by_row: dict[int, list[_Attempt]] = defaultdict(list)
@@ -560,6 +590,21 @@ def dispatch_due(
                 continue
             failures = [a for a in by_row[row["id"]] if a.error is not None]
             tries = int(row["attempts"]) + (1 if by_row[row["id"]] else 0)
+            if row["id"] in cut_short:
+                why = (
+                    "; ".join(str(a.error) for a in failures) or "stopped: the store took no delivery record"
+                )
+                _settle_row(
+                    session,
+                    row,
+                    worker_id=worker_id,
+                    now=finished,
+                    tries=tries,
+                    retry=True,
+                    last_error=why[:2000],
+                    options=options,
+                )
+                continue
             given_up = tries >= options.max_attempts
             for attempt in failures:
                 error = attempt.error

@@ -12,13 +12,21 @@ TLS forms) must name a host whose every address is public or allowlisted, and re
 never followed (a redirect could lead to an address the guard never saw). Apprise connects to
 the name itself: a DNS answer that changes between the check and the connection is not
 covered, which signed webhook routes (connected to the checked address) are.
+
+Every email carries a Message-ID derived from the notification's idempotency key, the same on
+every attempt, so a mail sent twice (a worker killed between sending and recording) is one
+message to the recipient's mail system and client, which drop the duplicate.
 """
 
 from __future__ import annotations
 
+import contextvars
+import email.utils
+import hashlib
 from typing import Any
 
 import apprise
+from apprise.plugins.email import base as _apprise_email
 
 from onpace import outbound
 from onpace.notifiers.base import Channel, Notification, NotifyError, message_body
@@ -38,16 +46,39 @@ _PERMANENT_HINTS = (
 
 
 # Self-hosted services: the URL's host is wherever the user points it (plain and TLS forms).
-_HOSTED = (
-    "json form xml apprise emby enigma2 evolution flowtriq goalert gorush gotify hassio humhub "
-    "jellyfin kodi xbmc mastodon toot mmost misskey ncloud nctalk onebot parsep pinglet rocket synology"
-).split()
+_HOSTED = ["json", "form", "xml", "apprise", "emby", "enigma2", "evolution", "flowtriq", "goalert", "gorush", "gotify", "hassio", "humhub", "jellyfin", "kodi", "xbmc", "mastodon", "toot", "mmost", "misskey", "ncloud", "nctalk", "onebot", "parsep", "pinglet", "rocket", "synology"]
 HOST_SCHEMES = frozenset(_HOSTED + [f"{scheme}s" for scheme in _HOSTED])
+
+
+_MESSAGE_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("onpace_message_id", default=None)
+
+
+def message_id(idempotency_key: str, domain: str = "onpace") -> str:
+    """Return the stable Message-ID of the email that carries ``idempotency_key``."""
+    digest = hashlib.sha256(idempotency_key.encode("utf-8")).hexdigest()[:32]
+    return f"<{digest}@{domain}>"
+
+
+def _stable_msgid(idstring: str | None = None, domain: str | None = None) -> str:
+    """Return the Message-ID of the notification being sent, else a new one as Apprise would."""
+    wanted = _MESSAGE_ID.get()
+    return wanted if wanted is not None else email.utils.make_msgid(idstring, domain)
+
+
+# Apprise stamps each email with a fresh make_msgid() after any header given to it (a second
+# Message-ID header would be appended, not replace it); the one it calls is swapped for ours,
+# which gives the notification's stable id while one is being sent (on this thread: the
+# client below runs its services sequentially) and Apprise's own otherwise.
+if hasattr(_apprise_email, "make_msgid"):
+    _apprise_email.make_msgid = _stable_msgid
 
 
 def _apprise(url: str, timeout: float, channel: str, allow: outbound.Allowlist | None) -> apprise.Apprise:
     # In-memory persistent store: the worker must not write caches into its home directory.
-    asset = apprise.AppriseAsset(storage_mode="memory", service_timeout=timeout, http_redirects=False)
+    # Sequential sending keeps the Message-ID (a context variable) on this thread.
+    asset = apprise.AppriseAsset(
+        storage_mode="memory", service_timeout=timeout, http_redirects=False, async_mode=False
+    )
     client = apprise.Apprise(asset=asset)
     if not client.add(url):
         raise NotifyError("not a notification URL Apprise understands", permanent=True, channel=channel)
@@ -85,13 +116,17 @@ def notify(
     not checked: the mail server is the deployment's own.
     """
     client = _apprise(channel.url, timeout, channel.id, allow)
-    with client.notify(
-        body=message_body(notification), title=notification.title, body_format=apprise.NotifyFormat.TEXT
-    ) as result:
-        if result:
-            return
-        log = " | ".join(entry.message for entry in result.logs() if entry.level in ("WARNING", "ERROR"))
-        status = result.status.name
+    token = _MESSAGE_ID.set(message_id(notification.idempotency_key))
+    try:
+        with client.notify(
+            body=message_body(notification), title=notification.title, body_format=apprise.NotifyFormat.TEXT
+        ) as result:
+            if result:
+                return
+            log = " | ".join(entry.message for entry in result.logs() if entry.level in ("WARNING", "ERROR"))
+            status = result.status.name
+    finally:
+        _MESSAGE_ID.reset(token)
     lowered = log.lower()
     permanent = any(hint in lowered for hint in _PERMANENT_HINTS)
     detail = log[:300] or status.lower()

@@ -37,8 +37,12 @@ def points_frame(
     up_to: dt.date | None = None,
     *,
     metrics: Collection[str] | None = None,
+    since: dt.date | None = None,
 ) -> pl.DataFrame:
     """Return the values in force, one row per (metric, date, source), dated on or before ``up_to``.
+
+    ``since`` leaves out points dated before it (an evaluation's read window, see
+    :func:`onpace.domain.read_window.evaluation_window`).
 
     "In force" means the latest correction: the approved version that no later approved
     version superseded. Manual entries awaiting approval are left out. Columns:
@@ -61,6 +65,8 @@ def points_frame(
     )
     if up_to is not None:
         stmt = stmt.where(PointRow.date <= up_to)
+    if since is not None:
+        stmt = stmt.where(PointRow.date >= since)
     if metrics is not None:
         stmt = stmt.where(PointRow.metric.in_(sorted(set(metrics))))
     return bulk.read_frame(session, stmt, POINTS_SCHEMA).sort("metric", "date", "source")
