@@ -211,9 +211,9 @@ def test_forecasts_mirages_threats_hand_offs_and_pollution_each_have_their_secti
     assert "reported green (confidence 8) on 2026-02-01 by Maria Chen while the data says red" in said(mirage)
     assert mirage.facts["check-in comment"] == "Volumes fine"
     threat = find(pack, "threatened:KR1")
-    assert threat.causes == ("Order API error rate (%) (api_errors): red, weight 0.40",)
+    assert threat.causes == ("Order API error rate (%): red, weight 0.40",)
     objective = find(pack, "threatened:O1")
-    assert any(c.startswith("Throughput at 100 a day (KR1): red") for c in objective.causes)
+    assert any(c.startswith("Throughput at 100 a day: red") for c in objective.causes)
     hand_off = find(pack, "handoffs:D1")
     assert hand_off.headline == "Operations waits on IT: due 2026-01-26, 6 days late"
     assert (hand_off.owner, hand_off.status, hand_off.since) == ("raj", "late", dt.date(2026, 1, 26))

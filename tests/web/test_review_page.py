@@ -37,7 +37,12 @@ def test_the_owner_follows_the_red_spend_item_to_its_case_and_downloads_the_pack
     assert "Ana Costa" in spend[0]["body"]
     case = client.get(link.group(1))
     assert case.status_code == 200
-    assert 'red on <a href="/kpis/fulfilment_spend">fulfilment_spend</a>' in case.text
+    # The case page leads with its subject by name, linked to its page, and its figures.
+    assert (
+        '<a href="/kpis/fulfilment_spend" title="fulfilment_spend">Micro-fulfilment pilot spend' in case.text
+    )
+    assert 'id="fig-plan"' in case.text
+    assert 'data-chart="plan"' in case.text
 
     assert 'href="/review.pdf"' in page.text
     pdf = client.get("/review.pdf")

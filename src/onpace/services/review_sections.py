@@ -361,7 +361,7 @@ def mirages(facts: ReviewFacts, _window: Window) -> list[ReviewItem]:
 def _cause_line(facts: ReviewFacts, kpi: str, weight: float) -> str:
     result = facts.results.get(kpi)
     status = status_words(result.effective_status) if result is not None else "unknown"
-    return f"{_title(facts, kpi)} ({kpi}): {status}, weight {weight:.2f}"
+    return f"{_title(facts, kpi)}: {status}, weight {weight:.2f}"
 
 
 def _objective_line(facts: ReviewFacts, subject: str) -> str | None:
@@ -397,7 +397,7 @@ def threatened(facts: ReviewFacts, _window: Window) -> list[ReviewItem]:
         if result is None or not result.threatened_by:
             continue
         causes = tuple(_cause_line(facts, c, w) for c, w in threats.get(kr.id, ()))
-        names = sorted(result.threatened_by)
+        names = sorted(_title(facts, cause) for cause in result.threatened_by)
         case = _open_case(facts, kr.id, "variance")
         items.append(
             _subject_item(
@@ -423,7 +423,7 @@ def threatened(facts: ReviewFacts, _window: Window) -> list[ReviewItem]:
         if result.effective_status not in OFF_TRACK and not off:
             continue
         causes = tuple(
-            f"{kr.title} ({kr.id}): {status_words(facts.results[kr.id].effective_status)}"
+            f"{kr.title}: {status_words(facts.results[kr.id].effective_status)}"
             + (" and threatened" if facts.results[kr.id].threatened_by else "")
             for kr in off
         ) + tuple(_cause_line(facts, k, w) for k, w in reaching.get(objective.id, ()))

@@ -35,6 +35,7 @@ from onpace.api.security import BrowserSession, new_session
 from onpace.services.auth import (
     Principal,
 )
+from onpace.web import format as fmt
 from onpace.web.sparkline import sparkline_svg
 
 WEB = Path(__file__).resolve().parent
@@ -49,6 +50,14 @@ TEMPLATES = Jinja2Templates(
 # Templates ship with the package and never change under a running app: do not stat them per render.
 TEMPLATES.env.auto_reload = False
 TEMPLATES.env.filters["sparkline"] = sparkline_svg
+TEMPLATES.env.filters.update(
+    human_time=fmt.human_time,
+    human_date=fmt.human_date,
+    figure=fmt.figure,
+    share=fmt.share,
+    lateness=fmt.lateness,
+    measure_unit=fmt.measure_unit,
+)
 TEMPLATES.env.filters["tojson_attr"] = lambda value: json.dumps(value, default=str)
 
 RowIdPath = Annotated[int, PathParam(ge=1, le=MAX_ROW_ID)]

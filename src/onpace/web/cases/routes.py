@@ -14,6 +14,9 @@ from onpace.domain.cases import CAUSE_CATEGORIES, Case
 from onpace.errors import UserError
 from onpace.services import cases as case_service
 from onpace.services.auth import may_work_case
+from onpace.services.case_evidence import case_evidence, words
+from onpace.services.checkins import checkins_as_of
+from onpace.web.charts import chart_markers
 from onpace.web.pages import (
     Page,
     RowIdPath,
@@ -50,26 +53,80 @@ def cases_inbox(request: Request, context: Page, mine: bool = False, state: str 
     return render(request, "cases.html", {"cases": found, "mine": mine, "state": state, "now": context.now})
 
 
-@router.get("/cases/{case_id}")
-def case_page(case_id: RowIdPath, request: Request, context: Page) -> HTMLResponse:
-    """Show a case: its subject, escalation level, participants, forms and timeline."""
+#: What a successful form says on the page it returns to.
+DONE = {
+    "explained": "Explanation recorded.",
+    "acted": "Corrective action committed.",
+    "commented": "Comment added.",
+    "closed": "Case closed.",
+}
+
+
+def _case_view(
+    request: Request,
+    context: Context,
+    case_id: int,
+    *,
+    errors: dict[str, str] | None = None,
+    typed: dict[str, str] | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    """Render the case page; a refused form comes back with its message and what was typed."""
     case = _load_case(context, case_id)
     events = case_service.case_history(context.session, context.org_id, case_id)
     model = context.model
+    evidence = case_evidence(context.session, context.org_id, model, case, events, now=context.now)
+    chart = None
+    if evidence.detail is not None:
+        chart = chart_markers(
+            evidence.detail.chart,
+            versions=evidence.detail.versions,
+            cases=[case],
+            checkins=[
+                c
+                for c in checkins_as_of(context.session, context.org_id, context.now.date())
+                if c.subject == case.subject
+            ],
+            names=evidence.names,
+        )
+    done = request.query_params.get("done", "")
     return render(
         request,
         "case.html",
         {
             "case": case,
-            "events": events,
-            "may_work": may_work_case(context.who, case),
+            "ev": evidence,
+            "chart": chart,
+            "names": evidence.names,
+            "may_work": may_work_case(context.who, case) and case.is_open,
             "categories": CAUSE_CATEGORIES,
             "people": model.people,
-            "ladder": model.policy.escalation,
             "now": context.now,
             "subject_href": subject_href(case.subject_level, case.subject),
+            "done": DONE.get(done, ""),
+            "errors": errors or {},
+            "typed": typed or {},
+            "words": words,
         },
+        status=status,
     )
+
+
+@router.get("/cases/{case_id}")
+def case_page(case_id: RowIdPath, request: Request, context: Page) -> HTMLResponse:
+    """Show a case: the evidence first, then who holds it, the forms the viewer may use, and its story."""
+    return _case_view(request, context, case_id)
+
+
+def _refused(
+    request: Request, context: Context, case_id: int, *, form: str, error: UserError, typed: dict[str, str]
+) -> HTMLResponse:
+    context.session.rollback()
+    return _case_view(request, context, case_id, errors={form: str(error)}, typed=typed, status=400)
+
+
+def _done(case_id: int, what: str) -> Response:
+    return see_other(f"/cases/{case_id}?done={what}#timeline")
 
 
 def subject_href(level: str, subject: str) -> str | None:
@@ -86,70 +143,96 @@ def subject_href(level: str, subject: str) -> str | None:
 @router.post("/cases/{case_id}/explain")
 def case_explain(
     case_id: RowIdPath,
+    request: Request,
     context: Page,
     category: Annotated[str, Form(max_length=100)],
     text: Annotated[str, Form(max_length=5000)],
 ) -> Response:
     """Record the root cause of a case."""
     _workable(context, case_id)
-    case_service.explain_case(
-        context.session,
-        context.org_id,
-        case_id,
-        category=category,
-        text=text,
-        by=actor(context),
-        now=context.now,
-    )
+    try:
+        case_service.explain_case(
+            context.session,
+            context.org_id,
+            case_id,
+            category=category,
+            text=text,
+            by=actor(context),
+            now=context.now,
+        )
+    except UserError as exc:
+        return _refused(
+            request, context, case_id, form="explain", error=exc, typed={"category": category, "text": text}
+        )
     context.commit()
-    return see_other(f"/cases/{case_id}")
+    return _done(case_id, "explained")
 
 
 @router.post("/cases/{case_id}/act")
 def case_act(
+    *,
     case_id: RowIdPath,
+    request: Request,
     context: Page,
     title: Annotated[str, Form(max_length=500)],
     owner: Annotated[str, Form(max_length=200)],
-    due: Annotated[dt.date, Form()],
+    due: Annotated[str, Form(max_length=40)],
 ) -> Response:
     """Commit a corrective action on a case."""
     _workable(context, case_id)
-    if context.model.person(owner) is None:
-        raise UserError(f"there is no person {owner!r} to own the action")
-    case_service.act_on_case(
-        context.session,
-        context.org_id,
-        case_id,
-        title=title,
-        owner=owner,
-        due=due,
-        by=actor(context),
-        now=context.now,
-    )
+    typed = {"title": title, "owner": owner, "due": due}
+    try:
+        if context.model.person(owner) is None:
+            raise UserError("pick the person who owns the action")
+        try:
+            day = dt.date.fromisoformat(due.strip())
+        except ValueError:
+            raise UserError("give the action a due date (day, month and year)") from None
+        case_service.act_on_case(
+            context.session,
+            context.org_id,
+            case_id,
+            title=title,
+            owner=owner,
+            due=day,
+            by=actor(context),
+            now=context.now,
+        )
+    except UserError as exc:
+        return _refused(request, context, case_id, form="act", error=exc, typed=typed)
     context.commit()
-    return see_other(f"/cases/{case_id}")
+    return _done(case_id, "acted")
 
 
 @router.post("/cases/{case_id}/comment")
-def case_comment(case_id: RowIdPath, context: Page, text: Annotated[str, Form(max_length=5000)]) -> Response:
+def case_comment(
+    case_id: RowIdPath, request: Request, context: Page, text: Annotated[str, Form(max_length=5000)]
+) -> Response:
     """Add a comment to a case."""
     _workable(context, case_id)
-    case_service.comment_on_case(
-        context.session, context.org_id, case_id, text=text, by=actor(context), now=context.now
-    )
+    try:
+        case_service.comment_on_case(
+            context.session, context.org_id, case_id, text=text, by=actor(context), now=context.now
+        )
+    except UserError as exc:
+        return _refused(request, context, case_id, form="comment", error=exc, typed={"comment": text})
     context.commit()
-    return see_other(f"/cases/{case_id}")
+    return _done(case_id, "commented")
 
 
 @router.post("/cases/{case_id}/close")
 def case_close(
-    case_id: RowIdPath, context: Page, note: Annotated[str, Form(max_length=5000)] = ""
+    case_id: RowIdPath, request: Request, context: Page, note: Annotated[str, Form(max_length=5000)] = ""
 ) -> Response:
-    """Resolve a case by hand."""
+    """Resolve a case by hand, saying why (a relapse at the next evaluation reopens it)."""
     _workable(context, case_id)
-    case_service.close_case(
-        context.session, context.org_id, case_id, by=actor(context), now=context.now, note=note
-    )
+    try:
+        if not note.strip():
+            raise UserError("say why the case can be closed: the reason stays in its timeline")
+        case_service.close_case(
+            context.session, context.org_id, case_id, by=actor(context), now=context.now, note=note.strip()
+        )
+    except UserError as exc:
+        return _refused(request, context, case_id, form="close", error=exc, typed={"note": note})
     context.commit()
-    return see_other(f"/cases/{case_id}")
+    return _done(case_id, "closed")

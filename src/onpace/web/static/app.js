@@ -12,24 +12,65 @@
     });
   }
 
+  // Numbers in tooltips and axes: thousands separated, at most two decimals, with the unit.
+  function formatter(unit) {
+    var number = new Intl.NumberFormat("en-GB", { maximumFractionDigits: 2 });
+    return function (value) {
+      if (value === null || value === undefined || isNaN(value)) { return "–"; }
+      var text = number.format(value);
+      if (unit === "%") { return text + " %"; }
+      return unit ? unit + " " + text : text;
+    };
+  }
+
+  // Plan, actual, tolerance lines and the forecast band on a time axis. The bucket that holds
+  // the as-of date is unfinished: its actual is drawn at the as-of date, against the plan line
+  // there (the plan between two bucket ends is read off the line), never against the full
+  // bucket's plan. The forecast runs from the last actual to the cycle's end inside its band.
   function planChart(el, s) {
-    var band = s.lo.map(function (lo, i) { return lo === null || s.hi[i] === null ? null : s.hi[i] - lo; });
+    var asOf = s.as_of;
+    var at = s.dates.map(function (d) { return d > asOf ? asOf : d; });
+    function pairs(values, dates) {
+      return values.map(function (v, i) { return [dates[i], v]; }).filter(function (p) { return p[1] !== null; });
+    }
+    var actual = pairs(s.actual, at);
+    var last = actual.length ? actual[actual.length - 1] : null;
+    var forecast = [], low = [], width = [];
+    s.forecast.forEach(function (f, i) {
+      if (f === null || s.lo[i] === null || s.hi[i] === null) { return; }
+      forecast.push([s.dates[i], f]);
+      low.push([s.dates[i], s.lo[i]]);
+      width.push([s.dates[i], s.hi[i] - s.lo[i]]);
+    });
+    if (last && forecast.length) {
+      forecast.unshift(last);
+      low.unshift([last[0], last[1]]);
+      width.unshift([last[0], 0]);
+    }
+    var fmt = formatter(el.dataset.unit || "");
+    var marks = (s.markers || []).map(function (m) {
+      return { xAxis: m.date, name: m.label, label: { formatter: m.kind, position: "insideEndTop", fontSize: 10 },
+               lineStyle: { color: m.kind === "case" ? "#c53030" : m.kind === "re-baseline" ? "#6b46c1" : "#4a5568", type: "dotted" } };
+    });
+    var plainText = { trigger: "axis", valueFormatter: fmt, renderMode: "richText" };
     return {
       animation: false,
-      tooltip: { trigger: "axis" },
-      legend: { data: ["plan", "actual", "forecast", "amber line", "red line"] },
-      grid: { left: 60, right: 20, top: 40, bottom: 30 },
-      xAxis: { type: "category", data: s.dates },
-      yAxis: { type: "value", scale: true },
+      aria: { enabled: true },
+      tooltip: plainText,
+      legend: { data: ["plan", "actual", "forecast", "amber line", "red line"], type: "scroll", top: 0 },
+      grid: { left: 64, right: 24, top: 44, bottom: 30, containLabel: false },
+      xAxis: { type: "time", max: s.dates[s.dates.length - 1] },
+      yAxis: { type: "value", scale: true, axisLabel: { formatter: fmt } },
       series: [
-        { name: "forecast low", type: "line", data: s.lo, stack: "band", lineStyle: { opacity: 0 }, symbol: "none" },
-        { name: "forecast band", type: "line", data: band, stack: "band", lineStyle: { opacity: 0 },
-          areaStyle: { color: "rgba(43,108,176,0.15)" }, symbol: "none" },
-        { name: "plan", type: "line", data: s.plan, lineStyle: { type: "dashed", color: "#4a5568" }, itemStyle: { color: "#4a5568" }, symbol: "none" },
-        { name: "amber line", type: "line", data: s.amber, lineStyle: { color: "#b7791f", width: 1 }, itemStyle: { color: "#b7791f" }, symbol: "none" },
-        { name: "red line", type: "line", data: s.red, lineStyle: { color: "#c53030", width: 1 }, itemStyle: { color: "#c53030" }, symbol: "none" },
-        { name: "actual", type: "line", data: s.actual, lineStyle: { width: 3, color: "#2b6cb0" }, itemStyle: { color: "#2b6cb0" } },
-        { name: "forecast", type: "line", data: s.forecast, lineStyle: { type: "dotted", color: "#2b6cb0" }, itemStyle: { color: "#2b6cb0" } }
+        { name: "forecast low", type: "line", data: low, stack: "band", lineStyle: { opacity: 0 }, symbol: "none", tooltip: { show: false } },
+        { name: "forecast band", type: "line", data: width, stack: "band", lineStyle: { opacity: 0 },
+          areaStyle: { color: "rgba(43,108,176,0.18)" }, symbol: "none", tooltip: { show: false } },
+        { name: "plan", type: "line", data: pairs(s.plan, s.dates), lineStyle: { type: "dashed", color: "#4a5568" }, itemStyle: { color: "#4a5568" }, symbol: "none",
+          markLine: marks.length ? { symbol: "none", silent: true, data: marks } : undefined },
+        { name: "amber line", type: "line", data: pairs(s.amber, s.dates), lineStyle: { color: "#975a16", width: 1 }, itemStyle: { color: "#975a16" }, symbol: "none" },
+        { name: "red line", type: "line", data: pairs(s.red, s.dates), lineStyle: { color: "#c53030", width: 1 }, itemStyle: { color: "#c53030" }, symbol: "none" },
+        { name: "actual", type: "line", data: actual, lineStyle: { width: 3, color: "#2b6cb0" }, itemStyle: { color: "#2b6cb0" } },
+        { name: "forecast", type: "line", data: forecast, lineStyle: { type: "dotted", width: 2, color: "#2b6cb0" }, itemStyle: { color: "#2b6cb0" }, symbol: "circle" }
       ]
     };
   }

@@ -1,0 +1,83 @@
+"""Format figures, dates and times as people read them on the pages.
+
+Figures follow the unit of measure a title names ("(%)", "(EUR)"): percentages with one
+decimal, money and counts with thousands separators and fewer decimals as they grow. Times
+read "3 Nov 2026, 23:59"; ids never reach the text (callers pass names).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+
+# Only letters, %, currency signs and spaces: the unit also travels to the chart script as data.
+_UNIT_IN_TITLE = re.compile(r"\(([A-Za-z%€$£ ]{1,12})\)\s*$")
+CURRENCIES = frozenset(("EUR", "USD", "GBP", "CHF", "€", "$", "£"))
+
+
+def measure_unit(title: str | None) -> str:
+    """Return the unit of measure a title ends with ("%" for "Perfect orders (%)"), or ""."""
+    found = _UNIT_IN_TITLE.search(title or "")
+    return found.group(1).strip() if found else ""
+
+
+def figure(value: float | None, unit: str = "", *, signed: bool = False) -> str:
+    """Return ``value`` for reading: "97.2 %", "EUR 212,400", "3,200", "4.87"; "–" when unknown."""
+    if value is None or not math.isfinite(value):
+        return "–"
+    size = abs(value)
+    digits = 0 if size >= 100 else 1 if size >= 10 else 2
+    if unit in CURRENCIES:
+        digits = 0 if size >= 10 else 2
+    text = f"{value:+,.{digits}f}" if signed else f"{value:,.{digits}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    if unit == "%":
+        return f"{text} %"
+    if unit in CURRENCIES:
+        return f"{unit} {text}"
+    return text
+
+
+def share(value: float | None, *, signed: bool = False) -> str:
+    """Return a share (0.176) as a percentage ("17.6 %", "+17.6 %" when ``signed``); "–" when unknown."""
+    if value is None or not math.isfinite(value):
+        return "–"
+    return f"{value * 100:+.1f} %" if signed else f"{value * 100:.1f} %"
+
+
+def human_date(value: dt.date | None) -> str:
+    """Return a date as "3 Nov 2026" ("–" for none)."""
+    if value is None:
+        return "–"
+    return f"{value.day} {value:%b %Y}"
+
+
+def human_time(value: dt.datetime | None) -> str:
+    """Return a moment as "3 Nov 2026, 23:59" in its own time zone ("–" for none)."""
+    if value is None:
+        return "–"
+    return f"{human_date(value.date())}, {value:%H:%M}"
+
+
+def days_between(later: dt.datetime | dt.date, earlier: dt.datetime | dt.date) -> int:
+    """Return whole days from ``earlier`` to ``later`` (dates of the moments)."""
+    first = earlier.date() if isinstance(earlier, dt.datetime) else earlier
+    last = later.date() if isinstance(later, dt.datetime) else later
+    return (last - first).days
+
+
+def plural(count: int, word: str) -> str:
+    """Return "1 day", "3 days"."""
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def lateness(due: dt.datetime | dt.date, now: dt.datetime) -> str:
+    """Return "3 days late", "due today" or "in 2 days" for a deadline seen at ``now``."""
+    days = days_between(now, due)
+    if days > 0:
+        return f"{plural(days, 'day')} late"
+    if days == 0:
+        return "due today"
+    return f"in {plural(-days, 'day')}"

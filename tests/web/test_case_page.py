@@ -1,0 +1,92 @@
+"""The case page as the place to decide: evidence first, only usable forms, refusals that keep the text."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+from web_world import Persona, sign_in
+
+pytestmark = pytest.mark.store
+
+CASE = "/cases/6"  # the red pilot spend, owned by the owner persona
+
+
+def section(page: str, marker: str, end: str = "</section>") -> str:
+    start = page.index(marker)
+    return page[start : page.index(end, start)]
+
+
+def test_the_case_page_leads_with_the_figures_the_chart_and_the_ladder(
+    client: TestClient, personas: dict[str, Persona]
+) -> None:
+    sign_in(client, personas["viewer"])
+    page = client.get(CASE).text
+    evidence = section(page, 'id="evidence-title"')
+    for marker in ('id="fig-plan"', 'id="fig-actual"', 'id="fig-variance"', 'data-chart="plan"'):
+        assert marker in evidence, marker
+    assert "EUR " in evidence  # a cost KPI's figures carry their currency
+    assert 'id="ladder"' in page
+    assert "holds it" in section(page, 'id="ladder"', "</ol>")
+
+
+def test_a_viewer_sees_no_form_and_is_told_who_acts(client: TestClient, personas: dict[str, Persona]) -> None:
+    sign_in(client, personas["viewer"])
+    page = client.get(CASE).text
+    assert 'id="explain-form"' not in page
+    assert 'id="close-form"' not in page
+    assert "its owner, the person holding it and its participants act on it" in page
+
+
+def test_an_explanation_is_confirmed_and_told_in_the_timeline(
+    client: TestClient, personas: dict[str, Persona]
+) -> None:
+    csrf = sign_in(client, personas["owner"])
+    answer = client.post(
+        f"{CASE}/explain", data={"category": "capacity", "text": "Courier rates rose", "csrf_token": csrf}
+    )
+    assert answer.status_code == 303
+    assert answer.headers["location"] == f"{CASE}?done=explained#timeline"
+    page = client.get(answer.headers["location"]).text
+    assert 'id="confirmation">Explanation recorded.' in page
+    timeline = section(page, 'id="timeline"', "</ol>")
+    assert "explained (capacity)" in timeline
+    assert "Courier rates rose" in timeline
+
+
+def test_a_refused_action_comes_back_with_its_message_and_what_was_typed(
+    client: TestClient, personas: dict[str, Persona]
+) -> None:
+    csrf = sign_in(client, personas["owner"])
+    answer = client.post(
+        f"{CASE}/act",
+        data={
+            "title": "Renegotiate the courier deal",
+            "owner": "ana",
+            "due": "2001-01-01",
+            "csrf_token": csrf,
+        },
+    )
+    assert answer.status_code == 400
+    form = section(answer.text, 'id="act-form"', "</form>")
+    assert 'role="alert"' in form
+    assert "already past" in form
+    assert 'value="Renegotiate the courier deal"' in form
+    assert 'value="2001-01-01"' in form
+
+
+def test_closing_asks_for_a_reason(client: TestClient, personas: dict[str, Persona]) -> None:
+    csrf = sign_in(client, personas["admin"])
+    inbox = client.get("/cases").text
+    ids = sorted({int(n) for n in re.findall(r'href="/cases/(\d+)"', inbox)} - {6})
+    case = f"/cases/{ids[-1]}"  # not the one the other page tests work on
+    refused = client.post(f"{case}/close", data={"note": "  ", "csrf_token": csrf})
+    assert refused.status_code == 400
+    assert "say why the case can be closed" in section(refused.text, 'id="close-form"', "</form>")
+    closed = client.post(f"{case}/close", data={"note": "Contract signed", "csrf_token": csrf})
+    assert closed.status_code == 303
+    page = client.get(closed.headers["location"]).text
+    assert "Case closed." in page
+    assert "Contract signed" in section(page, 'id="timeline"', "</ol>")
+    assert 'id="close-form"' not in page
