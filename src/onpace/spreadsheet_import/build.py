@@ -59,6 +59,7 @@ def import_workbook(path: Path, *, org: str | None, today: dt.date, output_name:
         read_okrs(layout, directory, okrs, today=today)
     for layout in _of(layouts, "kpi_targets"):
         read_kpis(layout, directory, kpis, okrs)
+    _judge_by_feeds(okrs, kpis, report)
     _summarise_people(directory)
     text = model_text(
         header=[
@@ -84,6 +85,25 @@ def import_workbook(path: Path, *, org: str | None, today: dt.date, output_name:
     except ModelFileError as exc:
         model, problems = None, exc.problems
     return ImportResult(text, model, problems, report.findings)
+
+
+def _judge_by_feeds(okrs: OkrBook, kpis: KpiBook, report: Report) -> None:
+    """Let a key result that KPIs feed be judged by them, not by a series nobody will send."""
+    feeders: dict[str, list[str]] = {}
+    for kpi in kpis.kpis:
+        for feed in kpi.get("feeds", []):
+            feeders.setdefault(feed["kr"], []).append(kpi["id"])
+    for objective in okrs.objectives:
+        for kr in objective["key_results"]:
+            if kr["id"] in feeders:
+                for key in ("measure", "direction", "grain", "aggregate", "plan"):
+                    kr.pop(key, None)
+                okrs.notes.pop(kr["id"], None)
+                report.guessed(
+                    f"key result {kr['id']}",
+                    f"judged by the KPIs that feed it ({', '.join(feeders[kr['id']])}), not by its own "
+                    "baseline and target",
+                )
 
 
 def _of(layouts: list[Layout], shape: str) -> list[Layout]:
