@@ -32,7 +32,7 @@ from onpace.api.text_guard import refuse_nul
 from onpace.config import Settings, SettingsError, get_settings
 from onpace.errors import UserError
 from onpace.storage.db import make_engine, make_session_factory
-from onpace.web import admin_pages, pages
+from onpace.web import admin_pages, pages, sign_on
 
 STATIC_DIR = Path(__file__).resolve().parent / "web" / "static"
 API_PREFIX = "/api/"
@@ -80,6 +80,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(pages.router)
     app.include_router(admin_pages.router)
     app.include_router(routes_metrics.router)
+    app.include_router(sign_on.router)
     app.add_middleware(routes_metrics.RequestMetrics)
 
     @app.get("/docs", include_in_schema=False)

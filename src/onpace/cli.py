@@ -156,7 +156,9 @@ def export(
 
 @app.command("import")
 def import_(
-    workbook: Annotated[Path, typer.Argument(help="The OKR/KPI workbook (.xlsx or .csv).", show_default=False)],
+    workbook: Annotated[
+        Path, typer.Argument(help="The OKR/KPI workbook (.xlsx or .csv).", show_default=False)
+    ],
     output: Annotated[Path, typer.Option("-o", "--output", help="The model file to write.")] = Path(
         "onpace.yaml"
     ),
@@ -178,7 +180,9 @@ def import_(
     for problem in result.problems:
         err.print(str(problem), markup=False, soft_wrap=True)
     if result.model is None:
-        fail(f"wrote {output}, but it has {len(result.problems)} problem(s); fix them, then `onpace validate`")
+        fail(
+            f"wrote {output}, but it has {len(result.problems)} problem(s); fix them, then `onpace validate`"
+        )
     model = result.model
     needs = sum(1 for f in result.findings if f.kind == "needs a person")
     guessed = len(result.findings) - needs

@@ -49,8 +49,14 @@ def test_the_okr_tracker_report_names_each_cell_that_needs_a_person() -> None:
         "okr-tracker.xlsx:Q3 OKRs!E8: needs a person: `Marta Ruiz` is not in the people sheet; "
         "added as `marta` without an email"
     ) in found
-    assert "okr-tracker.xlsx:Q3 OKRs!E9: needs a person: key result KR6 has no owner; given to `unassigned` for now" in found
-    assert "okr-tracker.xlsx:Q3 OKRs!G14: needs a person: key result KR11 has no target number; it has no plan" in found
+    assert (
+        "okr-tracker.xlsx:Q3 OKRs!E9: needs a person: key result KR6 has no owner; given to `unassigned` for now"
+        in found
+    )
+    assert (
+        "okr-tracker.xlsx:Q3 OKRs!G14: needs a person: key result KR11 has no target number; it has no plan"
+        in found
+    )
     assert "okr-tracker.xlsx:Q3 OKRs!E5: guessed: `Sofia` read as Sofia Lind" in found
     assert any("Q3 OKRs!H3: guessed: `Unit` read as a unit of measure" in f for f in found)
 
@@ -118,7 +124,10 @@ def test_a_csv_export_of_the_okr_sheet_imports_the_same_key_results(tmp_path: Pa
         writer = csv.writer(handle)
         for row in sheet.iter_rows(min_row=3, values_only=True):
             writer.writerow(
-                [v.date().isoformat() if isinstance(v, dt.datetime) else ("" if v is None else v) for v in row]
+                [
+                    v.date().isoformat() if isinstance(v, dt.datetime) else ("" if v is None else v)
+                    for v in row
+                ]
             )
     from_csv = import_workbook(target, org="Harbor & Pine", today=TODAY)
     from_xlsx = import_workbook(WORKBOOKS / "okr-tracker.xlsx", org="Harbor & Pine", today=TODAY)

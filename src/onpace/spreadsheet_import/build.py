@@ -8,13 +8,13 @@ from pathlib import Path
 
 from onpace.domain.model import Model
 from onpace.modelfile import ModelFileError, Problem, parse_model_text
+from onpace.spreadsheet_import.emit import model_text
 from onpace.spreadsheet_import.findings import Finding, Report
 from onpace.spreadsheet_import.kpis import KpiBook, read_kpis
 from onpace.spreadsheet_import.layout import Layout, read_layout
 from onpace.spreadsheet_import.okrs import OkrBook, read_okrs
 from onpace.spreadsheet_import.people import TOP_UNIT, UNASSIGNED, Directory, read_people
 from onpace.spreadsheet_import.sheets import WorkbookError, read_workbook
-from onpace.spreadsheet_import.emit import model_text
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,9 @@ class ImportResult:
     findings: list[Finding]
 
 
-def import_workbook(path: Path, *, org: str | None, today: dt.date, output_name: str = "onpace.yaml") -> ImportResult:
+def import_workbook(
+    path: Path, *, org: str | None, today: dt.date, output_name: str = "onpace.yaml"
+) -> ImportResult:
     """Turn the workbook at ``path`` into onpace.yaml text, noting guesses and what needs a person.
 
     ``org`` names the organisation (default: from the file name, noted as a guess); ``today``
@@ -131,7 +133,9 @@ def _person(person: object) -> dict[str, object]:
 
 
 def _person_notes(directory: Directory) -> dict[str, str]:
-    notes = {p.id: "needs an email" for p in directory.people.values() if p.email is None and p.id != UNASSIGNED}
+    notes = {
+        p.id: "needs an email" for p in directory.people.values() if p.email is None and p.id != UNASSIGNED
+    }
     if UNASSIGNED in directory.people:
         notes[UNASSIGNED] = "needs a person: give what this placeholder owns to real owners"
     return notes

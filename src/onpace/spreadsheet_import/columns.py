@@ -108,10 +108,10 @@ def period_of(header: CellValue) -> Period | None:
         year, month = int(match.group(1)), int(match.group(2))
         return _month(year, month) if 1 <= month <= 12 else None
     if match := _MONTH_TEXT.match(words.replace("-", " ").strip()) or _MONTH_TEXT.match(text):
-        month = _MONTHS.get(match.group(1))
-        if month is not None:
+        named = _MONTHS.get(match.group(1))
+        if named is not None:
             year = int(match.group(2))
-            return _month(year + 2000 if year < 100 else year, month)
+            return _month(year + 2000 if year < 100 else year, named)
     if match := _ISO_WEEK.match(text.replace(" ", "")) or _ISO_WEEK.match(text):
         year = int(match.group(1) or match.group(4))
         week = int(match.group(2) or match.group(3))

@@ -44,7 +44,9 @@ def _objective(item: Mapping[str, Any], notes: Mapping[str, str]) -> list[str]:
     lines = []
     for index, (key, value) in enumerate(head.items()):
         prefix = "  - " if index == 0 else "    "
-        lines.append(f"{prefix}{key}: {flow({'v': value})[4:-1]}" + (_note(item, notes) if index == 0 else ""))
+        lines.append(
+            f"{prefix}{key}: {flow({'v': value})[4:-1]}" + (_note(item, notes) if index == 0 else "")
+        )
     if not item["key_results"]:
         lines.append("    key_results: []")
         return lines

@@ -76,7 +76,7 @@ def read_kpis(layout: Layout, directory: Directory, book: KpiBook, okrs: OkrBook
             row.get(layout.col("owner")), sheet.where(row.number, layout.col("owner")), f"KPI `{ident}`", unit
         )
         targets = _targets(layout, row)
-        measure = _measure(row, layout, str(name), targets, guessed_measure, ident)
+        measure = _measure(row, layout, name=str(name), targets=targets, guessed=guessed_measure, ident=ident)
         direction = _direction(row, layout, guessed_direction, ident)
         grain = layout.periods[0][1].grain if layout.periods else "month"
         kpi: dict[str, Any] = {
@@ -99,7 +99,9 @@ def read_kpis(layout: Layout, directory: Directory, book: KpiBook, okrs: OkrBook
         feeds = row.get(layout.col("feeds")) or row.get(layout.col("key_result"))
         if feeds is not None:
             kr = okrs.kr_by_title.get(str(feeds).strip().lower()) or (
-                str(feeds).strip().upper() if str(feeds).strip().upper() in okrs.kr_by_title.values() else None
+                str(feeds).strip().upper()
+                if str(feeds).strip().upper() in okrs.kr_by_title.values()
+                else None
             )
             if kr is None:
                 report.needs_person(
@@ -137,6 +139,7 @@ def _targets(layout: Layout, row: Row) -> list[tuple[Period, Number]]:
 def _measure(
     row: Row,
     layout: Layout,
+    *,
     name: str,
     targets: list[tuple[Period, Number]],
     guessed: list[tuple[str, str]],
@@ -148,7 +151,11 @@ def _measure(
             return "flow"
         if LEVEL_MEASURE.search(str(given)):
             return "level"
-    units = " ".join(str(n.unit) for _, n in targets if n.unit) + " " + str(row.get(layout.col("unit_of_measure")) or "")
+    units = (
+        " ".join(str(n.unit) for _, n in targets if n.unit)
+        + " "
+        + str(row.get(layout.col("unit_of_measure")) or "")
+    )
     measure = "level" if LEVEL_WORDS.search(f"{name} {units}") else "flow"
     guessed.append((ident, measure))
     return measure
@@ -177,7 +184,9 @@ def _plan(
             return {"per_bucket": values[0]}
         # Flow plans are cumulative: the total to date at the end of each bucket, from 0 at the start.
         start = cycle.start if cycle is not None else targets[0][0].first
-        points = {start: 0.0} | {p.last: total for (p, _), total in zip(targets, accumulate(values), strict=True)}
+        points = {start: 0.0} | {
+            p.last: total for (p, _), total in zip(targets, accumulate(values), strict=True)
+        }
         return {"points": points}
     return {"points": {p.last: n.value for p, n in targets}}
 

@@ -76,7 +76,9 @@ def read_okrs(layout: Layout, directory: Directory, book: OkrBook, *, today: dt.
         )
     for objective in book.objectives:
         if not objective["key_results"]:
-            report.needs_person(objective.pop("_where"), f"objective `{objective['title']}` has no key results")
+            report.needs_person(
+                objective.pop("_where"), f"objective `{objective['title']}` has no key results"
+            )
         objective.pop("_where", None)
         objective.pop("_team", None)
 
@@ -113,7 +115,9 @@ def _cycle(layout: Layout, row: Row, book: OkrBook, directory: Directory, *, tod
         due = date_of(row.get(layout.col("due")))
         if due is not None:
             quarter = (due.year, (due.month - 1) // 3 + 1)
-            directory.report.guessed(where, f"cycle {quarter[0]}-Q{quarter[1]}, the quarter of the due date {due}")
+            directory.report.guessed(
+                where, f"cycle {quarter[0]}-Q{quarter[1]}, the quarter of the due date {due}"
+            )
         else:
             quarter = (today.year, (today.month - 1) // 3 + 1)
             directory.report.needs_person(
@@ -132,7 +136,10 @@ def _key_result(
     ident = f"KR{number}"
     title = str(row.get(col("key_result")))
     owner = directory.owner(
-        row.get(col("owner")), sheet.where(row.number, col("owner")), f"key result {ident}", objective["_team"]
+        row.get(col("owner")),
+        sheet.where(row.number, col("owner")),
+        f"key result {ident}",
+        objective["_team"],
     )
     kr: dict[str, Any] = {"id": ident, "title": title, "owner": owner}
     book.kr_by_title[title.lower()] = ident

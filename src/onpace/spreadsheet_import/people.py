@@ -49,13 +49,13 @@ class Directory:
 
     def add(self, name: str, email: str | None, unit: str | None) -> Person:
         """Add a person and index them by name, first name (when unique) and email."""
-        base = slug(name.split()[0] if name.split() else name, fallback="person")
+        base = slug(name.split(maxsplit=1)[0] if name.split() else name, fallback="person")
         person = Person(unique(base, set(self.people)), name, email, unit)
         self.people[person.id] = person
         self.by_key.setdefault(name.lower(), person.id)
         if email:
             self.by_key.setdefault(email.lower(), person.id)
-        first = name.split()[0].lower() if name.split() else ""
+        first = name.split(maxsplit=1)[0].lower() if name.split() else ""
         if first:
             # A first name stands for a person only while nobody else has it.
             self.by_key[f"first:{first}"] = "" if f"first:{first}" in self.by_key else person.id

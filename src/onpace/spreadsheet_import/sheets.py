@@ -13,6 +13,7 @@ import io
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
@@ -75,7 +76,9 @@ def read_workbook(path: Path) -> list[Sheet]:
     if suffix == ".csv":
         return [_csv_sheet(path)]
     if suffix not in (".xlsx", ".xlsm"):
-        raise WorkbookError(f"{path}: expected an .xlsx workbook or a .csv file (save .xls and .ods as .xlsx)")
+        raise WorkbookError(
+            f"{path}: expected an .xlsx workbook or a .csv file (save .xls and .ods as .xlsx)"
+        )
     try:
         book = load_workbook(path, read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as exc:
@@ -83,7 +86,7 @@ def read_workbook(path: Path) -> list[Sheet]:
     sheets = []
     try:
         for worksheet in book.worksheets:
-            rows = [tuple(row) for row in worksheet.iter_rows(values_only=True)]
+            rows = [cast(tuple[CellValue, ...], tuple(row)) for row in worksheet.iter_rows(values_only=True)]
             sheet = _table(path.name, worksheet.title, rows)
             if sheet is not None:
                 sheets.append(sheet)

@@ -189,6 +189,8 @@ async def login(
     """Check the credentials; on success rotate the session and go where the visitor was going."""
     await check_csrf(request, None)
     state = app_state(request)
+    if not state.settings.password_login and state.settings.oidc_issuer:
+        return error_page(request, 403, "sign in with single sign-on: passwords are turned off here")
     with state.sessions() as session:
         user = authenticate(session, email, password)
         uid = user.id if user is not None else None
