@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 import uvicorn
+from oidc_world import ROLE_MAP, Provider
 from pydantic import SecretStr
 from web_world import SECRET_KEY, Persona
 
-from conftest import ROLE_MAP, Provider
 from onpace.app import create_app
 from onpace.config import Settings
 

@@ -12,10 +12,9 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 from fastapi import FastAPI
+from oidc_world import ROLE_MAP, Provider
 from pydantic import SecretStr
 from sqlalchemy import select
-
-from conftest import ROLE_MAP, Provider
 
 warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
 from fastapi.testclient import TestClient
