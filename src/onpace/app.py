@@ -34,7 +34,7 @@ from onpace.api.text_guard import refuse_nul
 from onpace.config import Settings, SettingsError, get_settings
 from onpace.errors import UserError
 from onpace.storage.db import make_engine, make_session_factory
-from onpace.web import account_pages, cycle_pages, pages, sign_in_pages
+from onpace.web import account_pages, cycle_pages, pages, sign_in_pages, sign_on
 from onpace.web.routers import ROUTERS
 from onpace.web.security_headers import SecurityHeaders
 
@@ -87,6 +87,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(account_pages.router)
     app.add_middleware(SecurityHeaders, https=settings.base_url.startswith("https://"))
     app.include_router(routes_metrics.router)
+    app.include_router(sign_on.router)
     app.add_middleware(routes_metrics.RequestMetrics)
     app.include_router(cycle_pages.router)
 

@@ -166,6 +166,48 @@ def export(
         out.print(f"wrote {output}")
 
 
+@app.command("import")
+def import_(
+    workbook: Annotated[
+        Path, typer.Argument(help="The OKR/KPI workbook (.xlsx or .csv).", show_default=False)
+    ],
+    output: Annotated[Path, typer.Option("-o", "--output", help="The model file to write.")] = Path(
+        "onpace.yaml"
+    ),
+    org: Annotated[
+        str | None, typer.Option("--org", help="The organisation's name (default: from the file name).")
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Overwrite the output file if it exists.")] = False,
+) -> None:
+    """Turn an OKR/KPI workbook into a model file, and report what was guessed and what needs a person."""
+    from onpace.spreadsheet_import import import_workbook
+
+    if output.exists() and not force:
+        fail(f"{output} exists; choose another -o or add --force")
+    with user_errors():
+        result = import_workbook(workbook, org=org, today=today(), output_name=str(output))
+        output.write_text(result.text, encoding="utf-8")
+    for finding in result.findings:
+        err.print(str(finding), markup=False, soft_wrap=True)
+    for problem in result.problems:
+        err.print(str(problem), markup=False, soft_wrap=True)
+    if result.model is None:
+        fail(
+            f"wrote {output}, but it has {len(result.problems)} problem(s); fix them, then `onpace validate`"
+        )
+    model = result.model
+    needs = sum(1 for f in result.findings if f.kind == "needs a person")
+    guessed = len(result.findings) - needs
+    out.print(
+        f"wrote {output}: {len(model.objectives)} objectives, "
+        f"{sum(len(o.key_results) for o in model.objectives)} key results, {len(model.kpis)} KPIs, "
+        f"{len(model.people)} people; it validates. {guessed} guess(es) to check and {needs} thing(s) "
+        f"that need a person are listed above. Next: `onpace load {output}`",
+        soft_wrap=True,
+        markup=False,
+    )
+
+
 @app.command()
 def replay(
     model: ModelPath,

@@ -85,6 +85,39 @@ class Settings(BaseSettings):
     smtp_url: SecretStr | None = None
     """Apprise mail URL (``mailtos://user:pass@host``) through which people's own email is sent."""
 
+    password_login: bool = True
+    """Offer the email-and-password form; turn off when everyone signs in through single sign-on."""
+
+    oidc_issuer: str | None = None
+    """OpenID provider for single sign-on (its ``/.well-known/openid-configuration`` is read)."""
+
+    oidc_client_id: str | None = None
+    """onpace's client id at the provider; the redirect URI to register is ``BASE_URL/login/sso/callback``."""
+
+    oidc_client_secret: SecretStr | None = None
+    """onpace's client secret at the provider (give it as ``ONPACE_OIDC_CLIENT_SECRET_FILE``)."""
+
+    oidc_scopes: str = "openid email profile"
+    """Scopes asked for; ``openid`` and ``email`` are needed."""
+
+    oidc_allowed_domains: str = ""
+    """Comma-separated email domains that may sign in (empty: any domain the provider vouches for)."""
+
+    oidc_role_claim: str | None = None
+    """Claim holding the user's groups or role (e.g. ``groups``), read through ``oidc_role_map``."""
+
+    oidc_role_map: str = ""
+    """``value=role`` pairs, comma-separated (``onpace-admins=admin,planning=editor``); first match wins."""
+
+    oidc_default_role: str = "viewer"
+    """Role of a user provisioned on first sign-in when no mapped claim value applies."""
+
+    oidc_person_claim: str | None = None
+    """Claim holding the person id of the model (else people are matched by email)."""
+
+    oidc_org: str | None = None
+    """Organisation that users provisioned by single sign-on join (default: the store's only one)."""
+
     log_json: bool = False
     """Write logs as JSON lines (production) instead of the console format."""
 

@@ -21,7 +21,8 @@ def apprise_schemes() -> frozenset[str]:
     """Return the URL schemes the installed Apprise can send to (read once per process)."""
     from apprise.manager_plugins import NotificationManager
 
-    return frozenset(scheme.lower() for scheme in NotificationManager().schemas())
+    manager = NotificationManager()  # type: ignore[no-untyped-call]
+    return frozenset(scheme.lower() for scheme in manager.schemas())  # type: ignore[no-untyped-call]
 
 
 def scheme_of(url: str) -> str:

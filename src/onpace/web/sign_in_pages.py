@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from onpace.api.deps import app_state, browser_session, check_csrf, now, signer
 from onpace.api.security import new_session
 from onpace.services.sign_in import SignIn, sign_in, sign_out
-from onpace.web.pages import render
+from onpace.web.pages import error_page, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -51,6 +51,8 @@ async def login(
     """Check the credentials; on success start a session and go where the visitor was going."""
     await check_csrf(request, None)
     state = app_state(request)
+    if not state.settings.password_login and state.settings.oidc_issuer:
+        return error_page(request, 403, "sign in with single sign-on: passwords are turned off here")
     address = client_address(request)
 
     def attempt() -> SignIn:
