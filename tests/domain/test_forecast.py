@@ -141,8 +141,9 @@ def test_a_stale_kpi_is_forecast_from_its_last_bucket_with_data() -> None:
     the_model = model(kpi("k"))
     r = result(evaluate(the_model, weekly("k", [100.0, 99.0, 98.0, 97.0]), WEEK_END[8]), "k")
     assert r.stale is True
-    # Figures are taken at the last point (mid-week): its week is not complete then.
-    assert r.forecast_end == pytest.approx(100.0 + smoothed([0.0, -1.0, -2.0]))
+    # A stale series is judged through the end of its last bucket with data (docs/semantics.md):
+    # its fourth week counts as complete, so all four deviations feed the projection.
+    assert r.forecast_end == pytest.approx(100.0 + smoothed([0.0, -1.0, -2.0, -3.0]))
 
 
 def test_a_clean_line_keeps_its_trend_nearly_undamped() -> None:
