@@ -478,6 +478,9 @@ def report(title: str, tally: Tally, methods: list[str]) -> dict[str, float]:
         pa, ra, fa = classify(any_alarm, red)
         pm, rm, fm = classify(mid_alarm, red)
         median_lead = float(np.nanmedian(lead)) if np.any(~np.isnan(lead)) else float("nan")
+        if method == "status":
+            print(f"{method:<9} {'—':>6} {'—':>6} {'—':>6} {'—':>6} | {pa:5.2f} {ra:5.2f} {fa:5.2f} | {pm:5.2f} {rm:5.2f} {fm:5.2f} | {median_lead:.0f}")
+            continue
         print(
             f"{method:<9} {np.nanmean(smape):6.2f} {np.nanmean(mase):6.2f} {_median(mase):6.2f} {np.nanmean(cover):6.2f} | "
             f"{pa:5.2f} {ra:5.2f} {fa:5.2f} | {pm:5.2f} {rm:5.2f} {fm:5.2f} | {median_lead:.0f}"
