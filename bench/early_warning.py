@@ -116,7 +116,10 @@ def cut(
 ) -> list[Group]:
     """Cut every series of a set into cycles and draw each cycle's target."""
     groups: list[Group] = []
-    for grain, kinds, length, history in (("month", ("monthly",), 6, 13), ("week", ("quarterly", "other"), 13, 4)):
+    for grain, kinds, length, history in (
+        ("month", ("monthly",), 6, 13),
+        ("week", ("quarterly", "other"), 13, 4),
+    ):
         hist_rows: list[Array] = []
         cyc_rows: list[Array] = []
         period = 12 if grain == "month" else 4
@@ -278,7 +281,14 @@ def seasonal_copy(group: Group, rng: np.random.Generator) -> Group:
     growth = rng.uniform(-0.05, 0.20, group.size)
     target = group.hist[:, -12 + group.length - 1] * (1.0 + growth)
     return Group(
-        f"{group.name} seasonal", group.grain, group.period, group.hist, group.cyc, target, group.held_out, growth
+        f"{group.name} seasonal",
+        group.grain,
+        group.period,
+        group.hist,
+        group.cyc,
+        target,
+        group.held_out,
+        growth,
     )
 
 
@@ -319,9 +329,7 @@ def run_statsforecast(group: Group, count: int, rng: np.random.Generator) -> Boo
         frames.append(pl.DataFrame({"unique_id": str(i), "ds": np.arange(y.size), "y": y}))
     df = pl.concat(frames).to_pandas()
     season = group.period if h0 + origin > 2 * group.period + 2 else 1
-    sf = StatsForecast(
-        models=[AutoETS(season_length=season), Theta(season_length=season)], freq=1, n_jobs=1
-    )
+    sf = StatsForecast(models=[AutoETS(season_length=season), Theta(season_length=season)], freq=1, n_jobs=1)
     out = sf.forecast(df=df, h=k - origin, level=[80])
     out = pl.from_pandas(out.reset_index() if "unique_id" not in out.columns else out)
     for method, column in (("autoets", "AutoETS"), ("theta", "Theta")):
@@ -438,7 +446,11 @@ def judge(group: Group, tally: Tally, rows: Bools | None, methods: list[str], po
             first, mid = alarms(group, method, policy)
             first_red = np.where(group.status == 2, np.arange(1, k + 1)[None, :], k + 1).min(axis=1)
             lead = np.where(red & ~np.isnan(first) & (first <= first_red), first_red - first, np.nan)
-            for part, values in ((tally.alarm_any, (~np.isnan(first))[keep].astype(np.float64)), (tally.alarm_mid, mid[keep]), (tally.lead, lead[keep])):
+            for part, values in (
+                (tally.alarm_any, (~np.isnan(first))[keep].astype(np.float64)),
+                (tally.alarm_mid, mid[keep]),
+                (tally.lead, lead[keep]),
+            ):
                 tally.add(method, part, values)
             for part in (tally.smape, tally.mase, tally.horizon, tally.cover):
                 tally.add(method, part, np.full(1, np.nan))
@@ -479,14 +491,24 @@ def report(title: str, tally: Tally, methods: list[str]) -> dict[str, float]:
         pm, rm, fm = classify(mid_alarm, red)
         median_lead = float(np.nanmedian(lead)) if np.any(~np.isnan(lead)) else float("nan")
         if method == "status":
-            print(f"{method:<9} {'—':>6} {'—':>6} {'—':>6} {'—':>6} | {pa:5.2f} {ra:5.2f} {fa:5.2f} | {pm:5.2f} {rm:5.2f} {fm:5.2f} | {median_lead:.0f}")
+            print(
+                f"{method:<9} {'—':>6} {'—':>6} {'—':>6} {'—':>6} | {pa:5.2f} {ra:5.2f} {fa:5.2f} | {pm:5.2f} {rm:5.2f} {fm:5.2f} | {median_lead:.0f}"
+            )
             continue
         print(
             f"{method:<9} {np.nanmean(smape):6.2f} {np.nanmean(mase):6.2f} {_median(mase):6.2f} {np.nanmean(cover):6.2f} | "
             f"{pa:5.2f} {ra:5.2f} {fa:5.2f} | {pm:5.2f} {rm:5.2f} {fm:5.2f} | {median_lead:.0f}"
         )
         if method == "onpace":
-            figures = {"pa": pa, "ra": ra, "fa": fa, "pm": pm, "rm": rm, "fm": fm, "smape": float(np.nanmean(smape))}
+            figures = {
+                "pa": pa,
+                "ra": ra,
+                "fa": fa,
+                "pm": pm,
+                "rm": rm,
+                "fm": fm,
+                "smape": float(np.nanmean(smape)),
+            }
         if method == "naive":
             figures["naive"] = float(np.nanmean(smape))
     horizons = np.concatenate(tally.horizon["onpace"])
@@ -533,7 +555,9 @@ def main() -> int:
 
         policy = dataclasses.replace(policy, at_risk_after=args.at_risk_after)
     started = time.perf_counter()
-    groups = [g for name, series in load_series(args.quick).items() for g in cut(name, series, args.cycles, rng)]
+    groups = [
+        g for name, series in load_series(args.quick).items() for g in cut(name, series, args.cycles, rng)
+    ]
     methods = ["onpace", "naive", "ses", "status"]
     sf_methods = ["onpace", "naive", "ses", "autoets", "theta", "status"]
     overall, dev, held, sf_tally = Tally(), Tally(), Tally(), Tally()

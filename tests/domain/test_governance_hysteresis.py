@@ -53,8 +53,13 @@ def test_three_needs_two_earlier_at_risk_evaluations_counted_by_the_caller() -> 
 
     def opened(streak: int) -> list[tuple[str, str, str]]:
         decision = govern(
-            model, found, [], as_of=MONDAYS[2], now=dt.datetime(2026, 1, 27, tzinfo=dt.UTC),
-            findings=[], risk_streaks={"lab_yield": streak},
+            model,
+            found,
+            [],
+            as_of=MONDAYS[2],
+            now=dt.datetime(2026, 1, 27, tzinfo=dt.UTC),
+            findings=[],
+            risk_streaks={"lab_yield": streak},
         )
         return events(decision, "case_opened")
 

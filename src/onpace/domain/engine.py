@@ -25,7 +25,7 @@ import numpy.typing as npt
 import polars as pl
 
 from onpace.domain import formula as fx
-from onpace.domain import whatif
+from onpace.domain import seasonal, whatif
 from onpace.domain.calendar import GRAIN_CODES, Layout, day_number, kpi_cycles, kr_cycles, layout
 from onpace.domain.evaluate import (
     AGGREGATE_CODES,
@@ -43,7 +43,6 @@ from onpace.domain.evaluate import (
     shortfall,
     threshold,
 )
-from onpace.domain import seasonal
 from onpace.domain.forecast import Projection, forecast_buckets, project
 from onpace.domain.graph import check_cycles, combine, feed_links, impact, objective_links, threats
 from onpace.domain.leadlag import lead_lag
