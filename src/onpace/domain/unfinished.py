@@ -24,7 +24,10 @@ NOTHING = -(1 << 40)
 
 def _unfinished(first: Ints, last: Ints, row_to: Ints, today: int) -> Bools:
     """Return which rows are the running bucket: holding ``today`` and ending after it, or a day."""
-    return (first <= today) & ((today < last) | (first == last)) & (last >= today) & (row_to == today)
+    running: Bools = (
+        (first <= today) & ((today < last) | (first == last)) & (last >= today) & (row_to == today)
+    )
+    return running
 
 
 def owed_share(first: Ints, last: Ints, last_day: Ints, *, row_to: Ints, today: int) -> Floats:
