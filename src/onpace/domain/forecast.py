@@ -295,11 +295,12 @@ def variance_factors(state: SmoothingState, rows: Ints, first: Array, last: Arra
         return np.zeros(0)
     top = int(max(last.max(), 1.0))
     steps = np.arange(1, top + 1, dtype=np.float64)[None, :]
-    alpha, beta, phi = state.alpha[rows], state.beta[rows], state.phi[rows]
+    # Tables per series (not per projected bucket): rows of one series share their weights.
+    series, pick = np.unique(rows, return_inverse=True)
+    alpha, beta, phi = state.alpha[series], state.beta[series], state.phi[series]
     c = alpha[:, None] + (alpha * beta)[:, None] * trend_sum(phi[:, None], steps)
-    running = np.concatenate([np.zeros((rows.size, 1)), np.cumsum(c, axis=1)], axis=1)  # C(0..top)
-    squares = np.concatenate([np.zeros((rows.size, 1)), np.cumsum(c * c, axis=1)], axis=1)
-    pick = np.arange(rows.size)
+    running = np.concatenate([np.zeros((series.size, 1)), np.cumsum(c, axis=1)], axis=1)  # C(0..top)
+    squares = np.concatenate([np.zeros((series.size, 1)), np.cumsum(c * c, axis=1)], axis=1)
     h = last.astype(np.int64)
     factor = 1.0 + squares[pick, h - 1]
     if flow.any():
@@ -311,7 +312,7 @@ def variance_factors(state: SmoothingState, rows: Ints, first: Array, last: Arra
             f0 = first[later].astype(np.int64)
             f1 = h[later]
             exact = np.zeros(later.size)
-            run_rows = running[later]
+            run_rows = running[pick[later]]
             sub = np.arange(later.size)
             for m in range(1, int(f1.max()) + 1):
                 inside = m <= f1
@@ -489,8 +490,7 @@ def project(
     h = (fb.fk[future] - used[fs] + 1).astype(np.float64)
     first, last = fb.first[future], fb.last[future]
     # The share of each bucket still to come: the unfinished one owes only what is not yet owed.
-    starts = np.append(0, fb.last_row[:-1] + 1)
-    owed = np.maximum.reduceat(figures.owed_through, starts)[future]
+    owed = figures.owed_through[fs]
     weight = (last - np.clip(owed, first - 1, last)) / (last - first + 1)
     dev_hat = level[fs] + trend_sum(phi[fs], h) * trend[fs]
     cumulative_plan = (opening[s] + _segment_cumsum(fb.plan_amount, s))[future]
