@@ -462,7 +462,9 @@ def judge(group: Group, tally: Tally, rows: Bools | None, methods: list[str], po
         tally.add(method, tally.mase, (err / np.where(scale3 > 0, scale3, np.nan))[mask_any])
         tally.add(method, tally.horizon, horizon[mask_any].astype(np.float64))
         inside = (truth >= group.low[method]) & (truth <= group.high[method])
-        tally.add(method, tally.cover, inside[mask_any].astype(np.float64))
+        # A method without an interval (seasonal naive) has no coverage, not a coverage of 0.
+        covered = np.where(np.isnan(group.low[method]), np.nan, inside.astype(np.float64))
+        tally.add(method, tally.cover, covered[mask_any])
         first, mid = alarms(group, method, policy)
         tally.add(method, tally.alarm_any, (~np.isnan(first))[keep].astype(np.float64))
         tally.add(method, tally.alarm_mid, mid[keep])
