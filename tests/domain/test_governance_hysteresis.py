@@ -21,6 +21,7 @@ def test_an_at_risk_projection_opens_a_case_only_on_its_second_evaluation_in_a_r
     model = with_policy(world(), at_risk_after=2)
     first = store.run(model, results(**at_risk()), MONDAYS[0])  # type: ignore[arg-type]
     assert events(first, "case_opened") == []
+    assert events(first, "status_changed") == [("status_changed", "at_risk", "lab_yield")]
     second = store.run(model, results(**at_risk()), MONDAYS[1])  # type: ignore[arg-type]
     assert events(second, "case_opened") == [("case_opened", "at_risk", "lab_yield")]
 
