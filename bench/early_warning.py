@@ -75,6 +75,7 @@ class Group:
     cyc: Array  # (n, K) the cycle's bucket values
     target: Array
     held_out: bool
+    growth: Array | None = None  # a seasonal plan's growth: the same months a year earlier × (1 + growth)
     status: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros((0, 0), dtype=np.int64))
     end_fc: dict[str, Array] = field(default_factory=dict)  # method -> (n, K) end forecast at origin k
     point: dict[str, Array] = field(default_factory=dict)  # method -> (n, K, K) forecast[origin, bucket]
@@ -115,7 +116,10 @@ def cut(
 ) -> list[Group]:
     """Cut every series of a set into cycles and draw each cycle's target."""
     groups: list[Group] = []
-    for grain, kinds, length, history in (("month", ("monthly",), 6, 13), ("week", ("quarterly", "other"), 13, 4)):
+    for grain, kinds, length, history in (
+        ("month", ("monthly",), 6, 13),
+        ("week", ("quarterly", "other"), 13, 4),
+    ):
         hist_rows: list[Array] = []
         cyc_rows: list[Array] = []
         period = 12 if grain == "month" else 4
@@ -164,6 +168,14 @@ def run_engine(group: Group, policy: Policy) -> None:
     buckets = bucket_dates(group.grain, k)
     cycle = Cycle("C", buckets[0][0], buckets[-1][1])
     ids = [f"s{i:06d}" for i in range(n)]
+    seasonal = group.growth is not None
+    reference = Cycle("REF", dt.date(2025, 1, 1), dt.date(2025, 12, 31))
+
+    def plan(i: int) -> Plan:
+        if group.growth is not None:
+            return Plan(seasonal_from="REF", growth=float(group.growth[i]))
+        return Plan(baseline=float(group.hist[i, -1]), target=float(group.target[i]))
+
     kpis = tuple(
         Kpi(
             id=ids[i],
@@ -173,17 +185,23 @@ def run_engine(group: Group, policy: Policy) -> None:
             measure="level",
             grain=group.grain,  # type: ignore[arg-type]
             aggregate="mean",
-            plan=Plan(baseline=float(group.hist[i, -1]), target=float(group.target[i])),
+            plan=plan(i),
             cycle="C",
         )
         for i in range(n)
     )
-    model = Model(org="bench", cycles=(cycle,), kpis=kpis, policy=policy)
+    model = Model(org="bench", cycles=(cycle, reference), kpis=kpis, policy=policy)
+    values = group.cyc
+    days = [b[0] for b in buckets]
+    if seasonal:
+        # The twelve months before the cycle are the reference year (2025) of the seasonal plan.
+        values = np.hstack([group.hist[:, -12:], group.cyc])
+        days = [dt.date(2025, m, 1) for m in range(1, 13)] + days
     points = pl.DataFrame(
         {
-            "metric": np.repeat(np.array(ids), k),
-            "date": np.tile(np.array([b[0] for b in buckets], dtype="datetime64[D]"), n),
-            "value": group.cyc.ravel(),
+            "metric": np.repeat(np.array(ids), len(days)),
+            "date": np.tile(np.array(days, dtype="datetime64[D]"), n),
+            "value": values.ravel(),
         }
     ).with_columns(pl.col("date").cast(pl.Date))
     status = np.zeros((n, k), dtype=np.int64)
@@ -243,6 +261,35 @@ def run_baselines(group: Group) -> None:
             end_fc[:, origin - 1] = level
         group.point[method], group.low[method], group.high[method] = point, low, high
         group.end_fc[method] = end_fc
+    if group.period == 12 and h0 >= 12:
+        # Seasonal naive: each bucket as the same month a year earlier.
+        point = np.full((n, k, k), np.nan)
+        end_fc = np.full((n, k), np.nan)
+        for origin in range(MIN_ORIGIN, k):
+            point[:, origin - 1, origin:] = full[:, h0 + origin - 12 : h0 + k - 12]
+            end_fc[:, origin - 1] = full[:, h0 + k - 1 - 12]
+        group.point["snaive"], group.end_fc["snaive"] = point, end_fc
+        group.low["snaive"], group.high["snaive"] = np.full_like(point, np.nan), np.full_like(point, np.nan)
+
+
+def seasonal_copy(group: Group, rng: np.random.Generator) -> Group:
+    """Return the monthly group's cycles planned from the same months a year earlier × (1 + growth).
+
+    The growth is drawn like the linear plans' ambition (uniform in [−0.05, 0.20] over the
+    previous year's level), so about as many cycles end red.
+    """
+    growth = rng.uniform(-0.05, 0.20, group.size)
+    target = group.hist[:, -12 + group.length - 1] * (1.0 + growth)
+    return Group(
+        f"{group.name} seasonal",
+        group.grain,
+        group.period,
+        group.hist,
+        group.cyc,
+        target,
+        group.held_out,
+        growth,
+    )
 
 
 def _ses(seen: Array, alphas: Array) -> tuple[Array, Array, Array]:
@@ -282,9 +329,7 @@ def run_statsforecast(group: Group, count: int, rng: np.random.Generator) -> Boo
         frames.append(pl.DataFrame({"unique_id": str(i), "ds": np.arange(y.size), "y": y}))
     df = pl.concat(frames).to_pandas()
     season = group.period if h0 + origin > 2 * group.period + 2 else 1
-    sf = StatsForecast(
-        models=[AutoETS(season_length=season), Theta(season_length=season)], freq=1, n_jobs=1
-    )
+    sf = StatsForecast(models=[AutoETS(season_length=season), Theta(season_length=season)], freq=1, n_jobs=1)
     out = sf.forecast(df=df, h=k - origin, level=[80])
     out = pl.from_pandas(out.reset_index() if "unique_id" not in out.columns else out)
     for method, column in (("autoets", "AutoETS"), ("theta", "Theta")):
@@ -401,7 +446,11 @@ def judge(group: Group, tally: Tally, rows: Bools | None, methods: list[str], po
             first, mid = alarms(group, method, policy)
             first_red = np.where(group.status == 2, np.arange(1, k + 1)[None, :], k + 1).min(axis=1)
             lead = np.where(red & ~np.isnan(first) & (first <= first_red), first_red - first, np.nan)
-            for part, values in ((tally.alarm_any, (~np.isnan(first))[keep].astype(np.float64)), (tally.alarm_mid, mid[keep]), (tally.lead, lead[keep])):
+            for part, values in (
+                (tally.alarm_any, (~np.isnan(first))[keep].astype(np.float64)),
+                (tally.alarm_mid, mid[keep]),
+                (tally.lead, lead[keep]),
+            ):
                 tally.add(method, part, values)
             for part in (tally.smape, tally.mase, tally.horizon, tally.cover):
                 tally.add(method, part, np.full(1, np.nan))
@@ -413,7 +462,9 @@ def judge(group: Group, tally: Tally, rows: Bools | None, methods: list[str], po
         tally.add(method, tally.mase, (err / np.where(scale3 > 0, scale3, np.nan))[mask_any])
         tally.add(method, tally.horizon, horizon[mask_any].astype(np.float64))
         inside = (truth >= group.low[method]) & (truth <= group.high[method])
-        tally.add(method, tally.cover, inside[mask_any].astype(np.float64))
+        # A method without an interval (seasonal naive) has no coverage, not a coverage of 0.
+        covered = np.where(np.isnan(group.low[method]), np.nan, inside.astype(np.float64))
+        tally.add(method, tally.cover, covered[mask_any])
         first, mid = alarms(group, method, policy)
         tally.add(method, tally.alarm_any, (~np.isnan(first))[keep].astype(np.float64))
         tally.add(method, tally.alarm_mid, mid[keep])
@@ -426,7 +477,7 @@ def report(title: str, tally: Tally, methods: list[str]) -> dict[str, float]:
     """Print one table for ``tally`` and return onpace's headline figures."""
     red = np.concatenate(tally.red).astype(bool)
     print(f"\n== {title}: {red.size} cycles, {red.mean():.0%} end red")
-    head = f"{'method':<9} {'sMAPE':>6} {'MASE':>6} {'cov80':>6} | {'any P':>5} {'R':>5} {'F':>5} | {'mid P':>5} {'R':>5} {'F':>5} | lead"
+    head = f"{'method':<9} {'sMAPE':>6} {'MASE':>6} {'MASE~':>6} {'cov80':>6} | {'any P':>5} {'R':>5} {'F':>5} | {'mid P':>5} {'R':>5} {'F':>5} | lead"
     print(head)
     figures: dict[str, float] = {}
     for method in methods:
@@ -441,12 +492,25 @@ def report(title: str, tally: Tally, methods: list[str]) -> dict[str, float]:
         pa, ra, fa = classify(any_alarm, red)
         pm, rm, fm = classify(mid_alarm, red)
         median_lead = float(np.nanmedian(lead)) if np.any(~np.isnan(lead)) else float("nan")
+        if method == "status":
+            print(
+                f"{method:<9} {'—':>6} {'—':>6} {'—':>6} {'—':>6} | {pa:5.2f} {ra:5.2f} {fa:5.2f} | {pm:5.2f} {rm:5.2f} {fm:5.2f} | {median_lead:.0f}"
+            )
+            continue
         print(
-            f"{method:<9} {np.nanmean(smape):6.2f} {np.nanmean(mase):6.2f} {np.nanmean(cover):6.2f} | "
+            f"{method:<9} {np.nanmean(smape):6.2f} {np.nanmean(mase):6.2f} {_median(mase):6.2f} {np.nanmean(cover):6.2f} | "
             f"{pa:5.2f} {ra:5.2f} {fa:5.2f} | {pm:5.2f} {rm:5.2f} {fm:5.2f} | {median_lead:.0f}"
         )
         if method == "onpace":
-            figures = {"pa": pa, "ra": ra, "fa": fa, "pm": pm, "rm": rm, "fm": fm, "smape": float(np.nanmean(smape))}
+            figures = {
+                "pa": pa,
+                "ra": ra,
+                "fa": fa,
+                "pm": pm,
+                "rm": rm,
+                "fm": fm,
+                "smape": float(np.nanmean(smape)),
+            }
         if method == "naive":
             figures["naive"] = float(np.nanmean(smape))
     horizons = np.concatenate(tally.horizon["onpace"])
@@ -472,6 +536,12 @@ def report(title: str, tally: Tally, methods: list[str]) -> dict[str, float]:
     return figures
 
 
+def _median(values: Array) -> float:
+    """Return the median of the finite values (NaN when there are none)."""
+    finite = values[np.isfinite(values)]
+    return float(np.median(finite)) if finite.size else float("nan")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a fifth of the series")
@@ -487,7 +557,9 @@ def main() -> int:
 
         policy = dataclasses.replace(policy, at_risk_after=args.at_risk_after)
     started = time.perf_counter()
-    groups = [g for name, series in load_series(args.quick).items() for g in cut(name, series, args.cycles, rng)]
+    groups = [
+        g for name, series in load_series(args.quick).items() for g in cut(name, series, args.cycles, rng)
+    ]
     methods = ["onpace", "naive", "ses", "status"]
     sf_methods = ["onpace", "naive", "ses", "autoets", "theta", "status"]
     overall, dev, held, sf_tally = Tally(), Tally(), Tally(), Tally()
@@ -505,10 +577,27 @@ def main() -> int:
             f"{time.perf_counter() - tick:.1f} s",
             file=sys.stderr,
         )
+    linear, seasonal = Tally(), Tally()
+    monthly = ["onpace", "naive", "snaive", "status"]
+    for group in groups:
+        if group.period != 12 or "snaive" not in group.point:
+            continue
+        tick = time.perf_counter()
+        planned = seasonal_copy(group, rng)
+        run_engine(planned, policy)
+        for method in ("naive", "snaive"):
+            planned.point[method], planned.end_fc[method] = group.point[method], group.end_fc[method]
+            planned.low[method], planned.high[method] = group.low[method], group.high[method]
+        judge(group, linear, None, monthly, policy)
+        judge(planned, seasonal, None, monthly, policy)
+        print(f"{planned.name}: {planned.size} cycles, {time.perf_counter() - tick:.1f} s", file=sys.stderr)
     report("development set (M3)", dev, methods)
     report("held out (Tourism, M1)", held, methods)
     if sf_tally.smape:
         report("statsforecast subsample (mid-cycle origin, all sets)", sf_tally, sf_methods)
+    if linear.smape:
+        report("monthly series, linear plans", linear, monthly)
+        report("monthly series, seasonal plans (same months a year earlier × growth)", seasonal, monthly)
     f = report("all sets", overall, methods)
     cycles = int(sum(g.size for g in groups))
     print(f"\n({time.perf_counter() - started:.0f} s)")

@@ -96,6 +96,22 @@ def test_an_editor_adds_a_kpi_that_feeds_a_key_result(
     assert client.post("/api/v1/kpis", json=kpi, headers=bearer(personas["editor"])).status_code == 409
 
 
+def test_a_seasonal_plan_goes_in_and_comes_back_through_the_api(
+    client: TestClient, personas: dict[str, Persona]
+) -> None:
+    kpi = {
+        "id": "garden_sales",
+        "title": "Garden centre sales (EUR)",
+        "unit": "online",
+        "owners": ["lina"],
+        "plan": {"seasonal_from": "2025-04-06..2025-06-28", "growth": 0.05},
+    }
+    answer = client.post("/api/v1/kpis", json=kpi, headers=bearer(personas["editor"]))
+    assert answer.status_code == 201, answer.text
+    stored = client.get("/api/v1/kpis/garden_sales", headers=bearer(personas["viewer"])).json()
+    assert (stored["plan"]["seasonal_from"], stored["plan"]["growth"]) == ("2025-04-06..2025-06-28", 0.05)
+
+
 def test_an_unknown_case_is_404_with_a_message(client: TestClient, personas: dict[str, Persona]) -> None:
     answer = client.get("/api/v1/cases/999999", headers=bearer(personas["viewer"]))
     assert answer.status_code == 404

@@ -13,7 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_evaluate_world import START, WEEK_END, daily, evaluate, kpi, model, result, weekly
 
-from onpace.domain.forecast import (
+from onpace.domain.model import Plan, Policy
+from onpace.domain.smoothing import (
     ALPHA_GRID,
     BETA_GRID,
     DEFAULT_ALPHA,
@@ -25,7 +26,6 @@ from onpace.domain.forecast import (
     trend_sum,
     variance_factors,
 )
-from onpace.domain.model import Plan, Policy
 
 FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

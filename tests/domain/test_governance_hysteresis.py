@@ -21,6 +21,7 @@ def test_an_at_risk_projection_opens_a_case_only_on_its_second_evaluation_in_a_r
     model = with_policy(world(), at_risk_after=2)
     first = store.run(model, results(**at_risk()), MONDAYS[0])  # type: ignore[arg-type]
     assert events(first, "case_opened") == []
+    assert events(first, "status_changed") == [("status_changed", "at_risk", "lab_yield")]
     second = store.run(model, results(**at_risk()), MONDAYS[1])  # type: ignore[arg-type]
     assert events(second, "case_opened") == [("case_opened", "at_risk", "lab_yield")]
 
@@ -53,8 +54,13 @@ def test_three_needs_two_earlier_at_risk_evaluations_counted_by_the_caller() -> 
 
     def opened(streak: int) -> list[tuple[str, str, str]]:
         decision = govern(
-            model, found, [], as_of=MONDAYS[2], now=dt.datetime(2026, 1, 27, tzinfo=dt.UTC),
-            findings=[], risk_streaks={"lab_yield": streak},
+            model,
+            found,
+            [],
+            as_of=MONDAYS[2],
+            now=dt.datetime(2026, 1, 27, tzinfo=dt.UTC),
+            findings=[],
+            risk_streaks={"lab_yield": streak},
         )
         return events(decision, "case_opened")
 

@@ -60,7 +60,11 @@ class PlanPoint(Strict):
 
 
 class PlanBody(Strict):
-    """A plan: baseline/target with a phasing, explicit points, or per_bucket (one form)."""
+    """A plan: baseline/target with a phasing, explicit points, per_bucket, or seasonal (one form).
+
+    A seasonal plan names its reference period in ``seasonal_from`` (a cycle id, or
+    ``YYYY-MM-DD..YYYY-MM-DD``) and its ``growth`` as a fraction (0.05 for 5 %).
+    """
 
     baseline: Finite | None = None
     target: Finite | None = None
@@ -68,6 +72,8 @@ class PlanBody(Strict):
     points: list[PlanPoint] = Field(default_factory=list, max_length=1000)
     per_bucket: Finite | None = None
     band: tuple[Finite, Finite] | None = None
+    seasonal_from: ShortText | None = None
+    growth: Finite = 0.0
 
 
 class UnitBody(Strict):
@@ -172,6 +178,8 @@ def plan_value(body: PlanBody | None) -> m.Plan | None:
         points=tuple((p.date, p.value) for p in body.points),
         per_bucket=body.per_bucket,
         band=body.band,
+        seasonal_from=body.seasonal_from,
+        growth=body.growth,
     )
 
 
@@ -196,6 +204,8 @@ def plan_body(value: m.Plan | None) -> PlanBody | None:
         points=[PlanPoint(date=d, value=v) for d, v in value.points],
         per_bucket=value.per_bucket,
         band=value.band,
+        seasonal_from=value.seasonal_from,
+        growth=value.growth,
     )
 
 

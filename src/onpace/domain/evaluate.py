@@ -36,7 +36,7 @@ import polars as pl
 
 from onpace.domain.calendar import Layout, bucket_rows, day_number
 from onpace.domain.phasing import BucketPlans
-from onpace.domain.unfinished import owed_share, owed_through
+from onpace.domain.unfinished import owed_shares
 
 Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
@@ -202,7 +202,7 @@ class Figures:
     stale: Bools
     to_date: Ints
     k_data: Ints
-    # Per bucket row (not per series): the last day of it owed to date (see domain.unfinished).
+    # The last day owed to date (the figures date, or less inside the running bucket).
     owed_through: Ints
 
 
@@ -235,7 +235,7 @@ def figures_to_date(
     data_end = np.minimum(lay.end[offset + np.maximum(k_data, 0)], cycle_end)
     to_date = np.where(gap & (k_data >= 0), data_end, np.minimum(cycle_end, as_of))
     row_to = to_date[s]
-    share = owed_share(first, last, last_day, row_to=row_to, today=as_of)
+    share, owed_until = owed_shares(first, last, last_day, s, row_to=row_to, to_date=to_date, today=as_of)
     plan = plans.plan
     opening = plans.opening
     at_data = offset + np.maximum(k_data, 0)
@@ -256,7 +256,7 @@ def figures_to_date(
         stale=stale,
         to_date=to_date,
         k_data=k_data,
-        owed_through=owed_through(first, last, last_day, row_to=row_to, today=as_of),
+        owed_through=owed_until,
     )
 
 

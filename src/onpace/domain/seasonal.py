@@ -141,7 +141,11 @@ def _reference_values(
             pl.col("value").cast(pl.Float64),
         )
         .join(asks.lazy(), on="metric")
-        .filter((pl.col("day") >= pl.col("first")) & (pl.col("day") <= pl.col("last")) & pl.col("value").is_finite())
+        .filter(
+            (pl.col("day") >= pl.col("first"))
+            & (pl.col("day") <= pl.col("last"))
+            & pl.col("value").is_finite()
+        )
         .collect()
     )
     if found.height == 0:
@@ -166,7 +170,9 @@ def _reference_values(
     choices = np.stack([grouped[name].to_numpy() for name in _AGGREGATES])
     value = choices[aggregate, np.arange(grouped.height)]
     out: dict[int, dict[int, float]] = {}
-    for key, pos, v in zip(grouped["key"].to_list(), grouped["position"].to_list(), value.tolist(), strict=True):
+    for key, pos, v in zip(
+        grouped["key"].to_list(), grouped["position"].to_list(), value.tolist(), strict=True
+    ):
         out.setdefault(int(key), {})[int(pos)] = float(v)
     return out
 
@@ -198,4 +204,7 @@ def _points_plan(plan: Plan, reference: Mapping[int, float], i: int, shape: Seri
         values = [0.0, *cumulative.tolist()]
     else:
         days, values = ends.tolist(), amounts.tolist()
-    return Plan(points=tuple((from_day_number(d), float(v)) for d, v in zip(days, values, strict=True)), band=plan.band)
+    return Plan(
+        points=tuple((from_day_number(d), float(v)) for d, v in zip(days, values, strict=True)),
+        band=plan.band,
+    )

@@ -18,35 +18,31 @@ import numpy.typing as npt
 
 Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
-Bools = npt.NDArray[np.bool_]
-NOTHING = -(1 << 40)
 
 
-def _unfinished(first: Ints, last: Ints, row_to: Ints, today: int) -> Bools:
-    """Return which rows are the running bucket: holding ``today`` and ending after it, or a day."""
-    return (first <= today) & ((today < last) | (first == last)) & (last >= today) & (row_to == today)
+def owed_shares(
+    first: Ints, last: Ints, last_day: Ints, series: Ints, *, row_to: Ints, to_date: Ints, today: int
+) -> tuple[Floats, Ints]:
+    """Return the share of each bucket row's plan owed to date, and each series' last owed day.
 
-
-def owed_share(first: Ints, last: Ints, last_day: Ints, *, row_to: Ints, today: int) -> Floats:
-    """Return the share of each bucket row's plan owed by its series' figures date ``row_to``.
-
-    ``first``/``last``: the row's days inside the cycle; ``last_day``: its last day with a point
-    (anything before ``first`` when it has none); ``today``: the as-of day.
+    Per row: ``first``/``last`` its days inside the cycle, ``last_day`` its last day with a point
+    (anything before ``first`` when it has none), ``series`` its series and ``row_to`` that
+    series' figures date; per series ``to_date``; ``today`` is the as-of day. Rows ending by the
+    figures date are owed in full and later rows not at all; the running bucket (see the module)
+    through its last day with data. Owed days run without a gap from the cycle's start to the
+    returned day, so the rest of a bucket still to come is ``last − max(that day, first − 1)``.
     """
-    elapsed = np.clip((row_to - first + 1) / (last - first + 1), 0.0, 1.0)
-    unfinished = _unfinished(first, last, row_to, today)
-    through = np.where(last_day >= first, np.minimum(last_day, row_to), first - 1)
-    with_data = np.clip((through - first + 1) / (last - first + 1), 0.0, 1.0)
-    return np.where(unfinished, with_data, elapsed)
-
-
-def owed_through(first: Ints, last: Ints, last_day: Ints, *, row_to: Ints, today: int) -> Ints:
-    """Return, per bucket row, the last day of it that is owed (before ``first`` when none is).
-
-    Rows that start after the figures date owe nothing (``NOTHING``), so the latest owed day of
-    a group of rows (a week of daily rows) is their maximum.
-    """
-    unfinished = _unfinished(first, last, row_to, today)
-    through = np.where(last_day >= first, np.minimum(last_day, row_to), first - 1)
-    owed = np.where(unfinished, through, np.minimum(row_to, last))
-    return np.where(first > row_to, NOTHING, owed).astype(np.int64)
+    share = np.clip((row_to - first + 1) / (last - first + 1), 0.0, 1.0)
+    owed_until = to_date.copy()
+    holding = np.flatnonzero((first <= today) & (last >= today))
+    # A week or month ending today is over; a day is running until it has data; stale series
+    # are judged at their last point (row_to before today).
+    running = holding[
+        ((first[holding] == last[holding]) | (last[holding] > today)) & (row_to[holding] == today)
+    ]
+    if running.size:
+        lo, hi, seen = first[running], last[running], last_day[running]
+        through = np.where(seen >= lo, np.minimum(seen, today), lo - 1)
+        share[running] = (through - lo + 1) / (hi - lo + 1)
+        owed_until[series[running]] = through
+    return share, owed_until.astype(np.int64)

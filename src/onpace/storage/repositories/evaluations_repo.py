@@ -104,7 +104,9 @@ def risk_streaks(session: Session, org_id: int, before: dt.date, depth: int) -> 
             EvaluationRow.status,
             EvaluationRow.at_risk,
             func.row_number()
-            .over(partition_by=(EvaluationRow.level, EvaluationRow.subject), order_by=EvaluationRow.as_of.desc())
+            .over(
+                partition_by=(EvaluationRow.level, EvaluationRow.subject), order_by=EvaluationRow.as_of.desc()
+            )
             .label("rank"),
         )
         .join(last_of_day, last_of_day.c.id == EvaluationRow.id)
