@@ -21,6 +21,11 @@ from onpace.domain.calendar import kpi_cycles
 from onpace.domain.model import Cycle, CyclePlan, Kpi, Model, Plan, PlanVersion
 
 
+def _one_cycle(model: Model) -> bool:
+    """Tell whether the model reads as before cycles over time: at most one cycle, no ``plans:``."""
+    return len(model.cycles) <= 1 and not any(k.plans for k in model.kpis)
+
+
 def _innermost(cycles: Sequence[Cycle]) -> Cycle:
     """Return the latest-starting cycle, the shortest among equals (a quarter inside a year)."""
     return max(cycles, key=lambda c: (c.start, -c.end.toordinal(), c.id))
@@ -160,6 +165,8 @@ def model_as_of(model: Model, as_of: dt.date, objective_cycles: Collection[str] 
     Objectives are kept when their cycle is in ``objective_cycles`` (default: the cycles in force
     as of the date) or is not a cycle of the model; feeds into KRs left out are dropped.
     """
+    if objective_cycles is None and _one_cycle(model):
+        return model  # one cycle: always in force, and the KPIs' plans are its plans
     homes = kpi_cycles(model)
     if objective_cycles is None:
         objective_cycles = {c.id for c in objective_cycles_in_force(model, as_of)}
@@ -191,6 +198,8 @@ def versions_as_of(
     in its cycle is dropped from the answer, so the engine uses the model's plan for that cycle.
     KR versions are kept as they are (a KR has one cycle).
     """
+    if _one_cycle(model) and not any(v.cycle for found in (versions or {}).values() for v in found):
+        return None if versions is None else {s: list(found) for s, found in versions.items()}
     homes = kpi_cycles(model)
     in_force = {k.id: kpi_cycle_in_force(model, k, as_of, homes.get(k.id)) for k in model.kpis}
     kept: dict[str, list[PlanVersion]] = {}
