@@ -23,7 +23,11 @@ from onpace.domain.model import Cycle, CyclePlan, Kpi, Model, Plan, PlanVersion
 
 def _one_cycle(model: Model) -> bool:
     """Tell whether the model reads as before cycles over time: at most one cycle, no ``plans:``."""
-    return len(model.cycles) <= 1 and not any(k.plans for k in model.kpis)
+    return (
+        len(model.cycles) <= 1
+        and not any(k.plans for k in model.kpis)
+        and not any(kr.plans for kr in model.key_results)
+    )
 
 
 def _innermost(cycles: Sequence[Cycle]) -> Cycle:
@@ -268,6 +272,13 @@ def _versions_as_of(
         history = _file_history(kpi, in_force[kpi.id], homes.get(kpi.id))
         if history:
             kept[kpi.id] = history
+    for objective in model.objectives:
+        cycle = model.cycle_of(objective.cycle)
+        for kr in objective.key_results:
+            if kr.plans and cycle is not None and not (versions and versions.get(kr.id)):
+                history = _history(kr.id, kr.plan, kr.plans, cycle)
+                if history:
+                    kept[kr.id] = history
     if not versions:
         return kept or (None if versions is None else {})
     for subject, found in versions.items():
@@ -294,13 +305,16 @@ def _file_history(kpi: Kpi, cycle: Cycle | None, home: Cycle | None) -> list[Pla
     """Return the versions a model file's dated ``plans:`` items give the cycle, or [] for none."""
     if cycle is None:
         return []
-    dated = sorted((p for p in kpi.plans if p.cycle == cycle.id and p.effective is not None), key=_when)
-    base = plan_in_cycle(kpi, cycle, home)
+    return _history(kpi.id, plan_in_cycle(kpi, cycle, home), kpi.plans, cycle)
+
+
+def _history(subject: str, base: Plan | None, items: Sequence[CyclePlan], cycle: Cycle) -> list[PlanVersion]:
+    dated = sorted((p for p in items if p.cycle == cycle.id and p.effective is not None), key=_when)
     if not dated or base is None:
         return []
-    first = PlanVersion(kpi.id, 1, cycle.start, base, "initial plan", cycle=cycle.id)
+    first = PlanVersion(subject, 1, cycle.start, base, "initial plan", cycle=cycle.id)
     return [first] + [
-        PlanVersion(kpi.id, i, p.effective or cycle.start, p.plan, "re-baseline", cycle=cycle.id)
+        PlanVersion(subject, i, p.effective or cycle.start, p.plan, "re-baseline", cycle=cycle.id)
         for i, p in enumerate(dated, 2)
     ]
 
