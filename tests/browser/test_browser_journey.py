@@ -130,6 +130,7 @@ def test_an_owner_signs_in_opens_a_red_kpi_and_explains_its_case(
         ("/what-if", None),
         ("/checkin", None),
         ("/rebaselines", None),
+        ("/cycles", None),
         ("/krs/KR1", "#plan-chart"),
     ]:
         page.goto(f"{base_url}{path}")

@@ -74,6 +74,12 @@ def test_a_close_that_needs_a_decision_lists_what_to_decide_and_changes_nothing(
     )
     assert "carry-cases takes" in refused("cycle", "close", "2026-Q3", "--by", "ada", "--carry-cases", "x,y")
     assert "no cycle '2026-Q9'" in refused("cycle", "close", "2026-Q9", "--by", "ada")
+    assert "#999 is not an open case" in refused(
+        "cycle", "close", "2026-Q3", "--by", "ada", "--carry-cases", "999"
+    )
+    assert "nps: not a KPI planned in 2026-Q3 without a plan in 2026-Q4" in refused(
+        "cycle", "close", "2026-Q3", "--by", "ada", "--carry-plans", "nps"
+    )
 
 
 def test_the_review_pack_can_look_at_a_past_cycle(store: Path) -> None:

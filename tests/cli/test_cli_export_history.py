@@ -36,8 +36,8 @@ def ok(*args: str) -> str:
     return result.stdout
 
 
-def rebaseline(path: Path) -> None:
-    """Lower online_orders from 2026-05-11 on, decided on 2026-05-08 (the CLI reads the wall clock)."""
+def rebaseline(path: Path, subject: str, plan: Plan, by: str) -> None:
+    """Re-plan ``subject`` from 2026-05-11 on, decided on 2026-05-08 (the CLI reads the wall clock)."""
     engine = make_engine(f"sqlite:///{path}")
     decided = dt.datetime(2026, 5, 8, 9, tzinfo=dt.UTC)
     with Session(engine) as session:
@@ -47,11 +47,11 @@ def rebaseline(path: Path) -> None:
             session,
             org_id,
             model,
-            subject="online_orders",
-            plan=Plan(per_bucket=2400),
+            subject=subject,
+            plan=plan,
             reason="van fleet halved",
             effective=dt.date(2026, 5, 11),
-            by="lina",
+            by=by,
             now=decided,
         )
         approve_rebaseline(session, org_id, model, row.id, by="admin", now=decided, admin=True)
@@ -75,8 +75,10 @@ def test_a_rebaselined_plan_keeps_its_effective_date_through_export_into_a_fresh
     use_store(tmp_path / "first.db", monkeypatch)
     ok("load", str(EXAMPLE))
     ok("ingest", str(ACTUALS))
-    rebaseline(tmp_path / "first.db")
+    rebaseline(tmp_path / "first.db", "online_orders", Plan(per_bucket=2400), "lina")
+    rebaseline(tmp_path / "first.db", "KR3", Plan(baseline=34, target=40), "ana")
     before = verdict("online_orders", "2026-06-01")
+    before_kr = verdict("KR3", "2026-05-03")  # before the re-baseline: the first plan
     ok("export", "-o", str(tmp_path / "exported.yaml"))
     text = (tmp_path / "exported.yaml").read_text()
     assert "from: 2026-05-11" in text
@@ -88,6 +90,9 @@ def test_a_rebaselined_plan_keeps_its_effective_date_through_export_into_a_fresh
     after = verdict("online_orders", "2026-06-01")
     assert after["plan_to_date"] == before["plan_to_date"]
     assert after["status"] == before["status"]
+    after_kr = verdict("KR3", "2026-05-03")
+    assert after_kr["plan_to_date"] == before_kr["plan_to_date"]
+    assert after_kr["status"] == before_kr["status"]
     # Loading the exported file again changes nothing: the history is already there.
     assert "0 new plan versions" in ok("load", str(tmp_path / "exported.yaml"))
     get_settings.cache_clear()

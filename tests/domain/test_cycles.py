@@ -156,3 +156,25 @@ def test_the_earliest_needed_date_is_the_start_of_the_earliest_cycle_in_force() 
     week = dt.timedelta(days=7)
     assert cycles.earliest_needed_date(the_model, MID_MAY, week, closed={"2026-Q1"}) == Q2.start - week
     assert cycles.earliest_needed_date(model(orders(), cycles=()), MID_MAY) is None
+
+
+def test_the_krs_of_a_closed_or_later_cycle_raise_no_hygiene_findings() -> None:
+    the_model = model(
+        orders(plans=(CyclePlan("2026-Q2", Plan(per_bucket=100)),)),
+        objectives=(q_objective("OQ1", Q1), q_objective("OQ2", Q2)),
+        cycles=(Q1, Q2),
+    )
+    from test_evaluate_world import points
+
+    from onpace.domain.engine import evaluate_model
+
+    open_q1 = evaluate_model(the_model, points(HALVED), MID_MAY).results
+    closed_q1 = evaluate_model(the_model, points(HALVED), MID_MAY, closed={"2026-Q1"}).results
+    about = {f.subject for f in hygiene_findings(the_model, open_q1, MID_MAY) if f.level == "kr"}
+    assert about == {"OQ1-KR", "OQ2-KR"}  # no leading indicator, while both are judged
+    about = {f.subject for f in hygiene_findings(the_model, closed_q1, MID_MAY) if f.level == "kr"}
+    assert about == {"OQ2-KR"}
+    in_q1 = evaluate_model(the_model, points(HALVED), dt.date(2026, 2, 1)).results
+    assert {
+        f.subject for f in hygiene_findings(the_model, in_q1, dt.date(2026, 2, 1)) if f.level == "kr"
+    } == {"OQ1-KR"}

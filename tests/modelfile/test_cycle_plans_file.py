@@ -74,3 +74,30 @@ def test_a_one_cycle_file_without_plans_reads_as_before() -> None:
     model = parse_model_text(HEAD)
     assert model.kpis[0].plans == ()
     assert "plans" not in dump_model(model)
+
+
+KR_FILE = HEAD.replace(
+    "kpis:\n",
+    "objectives:\n  - id: O1\n    title: Grow\n    cycle: Q2\n    owner: maria\n    key_results:\n      - id: KR1\n        title: Up\n        owner: maria\n        plan: {baseline: 0, target: 10}\n        plans:\n{items}kpis:\n",
+)
+
+
+def test_a_key_result_carries_its_rebaselines_as_dated_plans_items() -> None:
+    text = KR_FILE.replace("{items}", "          - {cycle: Q2, from: 2026-05-04, baseline: 0, target: 8}\n")
+    model = parse_model_text(text)
+    assert model.key_results[0].plans == (CyclePlan("Q2", Plan(baseline=0, target=8), dt.date(2026, 5, 4)),)
+    assert parse_model_text(dump_model(model)) == model
+
+
+def test_a_key_result_plans_item_needs_a_date_inside_its_objectives_cycle() -> None:
+    items = (
+        "          - {cycle: Q2, per_bucket: 5}\n"
+        "          - {cycle: Q1, from: 2026-02-02, per_bucket: 5}\n"
+        "          - {cycle: Q2, from: 2026-09-01, per_bucket: 5}\n"
+    )
+    assert problems_of(KR_FILE.replace("{items}", items)) == [
+        "18: a `plans` item of key result `KR1` needs `from:`: a key result has one cycle, planned by `plan`; "
+        "its items are re-baselines from a date",
+        "19: key result `KR1` belongs to cycle `Q2`, not `Q1`",
+        "20: `from` 2026-09-01 of key result `KR1` is outside cycle `Q2`",
+    ]

@@ -175,6 +175,16 @@ def test_four_quarters_replay_with_the_right_verdicts_and_a_close_after_each(ses
     assert year.seen[dt.date(2026, 10, 4)]["nps"] == "green"
     still_open = open_cases(session, year.org_id)
     assert ("orders", "variance") not in still_open
+    # One KPI, one case per cycle it went off track in: Q2's resolved, Q3's opened anew in Q3.
+    orders_cases = session.scalars(
+        select(CaseRow)
+        .where(CaseRow.org_id == year.org_id, CaseRow.subject == "orders", CaseRow.family == "variance")
+        .order_by(CaseRow.opened_at)
+    ).all()
+    assert [(c.cycle, c.opened_at.date().isoformat()[:7], c.status) for c in orders_cases] == [
+        ("2026-Q2", "2026-04", "resolved"),
+        ("2026-Q3", "2026-07", "resolved"),
+    ]
     assert ("returns_rate", "hygiene") in still_open
     carried = still_open[("KR-Q3", "variance")]
     assert carried.id == kr_case.id

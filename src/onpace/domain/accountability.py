@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from onpace.domain.cases import SubjectLevel
+from onpace.domain.cycles import kpi_cycles_in_force
 from onpace.domain.model import Cycle, Dependency, Model
 
 
@@ -69,13 +70,16 @@ class SubjectIndex:
         self.current_cycle: str | None = current.id if current else None
         self._info: dict[str, SubjectInfo] = {}
         kpi_cycles = _kpi_cycles(model)
+        # A KPI lives across cycles: its cases belong to the cycle in force for it on the date.
+        in_force = kpi_cycles_in_force(model, as_of) if len(model.cycles) > 1 else {}
         for kpi in model.kpis:
+            now_in = in_force.get(kpi.id)
             self._info[kpi.id] = SubjectInfo(
                 kpi.id,
                 "kpi",
                 kpi.owner,
                 kpi.unit or _person_unit(model, kpi.owner),
-                kpi.cycle or kpi_cycles.get(kpi.id) or self.current_cycle,
+                now_in.id if now_in else kpi.cycle or kpi_cycles.get(kpi.id) or self.current_cycle,
                 kpi.title,
             )
         for obj in model.objectives:

@@ -21,6 +21,15 @@ from onpace.domain.calendar import kpi_cycles
 from onpace.domain.model import Cycle, CyclePlan, Kpi, Model, Plan, PlanVersion
 
 
+def _one_cycle(model: Model) -> bool:
+    """Tell whether the model reads as before cycles over time: at most one cycle, no ``plans:``."""
+    return (
+        len(model.cycles) <= 1
+        and not any(k.plans for k in model.kpis)
+        and not any(kr.plans for kr in model.key_results)
+    )
+
+
 def _innermost(cycles: Sequence[Cycle]) -> Cycle:
     """Return the latest-starting cycle, the shortest among equals (a quarter inside a year)."""
     return max(cycles, key=lambda c: (c.start, -c.end.toordinal(), c.id))
@@ -83,8 +92,25 @@ def kpi_cycle_in_force(model: Model, kpi: Kpi, as_of: dt.date, home: Cycle | Non
 
 def kpi_cycles_in_force(model: Model, as_of: dt.date) -> dict[str, Cycle | None]:
     """Return the cycle in force of every KPI as of ``as_of`` (see :func:`kpi_cycle_in_force`)."""
+    return _in_force(model, as_of)[1]
+
+
+def _in_force(model: Model, as_of: dt.date) -> tuple[dict[str, Cycle | None], dict[str, Cycle | None]]:
+    """Return every KPI's home cycle and cycle in force, deciding once per kind of KPI.
+
+    The answer depends only on the cycles a KPI is planned in and its home, which most KPIs
+    share: a large model has thousands of KPIs but a handful of such kinds.
+    """
     homes = kpi_cycles(model)
-    return {k.id: kpi_cycle_in_force(model, k, as_of, homes.get(k.id)) for k in model.kpis}
+    decided: dict[tuple[frozenset[str], str | None, bool], Cycle | None] = {}
+    found: dict[str, Cycle | None] = {}
+    for kpi in model.kpis:
+        home = homes.get(kpi.id)
+        key = (planned_cycle_ids(kpi, home), home.id if home else None, kpi.plan is not None or not kpi.plans)
+        if key not in decided:
+            decided[key] = kpi_cycle_in_force(model, kpi, as_of, home)
+        found[kpi.id] = decided[key]
+    return homes, found
 
 
 def objective_cycles_in_force(model: Model, as_of: dt.date) -> tuple[Cycle, ...]:
@@ -154,13 +180,46 @@ def earliest_needed_date(
     return min(c.start for c in cycles) - lookback
 
 
+def scope_as_of(
+    model: Model,
+    versions: Mapping[str, Sequence[PlanVersion]] | None,
+    as_of: dt.date,
+    objective_cycles: Collection[str] | None = None,
+) -> tuple[Model, dict[str, list[PlanVersion]] | None]:
+    """Return :func:`model_as_of` and :func:`versions_as_of` together, deciding the cycles once."""
+    if objective_cycles is None and _one_cycle(model) and not _tagged(versions):
+        return model, None if versions is None else {s: list(found) for s, found in versions.items()}
+    decided = _in_force(model, as_of)
+    return _model_as_of(model, as_of, objective_cycles, decided), _versions_as_of(model, versions, decided)
+
+
+def _home_plan(kpi: Kpi, cycle: Cycle, homes: Mapping[str, Cycle | None]) -> Plan | None:
+    home = homes.get(kpi.id)
+    return kpi.plan if home is not None and home.id == cycle.id else None
+
+
+def _tagged(versions: Mapping[str, Sequence[PlanVersion]] | None) -> bool:
+    return any(v.cycle for found in (versions or {}).values() for v in found)
+
+
+Decided = tuple[dict[str, Cycle | None], dict[str, Cycle | None]]
+
+
 def model_as_of(model: Model, as_of: dt.date, objective_cycles: Collection[str] | None = None) -> Model:
     """Return the model as judged on ``as_of``: each KPI in its cycle in force with that cycle's plan.
 
     Objectives are kept when their cycle is in ``objective_cycles`` (default: the cycles in force
     as of the date) or is not a cycle of the model; feeds into KRs left out are dropped.
     """
-    homes = kpi_cycles(model)
+    if objective_cycles is None and _one_cycle(model):
+        return model  # one cycle: always in force, and the KPIs' plans are its plans
+    return _model_as_of(model, as_of, objective_cycles, _in_force(model, as_of))
+
+
+def _model_as_of(
+    model: Model, as_of: dt.date, objective_cycles: Collection[str] | None, decided: Decided
+) -> Model:
+    homes, in_force = decided
     if objective_cycles is None:
         objective_cycles = {c.id for c in objective_cycles_in_force(model, as_of)}
     known = {c.id for c in model.cycles}
@@ -168,17 +227,23 @@ def model_as_of(model: Model, as_of: dt.date, objective_cycles: Collection[str] 
     kept_krs = {kr.id for o in objectives for kr in o.key_results}
     kpis = []
     for kpi in model.kpis:
-        home = homes.get(kpi.id)
-        cycle = kpi_cycle_in_force(model, kpi, as_of, home)
-        kpis.append(
-            dataclasses.replace(
-                kpi,
-                cycle=cycle.id if cycle is not None else kpi.cycle,
-                plan=plan_in_cycle(kpi, cycle, home) if cycle is not None else kpi.plan,
-                plans=(),
-                feeds=tuple(f for f in kpi.feeds if f.kr in kept_krs),
-            )
+        cycle = in_force[kpi.id]
+        if cycle is None:
+            kpis.append(kpi)
+            continue
+        # A copy of the frozen KPI with four fields set through its __dict__: dataclasses.replace
+        # re-runs __init__ and costs ten times as much on a model of thousands of KPIs.
+        scoped = object.__new__(Kpi)
+        fields = scoped.__dict__
+        fields.update(kpi.__dict__)
+        fields["cycle"] = cycle.id
+        fields["plan"] = (
+            plan_in_cycle(kpi, cycle, homes.get(kpi.id)) if kpi.plans else _home_plan(kpi, cycle, homes)
         )
+        fields["plans"] = ()
+        if kpi.feeds and any(f.kr not in kept_krs for f in kpi.feeds):
+            fields["feeds"] = tuple(f for f in kpi.feeds if f.kr in kept_krs)
+        kpis.append(scoped)
     return dataclasses.replace(model, objectives=objectives, kpis=tuple(kpis))
 
 
@@ -191,15 +256,29 @@ def versions_as_of(
     in its cycle is dropped from the answer, so the engine uses the model's plan for that cycle.
     KR versions are kept as they are (a KR has one cycle).
     """
-    homes = kpi_cycles(model)
-    in_force = {k.id: kpi_cycle_in_force(model, k, as_of, homes.get(k.id)) for k in model.kpis}
+    if _one_cycle(model) and not _tagged(versions):
+        return None if versions is None else {s: list(found) for s, found in versions.items()}
+    return _versions_as_of(model, versions, _in_force(model, as_of))
+
+
+def _versions_as_of(
+    model: Model, versions: Mapping[str, Sequence[PlanVersion]] | None, decided: Decided
+) -> dict[str, list[PlanVersion]] | None:
+    homes, in_force = decided
     kept: dict[str, list[PlanVersion]] = {}
     for kpi in model.kpis:
-        if versions and versions.get(kpi.id):
+        if not kpi.plans or (versions and versions.get(kpi.id)):
             continue
         history = _file_history(kpi, in_force[kpi.id], homes.get(kpi.id))
         if history:
             kept[kpi.id] = history
+    for objective in model.objectives:
+        cycle = model.cycle_of(objective.cycle)
+        for kr in objective.key_results:
+            if kr.plans and cycle is not None and not (versions and versions.get(kr.id)):
+                history = _history(kr.id, kr.plan, kr.plans, cycle)
+                if history:
+                    kept[kr.id] = history
     if not versions:
         return kept or (None if versions is None else {})
     for subject, found in versions.items():
@@ -226,13 +305,16 @@ def _file_history(kpi: Kpi, cycle: Cycle | None, home: Cycle | None) -> list[Pla
     """Return the versions a model file's dated ``plans:`` items give the cycle, or [] for none."""
     if cycle is None:
         return []
-    dated = sorted((p for p in kpi.plans if p.cycle == cycle.id and p.effective is not None), key=_when)
-    base = plan_in_cycle(kpi, cycle, home)
+    return _history(kpi.id, plan_in_cycle(kpi, cycle, home), kpi.plans, cycle)
+
+
+def _history(subject: str, base: Plan | None, items: Sequence[CyclePlan], cycle: Cycle) -> list[PlanVersion]:
+    dated = sorted((p for p in items if p.cycle == cycle.id and p.effective is not None), key=_when)
     if not dated or base is None:
         return []
-    first = PlanVersion(kpi.id, 1, cycle.start, base, "initial plan", cycle=cycle.id)
+    first = PlanVersion(subject, 1, cycle.start, base, "initial plan", cycle=cycle.id)
     return [first] + [
-        PlanVersion(kpi.id, i, p.effective or cycle.start, p.plan, "re-baseline", cycle=cycle.id)
+        PlanVersion(subject, i, p.effective or cycle.start, p.plan, "re-baseline", cycle=cycle.id)
         for i, p in enumerate(dated, 2)
     ]
 

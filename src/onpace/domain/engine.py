@@ -28,7 +28,7 @@ import polars as pl
 from onpace.domain import formula as fx
 from onpace.domain import seasonal, whatif
 from onpace.domain.calendar import GRAIN_CODES, Layout, day_number, kpi_cycles, kr_cycles, layout
-from onpace.domain.cycles import model_as_of, open_past_cycles, versions_as_of
+from onpace.domain.cycles import open_past_cycles, scope_as_of
 from onpace.domain.evaluate import (
     AGGREGATE_CODES,
     DIRECTION_CODES,
@@ -223,7 +223,7 @@ def run(
 ) -> Evaluation:
     """Evaluate the model with what-if ``shifts`` applied to the as-of actuals (empty for none).
 
-    The model is first read as of the date (``cycles.model_as_of``): each KPI in its cycle in
+    The model is first read as of the date (``cycles.scope_as_of``): each KPI in its cycle in
     force with that cycle's plan and plan versions, and the objectives of ``objective_cycles``
     (default: the cycles in force).
     """
@@ -233,8 +233,7 @@ def run(
             f"actual points need the columns metric, date, value; missing: {', '.join(sorted(missing))}"
         )
     check_cycles(model)
-    plan_versions = versions_as_of(model, plan_versions, as_of)
-    model = model_as_of(model, as_of, objective_cycles)
+    model, plan_versions = scope_as_of(model, plan_versions, as_of, objective_cycles)
     points = one_source_per_day(points, declared_sources(model))
     # Extreme values may overflow on the way; every output is made finite-or-null at the end.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):

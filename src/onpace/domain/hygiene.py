@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from onpace.domain.accountability import cycle_at
-from onpace.domain.cycles import kpi_cycles_in_force
+from onpace.domain.cycles import kpi_cycles_in_force, objective_cycles_in_force
 from onpace.domain.model import Grain, Kpi, Model
 from onpace.domain.results import SubjectResult
 
@@ -103,6 +103,21 @@ def _owner_findings(kpi: Kpi) -> list[Finding]:
             Finding(kpi.id, "kpi", "several_owners", f"KPI {kpi.id} has several owners ({names}); name one")
         ]
     return []
+
+
+def _resting_krs(model: Model, results: Mapping[str, SubjectResult], as_of: dt.date) -> set[str]:
+    """Return the KRs not judged as of the date: their cycle is closed or not begun (no findings)."""
+    if len(model.cycles) < 2:
+        return set()
+    judged = {c.id for c in objective_cycles_in_force(model, as_of)}
+    known = {c.id for c in model.cycles}
+    return {
+        kr.id
+        for obj in model.objectives
+        if obj.cycle in known and obj.cycle not in judged
+        for kr in obj.key_results
+        if kr.id not in results
+    }
 
 
 def _no_plan(model: Model, kpi: Kpi, as_of: dt.date) -> str:
@@ -182,7 +197,10 @@ def hygiene_findings(
             findings.append(Finding(kpi.id, "kpi", "unplanned", _no_plan(model, kpi, as_of)))
     leading = {k.id for k in model.kpis if k.leading}
     fed_by_leading = {f.kr for k in model.kpis if k.leading for f in k.feeds}
+    resting = _resting_krs(model, results, as_of)
     for kr in model.key_results:
+        if kr.id in resting:
+            continue
         if kr.id not in fed_by_leading and kr.kpi not in leading:
             findings.append(
                 Finding(

@@ -155,6 +155,7 @@ class KeyResult:
     aggregate: Aggregate = "last"
     tolerance: Tolerance | None = None
     plan: Plan | None = None
+    plans: tuple[CyclePlan, ...] = ()  # dated re-baselines of ``plan`` (items with ``from:``)
 
 
 @dataclass(frozen=True)

@@ -125,6 +125,7 @@ def _key_result(kr: KeyResult) -> Fields:
     _put(fields, "aggregate", kr.aggregate, default_aggregate(kr.measure, "last"))
     _put(fields, "tolerance", _tolerance(kr.tolerance))
     _put(fields, "plan", _plan(kr.plan))
+    _put(fields, "plans", [_cycle_plan(p) for p in kr.plans], [])
     return fields
 
 

@@ -15,6 +15,7 @@ from onpace.domain.model import Cycle, KeyResult, Kpi
 from onpace.domain.seasonal import reference_period
 from onpace.modelfile.cycle_plans import check_cycle_plans
 from onpace.modelfile.formula import FormulaError, formula_names
+from onpace.modelfile.plans import PlanDraft
 from onpace.modelfile.records import Record, Sink, did_you_mean
 from onpace.modelfile.sections import Draft
 
@@ -260,6 +261,10 @@ def _check_plan_dates(links: _Links) -> None:
     kpi_cycles = _kpi_cycles(links, objective_cycle)
     first = links.draft.cycles[0][0].id if links.draft.cycles else None
     for rec, drafts in links.draft.cycle_plans:
+        kr = links.krs.get(_ident_of(rec)) if rec.what.startswith("key result") else None
+        if kr is not None:
+            _check_kr_plans(rec, drafts, links.cycles.get(objective_cycle.get(kr.objective) or ""))
+            continue
         kpi = links.kpis.get(_ident_of(rec))
         home = (kpi.cycle if kpi else None) or only or kpi_cycles.get(_ident_of(rec)) or first
         check_cycle_plans(rec, drafts, home, links.cycles)
@@ -290,6 +295,23 @@ def _check_plan_dates(links: _Links) -> None:
                     f"the plan of {holder} has a point on {day}, outside cycle `{cycle.id}` "
                     f"({cycle.start} to {cycle.end})",
                 )
+
+
+def _check_kr_plans(
+    rec: Record, drafts: list[tuple[PlanDraft, str, dt.date | None]], cycle: Cycle | None
+) -> None:
+    """Note a KR ``plans:`` item that is not a dated re-baseline of its plan in its objective's cycle."""
+    for planned, cycle_id, effective in drafts:
+        if effective is None:
+            rec.sink.add(
+                planned.line,
+                f"a `plans` item of {rec.what} needs `from:`: a key result has one cycle, planned by `plan`; "
+                "its items are re-baselines from a date",
+            )
+        elif cycle is not None and cycle_id != cycle.id:
+            rec.sink.add(planned.line, f"{rec.what} belongs to cycle `{cycle.id}`, not `{cycle_id}`")
+        elif cycle is not None and not cycle.start <= effective <= cycle.end:
+            rec.sink.add(planned.line, f"`from` {effective} of {rec.what} is outside cycle `{cycle.id}`")
 
 
 def _ident_of(rec: Record) -> str:

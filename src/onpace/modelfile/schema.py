@@ -35,6 +35,7 @@ KEY_RESULT = (
     "aggregate",
     "tolerance",
     "plan",
+    "plans",
 )
 KPI = (
     "id",

@@ -205,6 +205,13 @@ def _read_key_result(draft: Draft, rec: Record, objective: str) -> KeyResult:
         rec.problem("plan", f"{rec.what} is measured by KPI `{kpi}`, which holds its plan; drop `plan` here")
     tolerance = read_tolerance(rec.sink, rec.values["tolerance"], rec.what) if rec.has("tolerance") else None
     plan = _plan(draft, rec, "kr", ident, direction)
+    if kpi is not None and rec.has("plans"):
+        rec.problem(
+            "plans", f"{rec.what} is measured by KPI `{kpi}`, which holds its plans; drop `plans` here"
+        )
+    plans, plan_drafts = read_cycle_plans(rec, direction)
+    if plan_drafts:
+        draft.cycle_plans.append((rec, plan_drafts))
     measure = measure or "level"
     return KeyResult(
         id=ident,
@@ -219,6 +226,7 @@ def _read_key_result(draft: Draft, rec: Record, objective: str) -> KeyResult:
         aggregate=rec.choice("aggregate", AGGREGATES) or default_aggregate(measure, "last"),
         tolerance=tolerance,
         plan=plan,
+        plans=plans,
     )
 
 

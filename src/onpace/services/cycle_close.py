@@ -165,6 +165,19 @@ def close_cycle(
         and plan_in_cycle(k, cycle, homes.get(k.id)) is not None
         and not _planned_in_store(session, org_id, k.id, following.id)
     ]
+    if not isinstance(carry.cases, str | None):
+        stray_cases = sorted({int(n) for n in carry.cases} - {c.id for c in open_cases if c.id is not None})
+        if stray_cases:
+            raise UserError(
+                f"case {', '.join(f'#{n}' for n in stray_cases)} is not an open case on a KR or objective "
+                f"of {cycle.id}"
+            )
+    if not isinstance(carry.plans, str | None):
+        strays = sorted({str(k) for k in carry.plans} - set(plannable))
+        if strays:
+            raise UserError(
+                f"{', '.join(map(str, strays))}: not a KPI planned in {cycle.id} without a plan in {following.id}"
+            )
     missing: list[str] = []
     if open_cases and carry.cases is None:
         listed = ", ".join(f"#{c.id} {c.subject} {c.kind}" for c in open_cases)

@@ -33,28 +33,36 @@ def sync_cycle_plans(session: Session, org_id: int, model: Model, *, by: str, no
     """
     cycles = {c.id: c for c in model.cycles}
     homes = kpi_cycles(model)
-    rows = [r for r in model_repo.plan_version_rows(session, org_id) if r.subject_level == "kpi"]
-    by_subject: dict[str, list[PlanVersionRow]] = defaultdict(list)
-    for row in rows:
-        by_subject[row.subject].append(row)
-    next_version = {s: max(r.version for r in found) + 1 for s, found in by_subject.items()}
+    subjects = [("kpi", k.id, k.plans, homes.get(k.id)) for k in model.kpis if k.plans]
+    subjects += [
+        ("kr", kr.id, kr.plans, cycles.get(o.cycle))
+        for o in model.objectives
+        for kr in o.key_results
+        if kr.plans
+    ]
+    if not subjects:
+        return 0
+    by_subject: dict[tuple[str, str], list[PlanVersionRow]] = defaultdict(list)
+    for row in model_repo.plan_version_rows(session, org_id):
+        by_subject[(row.subject_level, row.subject)].append(row)
+    next_version = {key: max(r.version for r in found) + 1 for key, found in by_subject.items()}
     added = 0
-    for kpi in model.kpis:
-        home = homes.get(kpi.id)
-        for entry in kpi.plans:
+    for level, subject, items, home in subjects:
+        key = (level, subject)
+        for entry in items:
             cycle = cycles.get(entry.cycle)
             if cycle is None:
                 continue
             tag = None if home is not None and home.id == cycle.id and entry.effective else cycle.id
-            fields = _wanted_row(by_subject[kpi.id], entry, cycle, tag, now)
+            fields = _wanted_row(by_subject[key], entry, cycle, tag, now)
             if fields is None:
                 continue
-            version = next_version.get(kpi.id, 1)
-            next_version[kpi.id] = version + 1
+            version = next_version.get(key, 1)
+            next_version[key] = version + 1
             stored = PlanVersionRow(
                 org_id=org_id,
-                subject=kpi.id,
-                subject_level="kpi",
+                subject=subject,
+                subject_level=level,
                 version=version,
                 requested_by=by,
                 approved_by=by,
@@ -63,7 +71,7 @@ def sync_cycle_plans(session: Session, org_id: int, model: Model, *, by: str, no
                 **fields,
             )
             session.add(stored)
-            by_subject[kpi.id].append(stored)
+            by_subject[key].append(stored)
             added += 1
     return added
 
@@ -106,40 +114,53 @@ def stored_cycle_plans(session: Session, org_id: int) -> dict[str, tuple[CyclePl
 
 
 def model_with_plan_history(session: Session, org_id: int, model: Model) -> Model:
-    """Return ``model`` with each KPI's stored plan history written as ``plan:`` and ``plans:``.
+    """Return ``model`` with each KPI's and KR's stored plan history as ``plan:`` and ``plans:``.
 
     Per cycle, the first version is the cycle's plan and every later one a dated item effective
-    its day. A KPI whose plan was removed keeps the model's current (empty) plan.
+    its day. A subject whose plan was once removed keeps the model's current plan as it is.
     """
     homes = kpi_cycles(model)
-    history: dict[str, dict[str | None, list[PlanVersionRow]]] = defaultdict(lambda: defaultdict(list))
+    history: dict[tuple[str, str], dict[str | None, list[PlanVersionRow]]] = defaultdict(
+        lambda: defaultdict(list)
+    )
     for row in model_repo.plan_version_rows(session, org_id):
-        if row.subject_level == "kpi":
-            history[row.subject][row.cycle].append(row)
+        history[(row.subject_level, row.subject)][row.cycle].append(row)
     kpis: list[Kpi] = []
     for kpi in model.kpis:
-        per_cycle = history.get(kpi.id)
-        if not per_cycle or any(r.plan is None for found in per_cycle.values() for r in found):
-            kpis.append(kpi)
-            continue
-        plan = kpi.plan
-        items: list[CyclePlan] = []
         home = homes.get(kpi.id)
-        for tag, found in sorted(per_cycle.items(), key=lambda item: item[0] or ""):
-            # Of several versions effective the same day, the highest is the one in force.
-            dated = {r.effective: r for r in sorted(found, key=lambda r: (r.effective, r.version))}
-            ordered = [dated[day] for day in sorted(dated)]
-            first = _plan_of(ordered[0])
-            cycle = tag or (home.id if home is not None else None)
-            if tag is None:
-                plan = first
-            elif cycle is not None:
-                items.append(CyclePlan(cycle, first))
-            if cycle is None:
-                continue
-            items.extend(CyclePlan(cycle, _plan_of(r), r.effective) for r in ordered[1:])
-        kpis.append(dataclasses.replace(kpi, plan=plan, plans=tuple(items)))
-    return dataclasses.replace(model, kpis=tuple(kpis))
+        written = _written(history.get(("kpi", kpi.id)), kpi.plan, home.id if home else None)
+        kpis.append(kpi if written is None else dataclasses.replace(kpi, plan=written[0], plans=written[1]))
+    objectives = []
+    for objective in model.objectives:
+        krs = []
+        for kr in objective.key_results:
+            written = _written(history.get(("kr", kr.id)), kr.plan, objective.cycle)
+            krs.append(kr if written is None else dataclasses.replace(kr, plan=written[0], plans=written[1]))
+        objectives.append(dataclasses.replace(objective, key_results=tuple(krs)))
+    return dataclasses.replace(model, kpis=tuple(kpis), objectives=tuple(objectives))
+
+
+def _written(
+    per_cycle: dict[str | None, list[PlanVersionRow]] | None, plan: Plan | None, home: str | None
+) -> tuple[Plan | None, tuple[CyclePlan, ...]] | None:
+    """Return a subject's ``plan`` and ``plans`` from its versions, or None to leave it as it is."""
+    if not per_cycle or any(r.plan is None for found in per_cycle.values() for r in found):
+        return None
+    items: list[CyclePlan] = []
+    for tag, found in sorted(per_cycle.items(), key=lambda item: item[0] or ""):
+        # Of several versions effective the same day, the highest is the one in force.
+        dated = {r.effective: r for r in sorted(found, key=lambda r: (r.effective, r.version))}
+        ordered = [dated[day] for day in sorted(dated)]
+        first = _plan_of(ordered[0])
+        cycle = tag or home
+        if tag is None:
+            plan = first
+        elif cycle is not None:
+            items.append(CyclePlan(cycle, first))
+        if cycle is None:
+            continue
+        items.extend(CyclePlan(cycle, _plan_of(r), r.effective) for r in ordered[1:])
+    return plan, tuple(items)
 
 
 def _plan_of(row: PlanVersionRow) -> Plan:
