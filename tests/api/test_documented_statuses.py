@@ -51,9 +51,12 @@ def concrete(path: str, operation: dict[str, object]) -> str:
 
 def check(answer_status: int, body: object, method: str, path: str, operation: dict[str, object]) -> None:
     listed = operation["responses"]
-    assert str(answer_status) in listed, f"{method} {path} answered {answer_status}, not listed in {sorted(listed)}"  # type: ignore[operator]
+    assert str(answer_status) in listed, (
+        f"{method} {path} answered {answer_status}, not listed in {sorted(listed)}"
+    )  # type: ignore[operator]
     if answer_status >= 400:
-        assert isinstance(body, dict) and isinstance(body.get("error"), str), (method, path, body)
+        assert isinstance(body, dict), (method, path, body)
+        assert isinstance(body.get("error"), str), (method, path, body)
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +67,14 @@ def empty_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Fast
     upgrade(engine)
     now = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
     with make_session_factory(engine)() as session:
-        add_user(session, email="root@empty.example", name="Root", role="admin", password="long enough pw 1", now=now)
+        add_user(
+            session,
+            email="root@empty.example",
+            name="Root",
+            role="admin",
+            password="long enough pw 1",
+            now=now,
+        )
         token = create_token(session, email="root@empty.example", name="t", scope="write", now=now).token
         session.commit()
     engine.dispose()
@@ -97,7 +107,9 @@ def test_every_route_lists_every_status_it_answers(
                 answer = caller.request(method, url, headers=headers, json=body if has_body else None)
                 check(answer.status_code, answer.json(), method, path, operation)
             # A NUL character anywhere in the query is refused by every route.
-            answer = client.request(method, url + "?q=%00", headers={"Authorization": f"Bearer {personas['admin'].token}"})
+            answer = client.request(
+                method, url + "?q=%00", headers={"Authorization": f"Bearer {personas['admin'].token}"}
+            )
             check(answer.status_code, answer.json(), method, path, operation)
 
 

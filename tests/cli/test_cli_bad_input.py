@@ -44,7 +44,9 @@ def stored(store: Path) -> tuple[list[IngestRunRow], list[PointRow], list[Quaran
 
 def test_a_stray_quote_quarantines_its_line_and_keeps_the_good_rows_in_a_recorded_run(store: Path) -> None:
     path = store / "stray.csv"
-    path.write_text('metric,date,value\nonline_orders,2026-04-07,120\nonline_orders,2026-04-08,"12\nonline_orders,2026-04-09,130\n')
+    path.write_text(
+        'metric,date,value\nonline_orders,2026-04-07,120\nonline_orders,2026-04-08,"12\nonline_orders,2026-04-09,130\n'
+    )
     result = runner.invoke(app, ["ingest", str(path)])
     assert "2 added" in result.output
     assert "1 quarantined" in result.output
@@ -58,11 +60,14 @@ def test_a_stray_quote_quarantines_its_line_and_keeps_the_good_rows_in_a_recorde
 
 def test_a_ten_megabyte_value_is_clipped_where_it_is_stored_and_printed(store: Path) -> None:
     path = store / "huge.csv"
-    path.write_text("metric,date,value\nonline_orders,2026-04-07,x" + "9" * 10_000_000 + "\nonline_orders,2026-04-08,5\n")
+    path.write_text(
+        "metric,date,value\nonline_orders,2026-04-07,x" + "9" * 10_000_000 + "\nonline_orders,2026-04-08,5\n"
+    )
     result = runner.invoke(app, ["ingest", str(path)])
     assert "1 added" in result.output
     assert len(result.output) < 2_000
     [row] = stored(store)[2]
     assert len(row.raw or "") < 1_100
     assert len(row.reason) < 200
-    assert row.raw is not None and row.raw.endswith("(10000026 characters)")
+    assert row.raw is not None
+    assert row.raw.endswith("(10000026 characters)")

@@ -62,9 +62,13 @@ def test_a_drop_folder_with_a_stray_quote_in_one_file_reads_every_other_line(tmp
 def test_one_malformed_workbook_is_quarantined_and_the_rest_of_the_folder_ingested(tmp_path: Path) -> None:
     good = workbook([["metric", "date", "value"], ["orders", "2026-04-07", 5]])
     (tmp_path / "a_good.xlsx").write_bytes(good)
-    (tmp_path / "b_broken_sheet.xlsx").write_bytes(with_part_replaced(good, "xl/worksheets/sheet1.xml", b"<worksheet"))
+    (tmp_path / "b_broken_sheet.xlsx").write_bytes(
+        with_part_replaced(good, "xl/worksheets/sheet1.xml", b"<worksheet")
+    )
     (tmp_path / "c_broken_book.xlsx").write_bytes(with_part_replaced(good, "xl/workbook.xml", b"<notxml"))
-    (tmp_path / "d_good.xlsx").write_bytes(workbook([["metric", "date", "value"], ["orders", "2026-04-08", 6]]))
+    (tmp_path / "d_good.xlsx").write_bytes(
+        workbook([["metric", "date", "value"], ["orders", "2026-04-08", 6]])
+    )
     result = fetch_excel(Source("erp", "excel", options={"path": str(tmp_path)}), None, env={})
     assert result.records["value"].to_list() == [5.0, 6.0]
     assert [r.locator for r in result.rejected] == ["b_broken_sheet.xlsx", "c_broken_book.xlsx"]

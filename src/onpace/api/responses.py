@@ -79,7 +79,9 @@ def _raised_in(endpoint: Callable[..., Any]) -> set[int]:
             if name in _HELPERS:
                 found.add(_HELPERS[name])
             elif name == "ApiError" and node.args and isinstance(node.args[0], ast.Constant):
-                found.add(int(node.args[0].value))
+                status = node.args[0].value
+                if isinstance(status, int):
+                    found.add(status)
         elif isinstance(node, ast.Name) and node.id == "UserError":
             found.add(400)
     return found

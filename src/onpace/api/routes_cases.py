@@ -13,8 +13,8 @@ from fastapi import APIRouter, Path, Query
 from onpace.api import schemas as s
 from onpace.api.convert import case_out, event_out
 from onpace.api.deps import Context, ReadContext, WriteContext
-from onpace.api.responses import DocumentedRoute
 from onpace.api.errors import forbidden, not_found
+from onpace.api.responses import DocumentedRoute
 from onpace.domain.cases import Case
 from onpace.errors import UserError
 from onpace.services import cases as case_service

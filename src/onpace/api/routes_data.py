@@ -10,8 +10,8 @@ from fastapi import APIRouter, Path, Query
 from onpace.api import schemas as s
 from onpace.api.convert import checkin_out, evaluation_out, rebaseline_out
 from onpace.api.deps import Context, ReadContext, WriteContext
-from onpace.api.responses import DocumentedRoute
 from onpace.api.errors import ApiError, forbidden, not_found
+from onpace.api.responses import DocumentedRoute
 from onpace.connectors.push.records import push_sources, restrict_sources, undeclared_source, validate_pushed
 from onpace.domain.whatif import Shift, what_if
 from onpace.errors import UserError

@@ -14,8 +14,8 @@ from pydantic import TypeAdapter
 
 from onpace.api import schemas as s
 from onpace.api.deps import Context, ReadContext, WriteContext
-from onpace.api.responses import DocumentedRoute
 from onpace.api.errors import ApiError, forbidden, not_found
+from onpace.api.responses import DocumentedRoute
 from onpace.domain.model import Model
 from onpace.services import model_edit
 from onpace.services.auth import may_edit_model

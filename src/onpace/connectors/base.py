@@ -148,7 +148,9 @@ def resolve_env(value: str, env: Mapping[str, str], *, source: str | None = None
         raise SourceError(refused + where, permanent=True, source=source)
     if name not in env:
         hint = env_refs.missing_hint(name)
-        raise SourceError(f"environment variable {name} is not set{where}{hint}", permanent=True, source=source)
+        raise SourceError(
+            f"environment variable {name} is not set{where}{hint}", permanent=True, source=source
+        )
     return env[name]
 
 

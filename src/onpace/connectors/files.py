@@ -75,7 +75,7 @@ def scan(
             results.append(read(content, path.name))
         except SourceError:
             raise  # the source's own settings are wrong: no file can be read
-        except Exception as err:  # noqa: BLE001 - one malformed file must not block the folder
+        except Exception as err:
             # Parsers of foreign formats fail in many ways (XML errors, type errors in a
             # workbook's styles …): the file is refused, remembered, and the others are read.
             reason = f"cannot read this file ({type(err).__name__}: {clip(str(err), 200)})"

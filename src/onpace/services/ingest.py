@@ -139,7 +139,9 @@ def _read_line_by_line(path: Path, why: str) -> pl.DataFrame:
 
 
 def _normalise_columns(frame: pl.DataFrame, where: str) -> pl.DataFrame:
-    renamed = {name: name.strip().lstrip("\ufeff").lower() for name in frame.columns if not name.startswith("_")}
+    renamed = {
+        name: name.strip().lstrip("\ufeff").lower() for name in frame.columns if not name.startswith("_")
+    }
     frame = frame.rename(renamed)
     missing = [name for name in REQUIRED_COLUMNS if name not in frame.columns]
     if missing:
@@ -327,7 +329,12 @@ def _audited_points(new: pl.DataFrame, *, manual: bool) -> dict[str, object]:
     found: dict[str, object] = {}
     if not corrected.is_empty():
         found["corrections"] = corrected.select(
-            "metric", "date", "source", "version", pl.col("previous").alias("before"), pl.col("value").alias("after")
+            "metric",
+            "date",
+            "source",
+            "version",
+            pl.col("previous").alias("before"),
+            pl.col("value").alias("after"),
         ).to_dicts()
     if manual and not new.is_empty():
         found["entries"] = new.select("metric", "date", "source", "version", "value").to_dicts()
@@ -453,7 +460,8 @@ def _parse(frame: pl.DataFrame, source: str, known_metrics: Collection[str]) -> 
         .when(pl.col("date").is_null())
         .then(
             pl.format(
-                "unparseable date '{}' (expected YYYY-MM-DD or an ISO timestamp)", clip_expr(pl.col("date_text"))
+                "unparseable date '{}' (expected YYYY-MM-DD or an ISO timestamp)",
+                clip_expr(pl.col("date_text")),
             )
         )
         .when(pl.col("value").is_null())

@@ -29,8 +29,8 @@ import structlog
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
-from onpace.connectors.clipping import clip
 from onpace.connectors.base import FetchResult, SourceError
+from onpace.connectors.clipping import clip
 from onpace.connectors.registry import connector_for
 from onpace.domain.model import Model, Source
 from onpace.errors import UserError
