@@ -142,3 +142,38 @@ def test_a_redirect_to_another_allowed_origin_is_followed_without_the_credential
         assert outside.received[0].headers["authorization"] == "Bearer t0ken"
         assert "authorization" not in inside.received[0].headers
         assert inside.received[0].headers["host"] == inside.url.split("/")[2]
+
+
+def test_every_module_that_makes_http_requests_goes_through_the_guard() -> None:
+    import ast
+    from pathlib import Path
+
+    source = Path(__file__).resolve().parents[1] / "src" / "onpace"
+    sending = {"get", "post", "put", "delete", "patch", "request", "send", "stream"}
+    for path in sorted(source.rglob("*.py")):
+        if path.name == "outbound.py":
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        imported = {
+            alias.name.split(".")[0]
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Import)
+            for alias in node.names
+        } | {
+            node.module.split(".")[0]
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and node.module
+        }
+        if not imported & {"httpx", "requests", "urllib3"}:
+            continue
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in sending
+            ):
+                owner = node.func.value
+                name = getattr(owner, "id", None) or getattr(owner, "attr", None)
+                assert name not in {"httpx", "requests", "client", "_client"}, (
+                    f"{path.name}:{node.lineno} sends a request itself; use onpace.outbound.request"
+                )
