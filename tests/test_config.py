@@ -11,7 +11,14 @@ from onpace.config import Settings, SettingsError, get_settings
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("DATABASE_URL", "SECRET_KEY", "SECRET_KEY_FILE", "LOG_JSON", "WEBHOOK_ALLOW_PRIVATE", "OUTBOUND_ALLOW"):
+    for name in (
+        "DATABASE_URL",
+        "SECRET_KEY",
+        "SECRET_KEY_FILE",
+        "LOG_JSON",
+        "WEBHOOK_ALLOW_PRIVATE",
+        "OUTBOUND_ALLOW",
+    ):
         monkeypatch.delenv(f"ONPACE_{name}", raising=False)
     get_settings.cache_clear()
 

@@ -46,7 +46,9 @@ def test_it_refuses_every_address_that_is_not_public(address: str) -> None:
     assert refusal(ipaddress.ip_address(address)) is not None
 
 
-@pytest.mark.parametrize("address", ["8.8.8.8", "2606:4700:4700::1111", "64:ff9b::808:808", "2002:808:808::1"])
+@pytest.mark.parametrize(
+    "address", ["8.8.8.8", "2606:4700:4700::1111", "64:ff9b::808:808", "2002:808:808::1"]
+)
 def test_it_lets_public_addresses_through_including_public_embeddings(address: str) -> None:
     assert refusal(ipaddress.ip_address(address)) is None
 
@@ -86,7 +88,9 @@ def test_a_loopback_receiver_is_refused_without_the_allowlist_and_reached_with_i
         with pytest.raises(OutboundError):
             outbound.request(client, "POST", receiver.url, allow=Allowlist(), content=b"{}")
         assert receiver.received == []
-        response, _ = outbound.request(client, "POST", receiver.url, allow=Allowlist.parse("127.0.0.1"), content=b"{}")
+        response, _ = outbound.request(
+            client, "POST", receiver.url, allow=Allowlist.parse("127.0.0.1"), content=b"{}"
+        )
         assert response.status_code == 200
         assert len(receiver.received) == 1
 
@@ -108,10 +112,14 @@ def test_each_redirect_hop_is_checked_again_and_a_refused_hop_is_never_requested
         outside.headers["Location"] = inside.url
         port = outside.url.split(":")[2].split("/")[0]
         # Only the name "localhost" is allowed: the redirect to 127.0.0.1 is a new target.
-        with pytest.raises(OutboundError, match="127.0.0.1 is a loopback address"):
+        with pytest.raises(OutboundError, match=r"127\.0\.0\.1 is a loopback address"):
             outbound.request(
-                client, "POST", f"http://localhost:{port}/hooks/onpace", allow=Allowlist.parse("localhost"),
-                content=b"{}", follow_redirects=True,
+                client,
+                "POST",
+                f"http://localhost:{port}/hooks/onpace",
+                allow=Allowlist.parse("localhost"),
+                content=b"{}",
+                follow_redirects=True,
             )
         assert len(outside.received) == 1
         assert inside.received == []
@@ -122,10 +130,50 @@ def test_a_redirect_to_another_allowed_origin_is_followed_without_the_credential
         outside.headers["Location"] = inside.url
         port = outside.url.split(":")[2].split("/")[0]
         response, answered = outbound.request(
-            client, "POST", f"http://localhost:{port}/hooks/onpace", allow=Allowlist.parse("localhost,127.0.0.1"),
-            content=b"{}", headers={"Authorization": "Bearer t0ken"}, follow_redirects=True,
+            client,
+            "POST",
+            f"http://localhost:{port}/hooks/onpace",
+            allow=Allowlist.parse("localhost,127.0.0.1"),
+            content=b"{}",
+            headers={"Authorization": "Bearer t0ken"},
+            follow_redirects=True,
         )
         assert (response.status_code, answered) == (200, inside.url)
         assert outside.received[0].headers["authorization"] == "Bearer t0ken"
         assert "authorization" not in inside.received[0].headers
         assert inside.received[0].headers["host"] == inside.url.split("/")[2]
+
+
+def test_every_module_that_makes_http_requests_goes_through_the_guard() -> None:
+    import ast
+    from pathlib import Path
+
+    source = Path(__file__).resolve().parents[1] / "src" / "onpace"
+    sending = {"get", "post", "put", "delete", "patch", "request", "send", "stream"}
+    for path in sorted(source.rglob("*.py")):
+        if path.name == "outbound.py":
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        imported = {
+            alias.name.split(".")[0]
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Import)
+            for alias in node.names
+        } | {
+            node.module.split(".")[0]
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and node.module
+        }
+        if not imported & {"httpx", "requests", "urllib3"}:
+            continue
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in sending
+            ):
+                owner = node.func.value
+                name = getattr(owner, "id", None) or getattr(owner, "attr", None)
+                assert name not in {"httpx", "requests", "client", "_client"}, (
+                    f"{path.name}:{node.lineno} sends a request itself; use onpace.outbound.request"
+                )

@@ -430,14 +430,13 @@ def _ingest_file(path: Path, source: str, *, manual: bool, by: str | None) -> tu
 
 def _pull_source(source_id: str) -> tuple[Any, int]:
     """Pull one of the model's sources now through the worker's own pull, and report the run."""
-    from onpace.env_refs import readable_environment
-
     import os
     import socket
 
     import structlog
 
     from onpace.config import get_settings
+    from onpace.env_refs import readable_environment
     from onpace.services.pull import pull_now
     from onpace.storage.db import make_engine, session_for, upgrade
     from onpace.storage.repositories.model_repo import find_org
@@ -823,14 +822,18 @@ def audit_verify(
         err.print(problem, markup=False, soft_wrap=True)
     if problems:
         fail(f"the audit log is broken ({len(problems)} problem(s)); the first bad row is named first")
-    out.print(f"audit log intact ({len(given)} checkpoint(s) from file checked)" if given else "audit log intact")
+    out.print(
+        f"audit log intact ({len(given)} checkpoint(s) from file checked)" if given else "audit log intact"
+    )
 
 
 @audit_app.command("checkpoint")
 def audit_checkpoint(
     output: Annotated[
         Path | None,
-        typer.Option("-o", "--output", help="Write the checkpoints to FILE (merged with it); stdout when absent."),
+        typer.Option(
+            "-o", "--output", help="Write the checkpoints to FILE (merged with it); stdout when absent."
+        ),
     ] = None,
 ) -> None:
     """Verify the chain, store a checkpoint of its length and head, and export every checkpoint."""
@@ -858,7 +861,9 @@ def audit_checkpoint(
         out.print(document, markup=False, end="", soft_wrap=True)
         return
     output.write_text(document, encoding="utf-8")
-    err.print(f"checkpoint: {point.row_count} rows; wrote {len(everything)} checkpoint(s) to {output}", markup=False)
+    err.print(
+        f"checkpoint: {point.row_count} rows; wrote {len(everything)} checkpoint(s) to {output}", markup=False
+    )
 
 
 user_app = typer.Typer(help="Manage the people who sign in to the web app.", no_args_is_help=True)

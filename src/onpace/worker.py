@@ -1,7 +1,7 @@
 """Run a worker process from the settings: the body of ``onpace worker``.
 
 Reads the settings (``ONPACE_DATABASE_URL``, ``ONPACE_SMTP_URL``, ``ONPACE_BASE_URL``,
-``ONPACE_WEBHOOK_ALLOW_PRIVATE``, ``ONPACE_LOG_JSON``, ``ONPACE_LOG_LEVEL``), configures
+``ONPACE_OUTBOUND_ALLOW``, ``ONPACE_LOG_JSON``, ``ONPACE_LOG_LEVEL``), configures
 structured logs, stops cleanly on SIGTERM or SIGINT (the job in hand is finished first), and
 runs :func:`onpace.services.worker.run_worker`.
 """

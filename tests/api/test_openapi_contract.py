@@ -58,7 +58,11 @@ def test_the_api_answers_every_generated_request_without_a_server_error_and_as_d
 ) -> None:
     app, admin_token = own_world
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
-    checks = [schemathesis.checks.not_a_server_error, schemathesis.checks.response_schema_conformance]
+    checks = [
+        schemathesis.checks.not_a_server_error,
+        schemathesis.checks.response_schema_conformance,
+        schemathesis.checks.status_code_conformance,
+    ]
     failures: list[str] = []
     signed_in: set[str] = set()  # operations that answered at least once past the sign-in check
     operations = [result.ok() for result in schema.get_all_operations()]

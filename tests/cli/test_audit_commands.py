@@ -58,7 +58,7 @@ def test_an_exported_checkpoint_finds_a_log_emptied_with_its_anchors(store: Path
     assert taken.exit_code == 0, taken.output
     assert '"row_count": 3' in (store / "anchors.json").read_text()
     for table in ("audit_log", "audit_head", "audit_checkpoints"):
-        run_sql(store, f"DELETE FROM {table}")  # noqa: S608 - fixed names
+        run_sql(store, f"DELETE FROM {table}")
     assert runner.invoke(app, ["audit", "verify"]).exit_code == 0
     result = runner.invoke(app, ["audit", "verify", "--checkpoint", "anchors.json"])
     assert result.exit_code == 1

@@ -14,6 +14,7 @@ from onpace.connectors.base import SourceError
 from onpace.connectors.http_json import fetch
 from onpace.domain.model import Source
 
+
 @pytest.fixture(autouse=True)
 def loopback_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
     """Let these tests reach their API on loopback: the outbound guard refuses it otherwise."""

@@ -115,7 +115,9 @@ def test_resolve_env_reads_the_named_variable_and_names_a_missing_one() -> None:
     with pytest.raises(SourceError) as caught:
         resolve_env("env:ONPACE_SOURCE_DB_URL", {}, source="wms", option="url")
     assert caught.value.permanent
-    assert str(caught.value) == "source wms: environment variable ONPACE_SOURCE_DB_URL is not set (option 'url')"
+    assert (
+        str(caught.value) == "source wms: environment variable ONPACE_SOURCE_DB_URL is not set (option 'url')"
+    )
 
 
 def test_a_missing_required_option_is_a_permanent_error_naming_it() -> None:

@@ -41,7 +41,9 @@ def test_a_billion_laughs_alias_bomb_is_refused_at_its_line_in_well_under_a_seco
 
 def test_twenty_thousand_levels_of_nesting_are_refused_without_a_recursion_error() -> None:
     problems = problems_of("org: Acme\nx: " + "[" * 20_000 + "]" * 20_000 + "\n")
-    assert problems == ["m.yaml:2: values are nested more than 40 levels deep here; a model file needs far fewer"]
+    assert problems == [
+        "m.yaml:2: values are nested more than 40 levels deep here; a model file needs far fewer"
+    ]
 
 
 def test_a_file_beyond_the_size_limit_is_refused_before_parsing() -> None:
@@ -72,13 +74,17 @@ def test_an_impossible_date_in_a_source_option_or_plan_point_is_found_too() -> N
 
 def test_an_unknown_source_kind_is_a_problem_with_a_suggestion() -> None:
     problems = problems_of("org: Acme\nsources:\n  - {id: api, kind: htttp, url: 'https://x.example'}\n")
-    assert problems == ["m.yaml:3: unknown source kind `htttp` (known: csv, excel, http, push, sql); did you mean `http`?"]
+    assert problems == [
+        "m.yaml:3: unknown source kind `htttp` (known: csv, excel, http, push, sql); did you mean `http`?"
+    ]
 
 
 def test_an_unknown_source_option_is_a_problem_at_its_line() -> None:
     text = "org: Acme\nsources:\n  - id: api\n    kind: http\n    url: 'https://x.example'\n    pagination: {style: cursor}\n"
     [problem] = problems_of(text)
-    assert problem.startswith("m.yaml:6: unknown option `pagination` for a source of kind http (it reads: url, ")
+    assert problem.startswith(
+        "m.yaml:6: unknown option `pagination` for a source of kind http (it reads: url, "
+    )
     assert problem.endswith("did you mean `paginate`?")
 
 

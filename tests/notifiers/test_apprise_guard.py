@@ -38,7 +38,7 @@ def test_a_custom_http_route_to_loopback_is_refused_without_the_allowlist(scheme
 
 
 def test_an_ipv6_embedding_of_loopback_is_refused_for_apprise_too() -> None:
-    with pytest.raises(NotifyError, match="carrying 127.0.0.1"):
+    with pytest.raises(NotifyError, match=r"carrying 127\.0\.0\.1"):
         notify(Channel("hook", "json://[64:ff9b::7f00:1]:8080/x"), EVENT, allow=Allowlist())
 
 

@@ -168,6 +168,8 @@ def test_it_connects_to_the_address_it_checked_while_naming_the_host(
 
     monkeypatch.setattr(outbound, "_addresses", lambda host, port: [ipaddress.ip_address("127.0.0.1")])
     port = http_receiver.url.split(":")[2].split("/")[0]
-    notify(Channel("ops-hook", f"http://receiver.test:{port}/hooks/onpace", SECRET), CASE_OPENED, allow=LOOPBACK)
+    notify(
+        Channel("ops-hook", f"http://receiver.test:{port}/hooks/onpace", SECRET), CASE_OPENED, allow=LOOPBACK
+    )
     [got] = http_receiver.received
     assert got.headers["host"] == f"receiver.test:{port}"

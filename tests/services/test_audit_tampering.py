@@ -60,7 +60,9 @@ def test_a_cut_tail_stays_found_after_later_appends(session: Session) -> None:
     write(session)
     cut_tail(session, 5)
     write(session, 2)
-    assert verify_audit(session)[0].startswith("audit row 8: is missing (deleted? the head record counts 12 rows)")
+    assert verify_audit(session)[0].startswith(
+        "audit row 8: is missing (deleted? the head record counts 12 rows)"
+    )
 
 
 def test_deleting_every_row_and_the_head_is_found_by_an_exported_checkpoint(session: Session) -> None:
@@ -81,7 +83,10 @@ def test_a_stored_checkpoint_finds_a_tail_cut_with_the_head_record_deleted(sessi
     cut_tail(session, 7)
     session.execute(delete(AuditHeadRow))
     problems = verify_audit(session)
-    assert problems[0] == "audit row 8: is missing (deleted? the checkpoint of 2026-01-18 10:00:00 UTC counts 10 rows)"
+    assert (
+        problems[0]
+        == "audit row 8: is missing (deleted? the checkpoint of 2026-01-18 10:00:00 UTC counts 10 rows)"
+    )
     assert "the audit head record is missing (deleted?)" in problems
 
 
@@ -94,7 +99,9 @@ def test_a_chain_rewritten_without_the_key_is_found_at_the_first_rewritten_row(s
         chain_row = audit_chain.AuditRow(row.seq, row.at, "mallory", row.action, row.subject, row.payload)
         sealed = audit_chain.seal_keyed(chain_row, prev, forger)
         sealed = dataclasses.replace(sealed, key_id=audit_chain.key_id(audit_key().key))
-        sealed = dataclasses.replace(sealed, hash=audit_chain.row_mac(forger, prev, audit_chain.row_content(sealed)))
+        sealed = dataclasses.replace(
+            sealed, hash=audit_chain.row_mac(forger, prev, audit_chain.row_content(sealed))
+        )
         session.execute(
             update(AuditRow)
             .where(AuditRow.seq == row.seq)
@@ -126,7 +133,9 @@ def test_swapping_two_rows_is_found_at_the_first_of_them(session: Session) -> No
     write(session, 5)
     rows = stored(session)
     second, third = rows[1], rows[2]
-    values = {c: getattr(second, c) for c in ("at", "actor", "action", "subject", "payload", "prev_hash", "hash")}
+    values = {
+        c: getattr(second, c) for c in ("at", "actor", "action", "subject", "payload", "prev_hash", "hash")
+    }
     others = {c: getattr(third, c) for c in values}
     session.execute(update(AuditRow).where(AuditRow.seq == 2).values(hash="x" * 64))
     session.execute(update(AuditRow).where(AuditRow.seq == 3).values(**values))
@@ -138,11 +147,22 @@ def test_swapping_two_rows_is_found_at_the_first_of_them(session: Session) -> No
 def test_rows_written_before_keys_still_verify_and_keyed_rows_continue_them(session: Session) -> None:
     prev = audit_chain.GENESIS
     for seq in (1, 2):
-        legacy = audit_chain.seal(audit_chain.AuditRow(seq, T0, "ana", "model.saved", "Acme", {"n": seq}), prev)
+        legacy = audit_chain.seal(
+            audit_chain.AuditRow(seq, T0, "ana", "model.saved", "Acme", {"n": seq}), prev
+        )
         session.execute(
             insert(AuditRow).values(
-                seq=seq, org_id=None, at=T0, actor="ana", action="model.saved", subject="Acme",
-                payload={"n": seq}, prev_hash=prev, hash=legacy.hash, scheme=1, key_id=None,
+                seq=seq,
+                org_id=None,
+                at=T0,
+                actor="ana",
+                action="model.saved",
+                subject="Acme",
+                payload={"n": seq},
+                prev_hash=prev,
+                hash=legacy.hash,
+                scheme=1,
+                key_id=None,
             )
         )
         prev = legacy.hash
@@ -178,7 +198,9 @@ def test_a_forged_checkpoint_is_refused(session: Session, tmp_path: Path) -> Non
     write(session, 3)
     point = audit_anchors.take_checkpoint(session, audit_key(), now=T0)
     forged = dataclasses.replace(point, row_count=2)
-    assert verify_audit(session, [forged]) == ["the checkpoint of 2026-01-18 09:00:00 UTC does not match its MAC (edited or forged?)"]
+    assert verify_audit(session, [forged]) == [
+        "the checkpoint of 2026-01-18 09:00:00 UTC does not match its MAC (edited or forged?)"
+    ]
 
 
 def test_an_export_file_reads_back_and_a_broken_one_is_named(tmp_path: Path, session: Session) -> None:
@@ -188,5 +210,5 @@ def test_an_export_file_reads_back_and_a_broken_one_is_named(tmp_path: Path, ses
     path.write_text(audit_anchors.export_document([point]), encoding="utf-8")
     assert audit_anchors.read_checkpoint_file(path) == [point]
     path.write_text('{"format": "something else"}', encoding="utf-8")
-    with pytest.raises(audit_anchors.CheckpointFileError, match="anchors.json: not a checkpoint file"):
+    with pytest.raises(audit_anchors.CheckpointFileError, match=r"anchors\.json: not a checkpoint file"):
         audit_anchors.read_checkpoint_file(path)

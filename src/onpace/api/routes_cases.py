@@ -14,6 +14,7 @@ from onpace.api import schemas as s
 from onpace.api.convert import case_out, event_out
 from onpace.api.deps import Context, ReadContext, WriteContext
 from onpace.api.errors import forbidden, not_found
+from onpace.api.responses import DocumentedRoute
 from onpace.domain.cases import Case
 from onpace.errors import UserError
 from onpace.services import cases as case_service
@@ -21,7 +22,7 @@ from onpace.services.auth import may_work_case
 
 RowIdPath = Annotated[int, Path(ge=1, le=s.MAX_ROW_ID)]
 
-router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
+router = APIRouter(prefix="/api/v1/cases", tags=["cases"], route_class=DocumentedRoute)
 
 
 def _load(context: Context, case_id: int) -> Case:

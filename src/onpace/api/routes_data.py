@@ -11,6 +11,7 @@ from onpace.api import schemas as s
 from onpace.api.convert import checkin_out, evaluation_out, rebaseline_out
 from onpace.api.deps import Context, ReadContext, WriteContext
 from onpace.api.errors import ApiError, forbidden, not_found
+from onpace.api.responses import DocumentedRoute
 from onpace.connectors.push.records import push_sources, restrict_sources, undeclared_source, validate_pushed
 from onpace.domain.read_window import evaluation_window
 from onpace.domain.whatif import Shift, what_if
@@ -33,7 +34,7 @@ from onpace.storage.repositories import cases_repo, checkins_repo, evaluations_r
 
 RowIdPath = Annotated[int, Path(ge=1, le=s.MAX_ROW_ID)]
 
-router = APIRouter(prefix="/api/v1", tags=["data"])
+router = APIRouter(prefix="/api/v1", tags=["data"], route_class=DocumentedRoute)
 
 
 def known_metrics(context: Context) -> set[str]:

@@ -15,11 +15,12 @@ from pydantic import TypeAdapter
 from onpace.api import schemas as s
 from onpace.api.deps import Context, ReadContext, WriteContext
 from onpace.api.errors import ApiError, forbidden, not_found
+from onpace.api.responses import DocumentedRoute
 from onpace.domain.model import Model
 from onpace.services import model_edit
 from onpace.services.auth import may_edit_model
 
-router = APIRouter(prefix="/api/v1", tags=["model"])
+router = APIRouter(prefix="/api/v1", tags=["model"], route_class=DocumentedRoute)
 
 DEFAULT_PAGE = 100
 MAX_PAGE = 1000

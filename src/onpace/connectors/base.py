@@ -17,6 +17,7 @@ from typing import Protocol
 import polars as pl
 
 from onpace import env_refs
+from onpace.connectors.clipping import clip_expr
 from onpace.domain.model import Source
 
 #: The columns and dtypes of :attr:`FetchResult.records`, in order.
@@ -147,7 +148,9 @@ def resolve_env(value: str, env: Mapping[str, str], *, source: str | None = None
         raise SourceError(refused + where, permanent=True, source=source)
     if name not in env:
         hint = env_refs.missing_hint(name)
-        raise SourceError(f"environment variable {name} is not set{where}{hint}", permanent=True, source=source)
+        raise SourceError(
+            f"environment variable {name} is not set{where}{hint}", permanent=True, source=source
+        )
     return env[name]
 
 
@@ -281,12 +284,12 @@ def validate(raw: pl.DataFrame, *, source: Source, origin: str) -> FetchResult:
         .when(pl.col("_code") == 2)
         .then(pl.lit("missing date"))
         .when(pl.col("_code") == 3)
-        .then(pl.format("unparseable date '{}'", pl.col("_date_text")))
+        .then(pl.format("unparseable date '{}'", clip_expr(pl.col("_date_text"))))
         .when(pl.col("_code") == 4)
         .then(pl.lit("missing value"))
         .when(pl.col("_code") == 5)
-        .then(pl.format("unparseable number '{}'", pl.col("_value_text")))
-        .otherwise(pl.format("value is not a finite number ('{}')", pl.col("_value_text")))
+        .then(pl.format("unparseable number '{}'", clip_expr(pl.col("_value_text"))))
+        .otherwise(pl.format("value is not a finite number ('{}')", clip_expr(pl.col("_value_text"))))
     )
     # The raw text and locator are built for refused rows only, for the same reason.
     bad = parsed.filter(pl.col("_code") != 0).with_columns(reason.alias("_reason"))

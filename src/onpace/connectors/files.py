@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from onpace.connectors.base import FetchResult, Rejected, SourceError, combine, option_text
+from onpace.connectors.clipping import clip
 from onpace.domain.model import Source
 
 ReadFile = Callable[[bytes, str], FetchResult]
@@ -70,5 +71,13 @@ def scan(
         new_state[key] = digest
         if seen.get(key) == digest:
             continue
-        results.append(read(content, path.name))
+        try:
+            results.append(read(content, path.name))
+        except SourceError:
+            raise  # the source's own settings are wrong: no file can be read
+        except Exception as err:
+            # Parsers of foreign formats fail in many ways (XML errors, type errors in a
+            # workbook's styles …): the file is refused, remembered, and the others are read.
+            reason = f"cannot read this file ({type(err).__name__}: {clip(str(err), 200)})"
+            results.append(FetchResult(rejected=(Rejected(None, path.name, "", reason),)))
     return combine(results, new_state)

@@ -105,7 +105,9 @@ def seal_keyed(row: AuditRow, prev_hash: str, key: bytes) -> AuditRow:
     return dataclasses.replace(keyed, hash=row_mac(key, prev_hash, row_content(keyed)))
 
 
-def anchor_mac(key: bytes, kind: str, row_count: int, head_hash: str, taken_at: dt.datetime | None = None) -> str:
+def anchor_mac(
+    key: bytes, kind: str, row_count: int, head_hash: str, taken_at: dt.datetime | None = None
+) -> str:
     """Return the MAC that anchors a chain head: ``kind`` (head, checkpoint), row count, head hash, time."""
     moment = "" if taken_at is None else str(_plain(taken_at))
     text = f"onpace audit {kind}|{row_count}|{head_hash}|{moment}"

@@ -44,7 +44,9 @@ def check_limits(text: str, filename: str) -> list[Problem]:
     if len(text) > MAX_CHARS:
         return [
             Problem(
-                filename, 1, f"the file has {len(text):,} characters; a model file may have at most {MAX_CHARS:,}"
+                filename,
+                1,
+                f"the file has {len(text):,} characters; a model file may have at most {MAX_CHARS:,}",
             )
         ]
     depth = 0

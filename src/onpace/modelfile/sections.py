@@ -445,7 +445,9 @@ def _check_source_options(rec: Record) -> None:
     known = schema.SOURCE_OPTIONS.get(schema.SOURCE_KIND_ALIASES.get(kind, kind))
     if known is None:
         kinds = sorted(schema.SOURCE_OPTIONS)
-        rec.problem("kind", f"unknown source kind `{kind}` (known: {', '.join(kinds)}){did_you_mean(kind, kinds)}")
+        rec.problem(
+            "kind", f"unknown source kind `{kind}` (known: {', '.join(kinds)}){did_you_mean(kind, kinds)}"
+        )
         return
     for key in rec.values:
         if key not in schema.SOURCE_FIELDS and key not in known:

@@ -75,7 +75,9 @@ def impossible_dates(root: Node, filename: str) -> list[Problem]:
             try:
                 SafeConstructor().construct_yaml_timestamp(node)
             except (ValueError, OverflowError) as exc:
-                problem = Problem(filename, line_of(node), f"`{node.value}` is not a real date or time ({exc})")
+                problem = Problem(
+                    filename, line_of(node), f"`{node.value}` is not a real date or time ({exc})"
+                )
                 problems.append((problem.line, int(node.start_mark.column), problem))
     return [problem for _, _, problem in sorted(problems, key=lambda found: found[:2])]
 

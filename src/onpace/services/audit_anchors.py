@@ -82,7 +82,9 @@ def check_head(session: Session, key: AuditKey, *, last_seq: int, last_hash: str
     if head is None:
         return ["the audit head record is missing (deleted?)"] if last_seq else []
     if head.mac is None:
-        keyed = session.scalars(select(AuditRow.seq).where(AuditRow.scheme != audit_chain.LEGACY).limit(1)).first()
+        keyed = session.scalars(
+            select(AuditRow.seq).where(AuditRow.scheme != audit_chain.LEGACY).limit(1)
+        ).first()
         if keyed is not None:
             return ["the audit head record has lost its MAC although keyed rows exist (edited?)"]
     elif head.key_id != audit_chain.key_id(key.key):
@@ -90,10 +92,14 @@ def check_head(session: Session, key: AuditKey, *, last_seq: int, last_hash: str
             f"the audit head record was sealed with audit key {head.key_id}, "
             f"not the configured key {audit_chain.key_id(key.key)}"
         ]
-    elif not audit_chain.same_mac(head.mac, audit_chain.anchor_mac(key.key, "head", head.row_count, head.head_hash)):
+    elif not audit_chain.same_mac(
+        head.mac, audit_chain.anchor_mac(key.key, "head", head.row_count, head.head_hash)
+    ):
         return ["the audit head record does not match its MAC (edited?)"]
     if head.row_count > last_seq:
-        return [f"audit row {last_seq + 1}: is missing (deleted? the head record counts {head.row_count} rows)"]
+        return [
+            f"audit row {last_seq + 1}: is missing (deleted? the head record counts {head.row_count} rows)"
+        ]
     if head.row_count < last_seq:
         return [
             f"audit row {head.row_count + 1}: was not written by onpace "
@@ -124,7 +130,11 @@ def take_checkpoint(session: Session, key: AuditKey, *, now: dt.datetime) -> Che
     count, head_hash = (last.seq, last.hash) if last is not None else (0, audit_chain.GENESIS)
     taken_at = now.astimezone(dt.UTC).replace(microsecond=0)
     point = Checkpoint(
-        taken_at, count, head_hash, audit_chain.key_id(key.key), checkpoint_mac(key.key, count, head_hash, taken_at)
+        taken_at,
+        count,
+        head_hash,
+        audit_chain.key_id(key.key),
+        checkpoint_mac(key.key, count, head_hash, taken_at),
     )
     session.add(
         AuditCheckpointRow(
@@ -150,7 +160,9 @@ def check_checkpoints(
     configured = audit_chain.key_id(key.key)
     for point in checkpoints:
         if point.key_id != configured:
-            found[f"{point.label()} was sealed with audit key {point.key_id}, not the configured key {configured}"] = _LAST
+            found[
+                f"{point.label()} was sealed with audit key {point.key_id}, not the configured key {configured}"
+            ] = _LAST
             continue
         expected = checkpoint_mac(key.key, point.row_count, point.head_hash, point.taken_at)
         if not audit_chain.same_mac(point.mac, expected):
@@ -164,7 +176,9 @@ def check_checkpoints(
             continue
         stored = session.scalars(select(AuditRow.hash).where(AuditRow.seq == point.row_count)).first()
         if stored != point.head_hash:
-            found.setdefault(f"audit row {point.row_count}: does not match {point.label()} (rewritten?)", point.row_count)
+            found.setdefault(
+                f"audit row {point.row_count}: does not match {point.label()} (rewritten?)", point.row_count
+            )
     return sorted(found, key=lambda message: found[message])
 
 
@@ -192,7 +206,7 @@ def read_checkpoint_file(path: Path) -> list[Checkpoint]:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise CheckpointFileError(f"{path}: not a checkpoint file ({exc})") from None
     if not isinstance(document, dict) or document.get("format") != FILE_FORMAT:
-        raise CheckpointFileError(f"{path}: not a checkpoint file (expected \"format\": \"{FILE_FORMAT}\")")
+        raise CheckpointFileError(f'{path}: not a checkpoint file (expected "format": "{FILE_FORMAT}")')
     items = document.get("checkpoints")
     if not isinstance(items, list):
         raise CheckpointFileError(f"{path}: 'checkpoints' must be a list")

@@ -42,12 +42,12 @@ import structlog
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.orm import Session
 
-from onpace.outbound import Allowlist
 from onpace.domain.cases import Case
 from onpace.domain.channel_cases import channel_subject, open_channel_case, resolve_channel_case
 from onpace.domain.model import Model
 from onpace.notifiers import registry
 from onpace.notifiers.base import Channel, Notification, NotifyError
+from onpace.outbound import Allowlist
 from onpace.services import jobs
 from onpace.services.audit import append_audit
 from onpace.services.cases import case_from_row, record_events, save_case

@@ -27,6 +27,8 @@ import polars as pl
 from sqlalchemy import Column, Date, Integer, MetaData, String, Table, update
 from sqlalchemy.orm import Session
 
+from onpace.connectors import csv_lines
+from onpace.connectors.clipping import MAX_RAW, clip_expr
 from onpace.errors import UserError
 from onpace.metrics import INGEST_SECONDS, timed
 from onpace.services.audit import append_audit
@@ -85,7 +87,10 @@ def read_actuals_csv(path: Path | str) -> pl.DataFrame:
     """Read an actuals CSV as text columns plus ``line`` (the physical line of each row).
 
     Column names are matched without regard to case or surrounding spaces. Blank lines are
-    dropped. Raise :class:`IngestError` when the file cannot be read or lacks a required column.
+    dropped. A file the fast reader refuses (a stray quote) is read line by line
+    (:mod:`onpace.connectors.csv_lines`): each line that is not valid CSV becomes a row carrying
+    its problem (``_problem``, ``_raw``), to be quarantined with its line, and the rest are kept.
+    Raise :class:`IngestError` when the file cannot be read or lacks a required column.
     """
     path = Path(path)
     try:
@@ -96,8 +101,10 @@ def read_actuals_csv(path: Path | str) -> pl.DataFrame:
         raise IngestError(
             f"{path}: the file is empty; expected a header line metric,date,value[,source]"
         ) from None
-    except (OSError, pl.exceptions.PolarsError) as exc:
-        raise IngestError(f"{path}: cannot read it as CSV: {str(exc).splitlines()[0]}") from None
+    except OSError as exc:
+        raise IngestError(f"{path}: cannot read it: {exc.strerror or exc}") from None
+    except pl.exceptions.PolarsError as exc:
+        return _read_line_by_line(path, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
     frame = _normalise_columns(frame, str(path))
     # Quoted fields may span lines; count their line breaks so line numbers stay physical.
     breaks = (
@@ -113,8 +120,29 @@ def read_actuals_csv(path: Path | str) -> pl.DataFrame:
     return frame.drop("_breaks")
 
 
+def _read_line_by_line(path: Path, why: str) -> pl.DataFrame:
+    """Read a file the fast reader refused one physical line at a time; see :func:`read_actuals_csv`."""
+    text = path.read_bytes().decode("utf-8", "replace")
+    try:
+        lenient = csv_lines.read_lines(text)
+    except csv_lines.HeaderError as exc:
+        raise IngestError(f"{path}:1: cannot read it as CSV: {exc} ({why})") from None
+    good = _normalise_columns(lenient.table.rename({"_line": "line"}), str(path))
+    bad = pl.DataFrame(
+        {
+            "line": [b.line for b in lenient.bad],
+            "_problem": [b.reason for b in lenient.bad],
+            "_raw": [b.raw for b in lenient.bad],
+        },
+        schema={"line": pl.Int64, "_problem": pl.String, "_raw": pl.String},
+    )
+    return pl.concat([good, bad], how="diagonal").sort("line")
+
+
 def _normalise_columns(frame: pl.DataFrame, where: str) -> pl.DataFrame:
-    renamed = {name: name.strip().lstrip("\ufeff").lower() for name in frame.columns}
+    renamed = {
+        name: name.strip().lstrip("\ufeff").lower() for name in frame.columns if not name.startswith("_")
+    }
     frame = frame.rename(renamed)
     missing = [name for name in REQUIRED_COLUMNS if name not in frame.columns]
     if missing:
@@ -304,7 +332,12 @@ def _audited_points(new: pl.DataFrame, *, manual: bool) -> dict[str, object]:
     found: dict[str, object] = {}
     if not corrected.is_empty():
         found["corrections"] = corrected.select(
-            "metric", "date", "source", "version", pl.col("previous").alias("before"), pl.col("value").alias("after")
+            "metric",
+            "date",
+            "source",
+            "version",
+            pl.col("previous").alias("before"),
+            pl.col("value").alias("after"),
         ).to_dicts()
     if manual and not new.is_empty():
         found["entries"] = new.select("metric", "date", "source", "version", "value").to_dicts()
@@ -410,8 +443,10 @@ def _parse(
     Each field is stripped once and every check reads the stripped text; the raw text of a row
     is only put together for the rows that are refused (:func:`_with_raw`).
     """
-    inputs = [name for name in frame.columns if name != "line"]
+    inputs = [name for name in frame.columns if name != "line" and not name.startswith("_")]
     fields = [name for name in ("metric", "date", "value", "source") if name in frame.columns]
+    # Lines the CSV reader itself refused (see read_actuals_csv) carry their own reason.
+    problem = pl.col("_problem") if "_problem" in frame.columns else pl.lit(None, pl.String)
     typed = [name for name in ("date", "value") if frame.schema[name] != pl.String]
     texts = frame.select(
         pl.col("line").cast(pl.Int64),
@@ -419,11 +454,12 @@ def _parse(
         *[pl.col(name).alias(f"{name}_typed") for name in typed],
         # Other columns only matter to tell a blank line from a data row.
         *[_text(name).is_null().alias(f"{name}_empty") for name in inputs if name not in fields],
+        problem.alias("problem"),
     ).with_row_index("row")
     # A line with every field empty is a blank line, not a data row.
     empty = [pl.col(f"{name}_text").is_null() for name in fields]
     empty += [pl.col(f"{name}_empty") for name in inputs if name not in fields]
-    texts = texts.filter(~pl.all_horizontal(empty))
+    texts = texts.filter(~pl.all_horizontal(empty) | pl.col("problem").is_not_null())
     source_expr = pl.col("source_text").fill_null(source) if "source" in fields else pl.lit(source)
     parsed = texts.select(
         "row",
@@ -434,36 +470,43 @@ def _parse(
         _date_expr(frame.schema["date"], timezone).alias("date"),
         _value_expr(frame.schema["value"]).alias("value"),
         source_expr.alias("source"),
+        "problem",
     )
     known = pl.Series("known", sorted(set(known_metrics)), dtype=pl.String)
     reason = (
-        pl.when(pl.col("metric").is_null())
+        pl.when(pl.col("problem").is_not_null())
+        .then(pl.col("problem"))
+        .when(pl.col("metric").is_null())
         .then(pl.lit("missing metric"))
         .when(pl.col("date_text").is_null())
         .then(pl.lit("missing date"))
         .when(pl.col("value_text").is_null())
         .then(pl.lit("missing value"))
         .when(pl.col("date").is_null())
-        .then(pl.format("unparseable date '{}' (expected YYYY-MM-DD or an ISO timestamp)", "date_text"))
+        .then(
+            pl.format(
+                "unparseable date '{}' (expected YYYY-MM-DD or an ISO timestamp)",
+                clip_expr(pl.col("date_text")),
+            )
+        )
         .when(pl.col("value").is_null())
-        .then(pl.format("not a number: '{}'", "value_text"))
+        .then(pl.format("not a number: '{}'", clip_expr(pl.col("value_text"))))
         .when(~pl.col("value").is_finite())
-        .then(pl.format("value '{}' is NaN or infinite", "value_text"))
+        .then(pl.format("value '{}' is NaN or infinite", clip_expr(pl.col("value_text"))))
         .when(~pl.col("metric").is_in(known.implode()))
-        .then(pl.format("unknown metric '{}'", "metric"))
+        .then(pl.format("unknown metric '{}'", clip_expr(pl.col("metric"))))
         .otherwise(None)
     )
-    return parsed.with_columns(reason.alias("reason")).drop("date_text", "value_text")
+    return parsed.with_columns(reason.alias("reason")).drop("date_text", "value_text", "problem")
 
 
 def _with_raw(frame: pl.DataFrame, bad: pl.DataFrame) -> pl.DataFrame:
     """Add each refused row's ``raw`` text (its fields joined by commas), read from ``frame`` by ``row``."""
-    inputs = [name for name in frame.columns if name != "line"]  # metric, date and value at least
-    raw = frame.select(inputs)[bad["row"]].select(
-        pl.concat_str([pl.col(name).cast(pl.String).fill_null("") for name in inputs], separator=",").alias(
-            "raw"
-        )
-    )
+    inputs = [name for name in frame.columns if name != "line" and not name.startswith("_")]
+    joined = pl.concat_str([pl.col(name).cast(pl.String).fill_null("") for name in inputs], separator=",")
+    if "_raw" in frame.columns:  # a line the CSV reader refused is shown as written
+        joined = pl.coalesce(pl.col("_raw"), joined)
+    raw = frame[bad["row"]].select(clip_expr(joined, MAX_RAW).alias("raw"))
     return bad.with_columns(raw["raw"]).select("line", "source", "raw", "reason")
 
 

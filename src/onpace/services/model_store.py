@@ -187,7 +187,11 @@ def save_model(
 
 
 def _change(
-    collection: str, item: object, change: str, before: Mapping[str, object] | None, after: Mapping[str, object] | None
+    collection: str,
+    item: object,
+    change: str,
+    before: Mapping[str, object] | None,
+    after: Mapping[str, object] | None,
 ) -> dict[str, object]:
     """Return one audited change: the collection, the item's id, what happened, values before and after."""
     ident = "/".join(str(part) for part in item) if isinstance(item, tuple) else str(item)
@@ -353,7 +357,9 @@ def _sync_owners(
         if kpi.id in known_kpis:  # a new KPI's owners are part of adding it
             report.updated["kpi_owners"] += 1
             before = [row.person_id for row in rows]
-            report.changes.append(_change("kpi_owners", kpi.id, "updated", {"owners": before}, {"owners": kpi.owners}))
+            report.changes.append(
+                _change("kpi_owners", kpi.id, "updated", {"owners": before}, {"owners": kpi.owners})
+            )
 
 
 def _sync_feeds(sync: _Sync, existing: Sequence[FeedRow], kpis: Sequence[Kpi]) -> None:

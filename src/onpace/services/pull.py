@@ -30,6 +30,7 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from onpace.connectors.base import FetchResult, SourceError
+from onpace.connectors.clipping import clip
 from onpace.connectors.registry import connector_for
 from onpace.domain.calendar import local_day
 from onpace.domain.model import Model, Source
@@ -189,14 +190,14 @@ def ingest_fetched(
     if not result.rejected:
         return report
     # The connector's own place (file and line, query row, record) leads the reason.
-    reasons = [f"{rej.locator}: {rej.reason}" if rej.locator else rej.reason for rej in result.rejected]
+    reasons = [clip(f"{rej.locator}: {rej.reason}" if rej.locator else rej.reason) for rej in result.rejected]
     session.add_all(
         QuarantineRow(
             org_id=org_id,
             run_id=report.run_id,
             source=source_id,
             line=rej.line,
-            raw=rej.raw,
+            raw=clip(rej.raw),
             reason=reason,
             created_at=now,
         )

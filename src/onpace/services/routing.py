@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from onpace.modelfile.sections import ONE_ADDRESS
 from onpace.domain.model import Model, NotifyRoute
+from onpace.modelfile.sections import ONE_ADDRESS
 
 #: Events a person's own email receives (status changes and workflow notes go to routes only);
 #: ``review_ready`` brings a unit head their unit's weekly review pack.

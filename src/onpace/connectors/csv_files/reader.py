@@ -15,7 +15,7 @@ from dataclasses import replace
 
 import polars as pl
 
-from onpace.connectors import files
+from onpace.connectors import csv_lines, files
 from onpace.connectors.base import FetchResult, Rejected, SourceError, validate
 from onpace.connectors.tabular import TableError, raw_frame
 from onpace.domain.model import Source
@@ -47,11 +47,13 @@ def read_csv_bytes(content: bytes, name: str, *, source: Source) -> FetchResult:
             separator=delimiter,
             truncate_ragged_lines=True,
         )
-    except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as err:
+    except pl.exceptions.NoDataError as err:
+        return _file_problem(name, header, f"cannot parse CSV: {err}")
+    except pl.exceptions.PolarsError as err:
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         if "utf-8" in reason.lower():
-            reason = "file is not UTF-8 text"
-        return _file_problem(name, header, f"cannot parse CSV: {reason}")
+            return _file_problem(name, header, "cannot parse CSV: file is not UTF-8 text")
+        return _read_line_by_line(content, name, source=source, delimiter=delimiter)
     table = table.with_row_index("_row", offset=2)
     blank = pl.all_horizontal(pl.exclude("_row").is_null())
     table = table.filter(~blank)
@@ -63,6 +65,24 @@ def read_csv_bytes(content: bytes, name: str, *, source: Source) -> FetchResult:
         return _file_problem(name, header, str(err))
     result = validate(frame, source=source, origin=name)
     return with_row_text(result, table.with_columns(line.alias("_line")), delimiter)
+
+
+def _read_line_by_line(content: bytes, name: str, *, source: Source, delimiter: str) -> FetchResult:
+    """Read a file the fast reader refused (a stray quote) a line at a time: bad lines refused, the rest kept."""
+    try:
+        lenient = csv_lines.read_lines(content.decode("utf-8", "replace"), delimiter)
+    except csv_lines.HeaderError as err:
+        return _file_problem(name, "", f"cannot parse CSV: {err}")
+    line = lenient.table["_line"]
+    table = lenient.table.drop("_line")
+    try:
+        frame = raw_frame(table, source=source, line=line)
+    except TableError as err:
+        return _file_problem(name, ",".join(lenient.header), str(err))
+    result = with_row_text(validate(frame, source=source, origin=name), lenient.table, delimiter)
+    refused = tuple(Rejected(b.line, f"{name}:{b.line}", b.raw, b.reason) for b in lenient.bad)
+    rejected = sorted((*result.rejected, *refused), key=lambda r: r.line or 0)
+    return replace(result, rejected=tuple(rejected))
 
 
 def with_row_text(result: FetchResult, table: pl.DataFrame, delimiter: str) -> FetchResult:

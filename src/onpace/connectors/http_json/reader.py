@@ -110,10 +110,14 @@ def _client(source: Source, env: Mapping[str, str]) -> httpx.Client:
     )
 
 
-def _get(client: httpx.Client, url: str, params: Mapping[str, str], source_id: str) -> tuple[httpx.Response, str]:
+def _get(
+    client: httpx.Client, url: str, params: Mapping[str, str], source_id: str
+) -> tuple[httpx.Response, str]:
     try:
         # An empty params mapping would wipe the query a next link already carries.
-        response, answered = outbound.request(client, "GET", url, params=dict(params) or None, follow_redirects=True)
+        response, answered = outbound.request(
+            client, "GET", url, params=dict(params) or None, follow_redirects=True
+        )
     except outbound.OutboundError as err:
         raise SourceError(err.message, permanent=err.permanent, source=source_id) from None
     except httpx.TimeoutException as err:
@@ -136,7 +140,9 @@ def _get(client: httpx.Client, url: str, params: Mapping[str, str], source_id: s
             f"{url} answered HTTP {status}: {response.text[:200]}", permanent=True, source=source_id
         )
     if 300 <= status < 400:
-        raise SourceError(f"{url} answered HTTP {status} with no usable redirect", permanent=True, source=source_id)
+        raise SourceError(
+            f"{url} answered HTTP {status} with no usable redirect", permanent=True, source=source_id
+        )
     return response, answered
 
 

@@ -46,7 +46,35 @@ _PERMANENT_HINTS = (
 
 
 # Self-hosted services: the URL's host is wherever the user points it (plain and TLS forms).
-_HOSTED = ["json", "form", "xml", "apprise", "emby", "enigma2", "evolution", "flowtriq", "goalert", "gorush", "gotify", "hassio", "humhub", "jellyfin", "kodi", "xbmc", "mastodon", "toot", "mmost", "misskey", "ncloud", "nctalk", "onebot", "parsep", "pinglet", "rocket", "synology"]
+_HOSTED = [
+    "json",
+    "form",
+    "xml",
+    "apprise",
+    "emby",
+    "enigma2",
+    "evolution",
+    "flowtriq",
+    "goalert",
+    "gorush",
+    "gotify",
+    "hassio",
+    "humhub",
+    "jellyfin",
+    "kodi",
+    "xbmc",
+    "mastodon",
+    "toot",
+    "mmost",
+    "misskey",
+    "ncloud",
+    "nctalk",
+    "onebot",
+    "parsep",
+    "pinglet",
+    "rocket",
+    "synology",
+]
 HOST_SCHEMES = frozenset(_HOSTED + [f"{scheme}s" for scheme in _HOSTED])
 
 

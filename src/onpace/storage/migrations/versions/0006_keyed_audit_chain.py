@@ -58,13 +58,24 @@ def upgrade() -> None:
     last = bind.execute(sa.text("SELECT MAX(seq) FROM audit_log")).scalar()
     head_hash = GENESIS
     if last is not None:
-        head_hash = bind.execute(sa.text("SELECT hash FROM audit_log WHERE seq = :seq"), {"seq": last}).scalar_one()
+        head_hash = bind.execute(
+            sa.text("SELECT hash FROM audit_log WHERE seq = :seq"), {"seq": last}
+        ).scalar_one()
     now = dt.datetime.now(dt.UTC)
     if bind.dialect.name == "sqlite":
         now = now.replace(tzinfo=None)
     op.bulk_insert(
         head,
-        [{"id": 1, "row_count": int(last or 0), "head_hash": head_hash, "key_id": None, "mac": None, "updated_at": now}],
+        [
+            {
+                "id": 1,
+                "row_count": int(last or 0),
+                "head_hash": head_hash,
+                "key_id": None,
+                "mac": None,
+                "updated_at": now,
+            }
+        ],
     )
 
 
