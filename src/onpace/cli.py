@@ -210,15 +210,19 @@ def _figure(value: float | None, digits: int = 2) -> str:
 def evaluate(
     as_of: AsOf = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per subject per line.")] = False,
-    govern: Annotated[bool, typer.Option(help="Store the verdicts and open, update and escalate cases (the loop); --no-govern only prints.")] = True,
+    govern: Annotated[
+        bool,
+        typer.Option(
+            help="Store the verdicts and open, update and escalate cases (the loop); --no-govern only prints."
+        ),
+    ] = True,
 ) -> None:
     """Evaluate every KPI, KR and objective in the store as of a date and print the verdicts."""
     from dataclasses import asdict
 
+    from onpace.domain.calendar import end_of_day, local_day
     from onpace.services.evaluate_service import evaluate_store
     from onpace.services.govern import govern_store
-
-    from onpace.domain.calendar import end_of_day, local_day
 
     with user_errors(), org_session() as (session, org_id, model):
         day = as_of.date() if as_of is not None else local_day(now(), model.calendar.timezone)
@@ -607,9 +611,7 @@ def checkin(
     day: Annotated[dt.datetime | None, typer.Option("--date", formats=["%Y-%m-%d"])] = None,
 ) -> None:
     """Record an owner's check-in (status and confidence) on a KR or objective."""
-    from onpace.services.checkins import new_checkin, record_checkins
-
-    from onpace.services.checkins import refuse_unless_owner
+    from onpace.services.checkins import new_checkin, record_checkins, refuse_unless_owner
 
     with user_errors(), org_session() as (session, org_id, model):
         refuse_unless_owner(model, subject, by)

@@ -35,7 +35,7 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[sa.Engine
 
 def count(engine: sa.Engine, table: str) -> int:
     with engine.connect() as connection:
-        return int(connection.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one())  # noqa: S608
+        return int(connection.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one())
 
 
 def test_evaluate_without_governing_prints_the_verdicts_and_writes_nothing(store: sa.Engine) -> None:
@@ -73,7 +73,9 @@ def test_deadlines_run_on_the_as_of_date_not_the_wall_clock(store: sa.Engine) ->
     assert str(opened).startswith("2026-05-10")
     assert count(store, "cases") > 0
     with store.connect() as connection:
-        escalated_before = connection.execute(sa.text("SELECT count(*) FROM cases WHERE level > 0")).scalar_one()
+        escalated_before = connection.execute(
+            sa.text("SELECT count(*) FROM cases WHERE level > 0")
+        ).scalar_one()
     assert escalated_before == 0
     assert runner.invoke(app, ["evaluate", "--as-of", "2026-05-17"]).exit_code == 0
     with store.connect() as connection:

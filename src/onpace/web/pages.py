@@ -43,14 +43,17 @@ from onpace.domain.model import (
     KeyResult,
     Kpi,
     Measure,
+    Model,
     Objective,
     Perspective,
     Plan,
     Side,
 )
 from onpace.domain.review import ReviewPack
+from onpace.domain.units import uom_of
 from onpace.domain.whatif import Shift, what_if
 from onpace.errors import UserError
+from onpace.reports.format import format_moment, format_value
 from onpace.reports.html import pack_css, render_body
 from onpace.reports.markdown import render_markdown
 from onpace.services import cases as case_service
@@ -90,6 +93,8 @@ STATUS_LABELS = {
     "unplanned": "unplanned",
 }
 TEMPLATES.env.globals["STATUS_LABELS"] = STATUS_LABELS
+TEMPLATES.env.filters["value"] = format_value
+TEMPLATES.env.filters["moment"] = format_moment
 
 
 def _ensure_session(request: Request) -> tuple[BrowserSession, bool]:
@@ -105,12 +110,28 @@ def render(request: Request, template: str, context: dict[str, Any], status: int
     response = TEMPLATES.TemplateResponse(
         request,
         template,
-        {"csrf": session.csrf, "who": getattr(request.state, "who", None), **context},
+        {
+            "csrf": session.csrf,
+            "who": getattr(request.state, "who", None),
+            "timezone": _timezone(request),
+            **context,
+        },
         status_code=status,
     )
     if fresh:
         signer(request).write(response, session)
     return response
+
+
+def _timezone(request: Request) -> str:
+    """Return the time zone of the page's organisation, UTC when there is none yet."""
+    page: Context | None = getattr(request.state, "page", None)
+    if page is None:
+        return "UTC"
+    try:
+        return page.model.calendar.timezone
+    except LookupError:
+        return "UTC"
 
 
 _SLOT = "<!--onpace:main-->"
@@ -152,7 +173,9 @@ async def page_context(
         raise unauthenticated()
     await check_csrf(request, who)
     request.state.who = who
-    return Context(session, who, app_state(request), now())
+    context = Context(session, who, app_state(request), now())
+    request.state.page = context
+    return context
 
 
 Page = Annotated[Context, Depends(page_context)]
@@ -246,7 +269,8 @@ async def scorecard_page(
             status=filters[3],
             page=page,
         )
-        rows = Markup(TEMPLATES.get_template("scorecard_rows.html").render(card=card))
+        uoms = {subject: uom_of(context.model, subject) for subject in _subjects(context.model)}
+        rows = Markup(TEMPLATES.get_template("scorecard_rows.html").render(card=card, uoms=uoms))
         main = TEMPLATES.get_template("scorecard_main.html").render(
             card=card, rows=rows, statuses=list(STATUS_LABELS)
         )
@@ -278,8 +302,13 @@ def subject_page(subject: str, request: Request, context: Page) -> HTMLResponse:
             "may_request": may_request_rebaseline(context.who, model, subject),
             "may_checkin": detail.level == "kr" and may_check_in(context.who, model, subject),
             "today": context.now.date(),
+            "uom": uom_of(model, subject),
         },
     )
+
+
+def _subjects(model: Model) -> list[str]:
+    return [k.id for k in model.kpis] + [kr.id for kr in model.key_results]
 
 
 # ---------------------------------------------------------------------------------------------
