@@ -43,17 +43,14 @@ from onpace.domain.model import (
     KeyResult,
     Kpi,
     Measure,
-    Model,
     Objective,
     Perspective,
     Plan,
     Side,
 )
 from onpace.domain.review import ReviewPack
-from onpace.domain.units import uom_of
 from onpace.domain.whatif import Shift, what_if
 from onpace.errors import UserError
-from onpace.reports.format import format_moment, format_value
 from onpace.reports.html import pack_css, render_body
 from onpace.reports.markdown import render_markdown
 from onpace.services import cases as case_service
@@ -93,8 +90,6 @@ STATUS_LABELS = {
     "unplanned": "unplanned",
 }
 TEMPLATES.env.globals["STATUS_LABELS"] = STATUS_LABELS
-TEMPLATES.env.filters["value"] = format_value
-TEMPLATES.env.filters["moment"] = format_moment
 
 
 def _ensure_session(request: Request) -> tuple[BrowserSession, bool]:
@@ -110,28 +105,12 @@ def render(request: Request, template: str, context: dict[str, Any], status: int
     response = TEMPLATES.TemplateResponse(
         request,
         template,
-        {
-            "csrf": session.csrf,
-            "who": getattr(request.state, "who", None),
-            "timezone": _timezone(request),
-            **context,
-        },
+        {"csrf": session.csrf, "who": getattr(request.state, "who", None), **context},
         status_code=status,
     )
     if fresh:
         signer(request).write(response, session)
     return response
-
-
-def _timezone(request: Request) -> str:
-    """Return the time zone of the page's organisation, UTC when there is none yet."""
-    page: Context | None = getattr(request.state, "page", None)
-    if page is None:
-        return "UTC"
-    try:
-        return page.model.calendar.timezone
-    except LookupError:
-        return "UTC"
 
 
 _SLOT = "<!--onpace:main-->"
@@ -173,9 +152,7 @@ async def page_context(
         raise unauthenticated()
     await check_csrf(request, who)
     request.state.who = who
-    context = Context(session, who, app_state(request), now())
-    request.state.page = context
-    return context
+    return Context(session, who, app_state(request), now())
 
 
 Page = Annotated[Context, Depends(page_context)]
@@ -269,8 +246,7 @@ async def scorecard_page(
             status=filters[3],
             page=page,
         )
-        uoms = {subject: uom_of(context.model, subject) for subject in _subjects(context.model)}
-        rows = Markup(TEMPLATES.get_template("scorecard_rows.html").render(card=card, uoms=uoms))
+        rows = Markup(TEMPLATES.get_template("scorecard_rows.html").render(card=card))
         main = TEMPLATES.get_template("scorecard_main.html").render(
             card=card, rows=rows, statuses=list(STATUS_LABELS)
         )
@@ -302,13 +278,8 @@ def subject_page(subject: str, request: Request, context: Page) -> HTMLResponse:
             "may_request": may_request_rebaseline(context.who, model, subject),
             "may_checkin": detail.level == "kr" and may_check_in(context.who, model, subject),
             "today": context.now.date(),
-            "uom": uom_of(model, subject),
         },
     )
-
-
-def _subjects(model: Model) -> list[str]:
-    return [k.id for k in model.kpis] + [kr.id for kr in model.key_results]
 
 
 # ---------------------------------------------------------------------------------------------
