@@ -202,8 +202,10 @@ def org_session(name: str | None = None) -> Iterator[tuple[Any, int, Any]]:
         yield session, org.id, load_model(session, org.name)
 
 
-def _figure(value: float | None, digits: int = 2) -> str:
-    return "-" if value is None else f"{value:,.{digits}f}"
+def _figure(value: float | None, uom: str | None = None) -> str:
+    from onpace.reports.format import format_value
+
+    return format_value(value, uom) if uom else "-" if value is None else f"{value:,.2f}"
 
 
 @app.command()
@@ -221,6 +223,7 @@ def evaluate(
     from dataclasses import asdict
 
     from onpace.domain.calendar import end_of_day, local_day
+    from onpace.domain.units import uom_of
     from onpace.services.evaluate_service import evaluate_store
     from onpace.services.govern import govern_store
 
@@ -254,11 +257,11 @@ def evaluate(
         table.add_row(
             r.subject,
             r.level,
-            _figure(r.plan_to_date),
-            _figure(r.actual_to_date),
+            _figure(r.plan_to_date, uom_of(model, r.subject)),
+            _figure(r.actual_to_date, uom_of(model, r.subject)),
             variance,
             f"[{colour}]{status}[/{colour}]",
-            _figure(r.forecast_end),
+            _figure(r.forecast_end, uom_of(model, r.subject)),
             "-" if r.weeks_to_red is None else str(r.weeks_to_red),
         )
     out.print(table)

@@ -93,3 +93,12 @@ def test_a_check_in_by_someone_who_does_not_own_the_subject_is_refused(store: sa
     accepted = runner.invoke(app, [*args, "--by", "ana"])
     assert accepted.exit_code == 0, accepted.output
     assert count(store, "checkins") == 1
+
+
+def test_the_verdicts_table_shows_figures_in_their_unit(store: sa.Engine) -> None:
+    result = runner.invoke(app, ["evaluate", "--as-of", "2026-06-01", "--no-govern"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    row = next(line for line in result.stdout.splitlines() if "perfect_order_rate" in line)
+    assert "%" in row
+    spend = next(line for line in result.stdout.splitlines() if "fulfilment_spend" in line)
+    assert "€" in spend
