@@ -257,23 +257,30 @@ def org_session(name: str | None = None) -> Iterator[tuple[Any, int, Any]]:
         yield session, org.id, load_model(session, org.name)
 
 
-def _figure(value: float | None, digits: int = 2) -> str:
-    return "-" if value is None else f"{value:,.{digits}f}"
+def _figure(value: float | None, uom: str | None = None) -> str:
+    from onpace.reports.format import format_value
+
+    return format_value(value, uom) if uom else "-" if value is None else f"{value:,.2f}"
 
 
 @app.command()
 def evaluate(
     as_of: AsOf = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per subject per line.")] = False,
-    govern: Annotated[bool, typer.Option(help="Store the verdicts and open, update and escalate cases (the loop); --no-govern only prints.")] = True,
+    govern: Annotated[
+        bool,
+        typer.Option(
+            help="Store the verdicts and open, update and escalate cases (the loop); --no-govern only prints."
+        ),
+    ] = True,
 ) -> None:
     """Evaluate every KPI, KR and objective in the store as of a date and print the verdicts."""
     from dataclasses import asdict
 
+    from onpace.domain.calendar import end_of_day, local_day
+    from onpace.domain.units import uom_of
     from onpace.services.evaluate_service import evaluate_store
     from onpace.services.govern import govern_store
-
-    from onpace.domain.calendar import end_of_day, local_day
 
     with user_errors(), org_session() as (session, org_id, model):
         day = as_of.date() if as_of is not None else local_day(now(), model.calendar.timezone)
@@ -305,11 +312,11 @@ def evaluate(
         table.add_row(
             r.subject,
             r.level,
-            _figure(r.plan_to_date),
-            _figure(r.actual_to_date),
+            _figure(r.plan_to_date, uom_of(model, r.subject)),
+            _figure(r.actual_to_date, uom_of(model, r.subject)),
             variance,
             f"[{colour}]{status}[/{colour}]",
-            _figure(r.forecast_end),
+            _figure(r.forecast_end, uom_of(model, r.subject)),
             "-" if r.weeks_to_red is None else str(r.weeks_to_red),
         )
     out.print(table)
@@ -714,9 +721,7 @@ def checkin(
     day: Annotated[dt.datetime | None, typer.Option("--date", formats=["%Y-%m-%d"])] = None,
 ) -> None:
     """Record an owner's check-in (status and confidence) on a KR or objective."""
-    from onpace.services.checkins import new_checkin, record_checkins
-
-    from onpace.services.checkins import refuse_unless_owner
+    from onpace.services.checkins import new_checkin, record_checkins, refuse_unless_owner
 
     with user_errors(), org_session() as (session, org_id, model):
         refuse_unless_owner(model, subject, by)

@@ -202,3 +202,23 @@ def test_openapi_and_swagger_ui_are_served_from_the_app(client: TestClient) -> N
     assert "/static/vendor/swagger-ui/swagger-ui-bundle.js" in docs
     assert "cdn" not in docs.lower()
     assert client.get("/static/vendor/swagger-ui/swagger-ui-bundle.js").status_code == 200
+
+
+def test_a_kpi_keeps_its_unit_of_measure_and_an_unknown_one_is_refused(
+    client: TestClient, personas: dict[str, Persona]
+) -> None:
+    kpi = {
+        "id": "basket_value",
+        "title": "Online basket value",
+        "unit": "online",
+        "uom": "EUR",
+        "owners": ["lina"],
+        "plan": {"per_bucket": 62},
+        "feeds": [{"kr": "KR1", "weight": 0.2}],
+    }
+    answer = client.post("/api/v1/kpis", json=kpi, headers=bearer(personas["editor"]))
+    assert answer.status_code == 201, answer.text
+    stored = client.get("/api/v1/kpis/basket_value", headers=bearer(personas["viewer"])).json()
+    assert stored["uom"] == "EUR"
+    wrong = {**kpi, "id": "basket_length", "uom": "furlongs"}
+    assert client.post("/api/v1/kpis", json=wrong, headers=bearer(personas["editor"])).status_code == 422

@@ -35,7 +35,7 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[sa.Engine
 
 def count(engine: sa.Engine, table: str) -> int:
     with engine.connect() as connection:
-        return int(connection.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one())  # noqa: S608
+        return int(connection.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one())
 
 
 def test_evaluate_without_governing_prints_the_verdicts_and_writes_nothing(store: sa.Engine) -> None:
@@ -73,7 +73,9 @@ def test_deadlines_run_on_the_as_of_date_not_the_wall_clock(store: sa.Engine) ->
     assert str(opened).startswith("2026-05-10")
     assert count(store, "cases") > 0
     with store.connect() as connection:
-        escalated_before = connection.execute(sa.text("SELECT count(*) FROM cases WHERE level > 0")).scalar_one()
+        escalated_before = connection.execute(
+            sa.text("SELECT count(*) FROM cases WHERE level > 0")
+        ).scalar_one()
     assert escalated_before == 0
     assert runner.invoke(app, ["evaluate", "--as-of", "2026-05-17"]).exit_code == 0
     with store.connect() as connection:
@@ -91,3 +93,12 @@ def test_a_check_in_by_someone_who_does_not_own_the_subject_is_refused(store: sa
     accepted = runner.invoke(app, [*args, "--by", "ana"])
     assert accepted.exit_code == 0, accepted.output
     assert count(store, "checkins") == 1
+
+
+def test_the_verdicts_table_shows_figures_in_their_unit(store: sa.Engine) -> None:
+    result = runner.invoke(app, ["evaluate", "--as-of", "2026-06-01", "--no-govern"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    row = next(line for line in result.stdout.splitlines() if "perfect_order_rate" in line)
+    assert "%" in row
+    spend = next(line for line in result.stdout.splitlines() if "fulfilment_spend" in line)
+    assert "€" in spend

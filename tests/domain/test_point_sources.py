@@ -17,7 +17,13 @@ D1, D2 = dt.date(2026, 1, 5), dt.date(2026, 1, 6)
 def frame(rows: list[tuple[str, dt.date, float, str, int | None]]) -> pl.DataFrame:
     return pl.DataFrame(
         rows,
-        schema={"metric": pl.String, "date": pl.Date, "value": pl.Float64, "source": pl.String, "run": pl.Int64},
+        schema={
+            "metric": pl.String,
+            "date": pl.Date,
+            "value": pl.Float64,
+            "source": pl.String,
+            "run": pl.Int64,
+        },
         orient="row",
     )
 

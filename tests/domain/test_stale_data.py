@@ -50,7 +50,12 @@ def test_an_unplanned_kpi_without_data_is_not_also_stale() -> None:
 def test_a_kpi_that_never_sends_data_opens_a_stale_case() -> None:
     never = made("throughput", "no_data", stale=True, last_point=None)
     decision = govern(
-        world(), results(throughput=never), [], as_of=dt.date(2026, 1, 25), now=_end(dt.date(2026, 1, 25)), findings=[]
+        world(),
+        results(throughput=never),
+        [],
+        as_of=dt.date(2026, 1, 25),
+        now=_end(dt.date(2026, 1, 25)),
+        findings=[],
     )
     assert [(c.subject, c.kind) for c in decision.cases] == [("throughput", "stale")]
 
@@ -68,7 +73,9 @@ def test_a_red_case_does_not_resolve_on_stale_evaluations() -> None:
     assert [c.id for c in store.open("throughput") if c.family == "variance"] == [case.id]
     for week in (5, 6):
         as_of = day + dt.timedelta(weeks=week)
-        store.run(world(), results(throughput=made("throughput", "green", as_of=as_of, last_point=as_of)), as_of)
+        store.run(
+            world(), results(throughput=made("throughput", "green", as_of=as_of, last_point=as_of)), as_of
+        )
     assert [c for c in store.open("throughput") if c.family == "variance"] == []
 
 
@@ -76,4 +83,3 @@ def _end(day: dt.date) -> dt.datetime:
     from onpace.domain.calendar import end_of_day
 
     return end_of_day(day)
-

@@ -72,3 +72,17 @@ def test_each_delivery_of_an_event_gets_its_own_stable_idempotency_key() -> None
     assert (chat.idempotency_key, mail.idempotency_key) == ("abc:ops-chat", "abc:email:lee")
     assert chat.payload()["detail"]["as_of"] == "2026-02-03"
     assert chat == notification_for(row, Delivery("ops-chat", "slack://x"), MODEL_OBJ, BASE)
+
+
+def test_a_message_writes_figures_in_their_unit_and_deadlines_in_the_local_time_zone() -> None:
+    import dataclasses
+
+    from onpace.domain.model import Calendar
+
+    kpis = tuple(dataclasses.replace(k, uom="EUR") if k.id == "throughput" else k for k in MODEL_OBJ.kpis)
+    model = dataclasses.replace(MODEL_OBJ, kpis=kpis, calendar=Calendar("monday", "Europe/Oslo"))
+    detail = payload()["detail"] | {"plan_to_date": 12500.0, "explain_due": "2026-02-05T22:59:59+00:00"}
+    _, text, _ = describe(payload(detail=detail), model, BASE)
+    assert "explain by: 2026-02-05 23:59 CET" in text.splitlines()
+    assert "planned to date: €12,500" in text.splitlines()
+    assert "actual to date: €80.00" in text.splitlines()

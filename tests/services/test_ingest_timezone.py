@@ -17,7 +17,11 @@ NOW = dt.datetime(2026, 1, 20, 6, 0, tzinfo=dt.UTC)
 
 def org(session: Session, timezone: str) -> int:
     row = OrgRow(
-        name=f"Org {uuid.uuid4().hex[:8]}", week_start="monday", timezone=timezone, created_at=NOW, updated_at=NOW
+        name=f"Org {uuid.uuid4().hex[:8]}",
+        week_start="monday",
+        timezone=timezone,
+        created_at=NOW,
+        updated_at=NOW,
     )
     session.add(row)
     session.flush()
@@ -25,7 +29,9 @@ def org(session: Session, timezone: str) -> int:
 
 
 def dates_of(session: Session, org_id: int, written: list[str]) -> list[dt.date]:
-    frame = pl.DataFrame({"metric": ["orders"] * len(written), "date": written, "value": [1.0] * len(written)})
+    frame = pl.DataFrame(
+        {"metric": ["orders"] * len(written), "date": written, "value": [1.0] * len(written)}
+    )
     report = ingest_frame(
         session, org_id, frame, source="drop", run_by="test", manual=False, now=NOW, known_metrics={"orders"}
     )

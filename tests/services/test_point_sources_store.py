@@ -23,7 +23,13 @@ def test_a_backfill_of_days_the_declared_source_already_sent_changes_nothing(ses
     )
     later = end_of_day(week_end) + dt.timedelta(hours=1)
     ingest_frame(
-        session, org_id, backfill, source="backfill", run_by="test", manual=False, now=later,
+        session,
+        org_id,
+        backfill,
+        source="backfill",
+        run_by="test",
+        manual=False,
+        now=later,
         known_metrics={k.id for k in model.kpis},
     )
     after = evaluate_store(session, org_id, model, week_end, now=later, store=False)
@@ -40,7 +46,13 @@ def test_days_only_the_backfill_reports_are_counted(session: Session) -> None:
         {"metric": ["throughput"] * 4, "date": days, "value": [93.0] * 4, "source": ["backfill"] * 4}
     )
     ingest_frame(
-        session, org_id, backfill, source="backfill", run_by="test", manual=False, now=end_of_day(week_end),
+        session,
+        org_id,
+        backfill,
+        source="backfill",
+        run_by="test",
+        manual=False,
+        now=end_of_day(week_end),
         known_metrics={k.id for k in model.kpis},
     )
     result = evaluate_store(session, org_id, model, week_end, now=end_of_day(week_end), store=False)

@@ -14,7 +14,9 @@ def test_days_and_deadlines_end_at_local_midnight_in_the_organisations_time_zone
     model, actuals, checkins = write_story(tmp_path)
     text = model.read_text(encoding="utf-8")
     model.write_text(
-        text.replace("calendar: {week_start: monday}", "calendar: {week_start: monday, timezone: Europe/Oslo}"),
+        text.replace(
+            "calendar: {week_start: monday}", "calendar: {week_start: monday, timezone: Europe/Oslo}"
+        ),
         encoding="utf-8",
     )
     end = START + dt.timedelta(weeks=6)

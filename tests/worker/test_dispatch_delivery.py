@@ -84,11 +84,13 @@ def test_the_owner_gets_an_email_through_the_smtp_server(store: Engine) -> None:
     text = body_text(to_lee[0])
     assert "A case was opened for Lee Park as of 2026-02-03." in text
     assert "https://onpace.example/cases/" in text
-    # KR1 (Maria) and O1 (the CEO) have their own cases and their owners their own mail.
+    # KR1 (Maria) and O1 (the CEO) have their own cases and their owners their own mail; the
+    # API error rate has had no point in four weeks of the cycle, so Raj hears it went stale.
     assert sorted(rcpt[0] for _, rcpt, _ in messages) == [
         "dana@hook.example",
         "lee@hook.example",
         "maria@hook.example",
+        "raj@hook.example",
     ]
 
 

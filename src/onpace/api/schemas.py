@@ -140,6 +140,8 @@ class KpiBody(Strict):
     kind: Literal["outcome", "cost", "capacity"] = "outcome"
     constraint: bool = False
     cycle: Id | None = None
+    # Unit of measure (``unit`` is the organisational unit): %, count, days, hours, minutes or a currency code.
+    uom: Annotated[str, Field(pattern=r"^(%|count|days|hours|minutes|[A-Z]{3})$")] | None = None
 
 
 class SideBody(Strict):
@@ -269,6 +271,7 @@ def kpi_value(body: KpiBody) -> m.Kpi:
         kind=body.kind,
         constraint=body.constraint,
         cycle=body.cycle,
+        uom=body.uom,
     )
 
 
@@ -341,6 +344,7 @@ def kpi_body(k: m.Kpi) -> KpiBody:
         kind=k.kind,
         constraint=k.constraint,
         cycle=k.cycle,
+        uom=k.uom,
     )
 
 

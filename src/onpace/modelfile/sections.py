@@ -498,7 +498,9 @@ def _read_policy(draft: Draft, sink: Sink, node: Node) -> None:
     approve_manual = rec.boolean("approve_manual")
     valid_for = rec.duration("checkin_valid_for")
     if valid_for is not None and valid_for <= dt.timedelta(0):
-        rec.problem("checkin_valid_for", "`checkin_valid_for` of `policy` must be longer than zero, like `14d`")
+        rec.problem(
+            "checkin_valid_for", "`checkin_valid_for` of `policy` must be longer than zero, like `14d`"
+        )
         valid_for = None
     draft.policy = Policy(
         open_case_on=open_case_on if rec.has("open_case_on") else defaults.open_case_on,

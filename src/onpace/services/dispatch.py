@@ -29,6 +29,7 @@ disable, the digest jobs to queue, and each row's new state.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
@@ -45,9 +46,11 @@ from sqlalchemy.orm import Session
 from onpace.domain.cases import Case
 from onpace.domain.channel_cases import channel_subject, open_channel_case, resolve_channel_case
 from onpace.domain.model import Model
+from onpace.domain.units import uom_of
 from onpace.notifiers import registry
 from onpace.notifiers.base import Channel, Notification, NotifyError
 from onpace.outbound import Allowlist
+from onpace.reports.format import format_moment, format_value
 from onpace.services import jobs
 from onpace.services.audit import append_audit
 from onpace.services.cases import case_from_row, record_events, save_case
@@ -192,12 +195,24 @@ _FIGURES = (
 )
 
 
-def _figures(detail: Mapping[str, Any]) -> list[str]:
+_IN_UNITS = frozenset({"plan_to_date", "actual_to_date", "forecast_end", "plan_end"})
+
+
+_DEADLINES = (("explain_due", "explain by"), ("act_due", "act by"))
+
+
+def _figures(detail: Mapping[str, Any], uom: str | None = None, timezone: str = "UTC") -> list[str]:
     lines = []
+    for key, label in _DEADLINES:
+        due = detail.get(key)
+        if isinstance(due, str):
+            with contextlib.suppress(ValueError):  # a deadline that is not a moment is left out
+                lines.append(f"{label}: {format_moment(dt.datetime.fromisoformat(due), timezone)}")
     for key, label in _FIGURES:
         value = detail.get(key)
         if isinstance(value, int | float) and not isinstance(value, bool):
-            lines.append(f"{label}: {value:.4g}")
+            shown = format_value(float(value), uom) if uom and key in _IN_UNITS else f"{value:.4g}"
+            lines.append(f"{label}: {shown}")
     for finding in detail.get("findings") or ():
         if isinstance(finding, Mapping) and finding.get("message"):
             lines.append(str(finding["message"]))
@@ -238,7 +253,7 @@ def describe(payload: Mapping[str, Any], model: Model, base_url: str) -> tuple[s
     else:
         title = f"{event.replace('_', ' ').capitalize()}: {name}"
         lead = f"As of {as_of}."
-    text = "\n".join([lead, *_figures(detail)])
+    text = "\n".join([lead, *_figures(detail, uom_of(model, subject), model.calendar.timezone)])
     case_id = detail.get("case")
     url = f"{base_url.rstrip('/')}/cases/{case_id}" if isinstance(case_id, int) else None
     return title, text, url

@@ -417,7 +417,13 @@ def evaluate_and_govern(
     store_evaluation(session, org_id, as_of, evaluation.results, now=now)
     # Compare with the day's own earlier verdicts, so re-evaluating a day announces nothing twice.
     return govern_store(
-        session, org_id, model, evaluation.results, as_of=as_of, now=now, previous=previous,
+        session,
+        org_id,
+        model,
+        evaluation.results,
+        as_of=as_of,
+        now=now,
+        previous=previous,
         leadlag=evaluation.leadlag,
     )
 

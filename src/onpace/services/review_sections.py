@@ -19,6 +19,7 @@ from typing import Any
 import polars as pl
 
 from onpace.domain.accountability import SubjectIndex
+from onpace.domain.calendar import local_day
 from onpace.domain.cases import Case
 from onpace.domain.checkins import CheckIn, find_mirages
 from onpace.domain.engine import Evaluation
@@ -26,6 +27,8 @@ from onpace.domain.hygiene import Finding
 from onpace.domain.model import Cycle, Model
 from onpace.domain.results import SubjectResult
 from onpace.domain.review import ActionLine, Chart, ReviewItem, SectionKey
+from onpace.domain.units import uom_of
+from onpace.reports.format import format_value
 from onpace.services.read_models import Verdict, hand_off_status
 from onpace.services.rebaseline import plan_end_value, shift_size
 from onpace.services.routing import subject_units
@@ -143,11 +146,16 @@ def _days(count: int) -> str:
     return f"{count} day" if count == 1 else f"{count} days"
 
 
-def versus_plan(result: SubjectResult) -> str | None:
-    """Return "actual vs plan to date (variance)" for a result with both figures, else None."""
+def versus_plan(result: SubjectResult, uom: str | None = None) -> str | None:
+    """Return "actual vs plan to date (variance)" for a result with both figures, else None.
+
+    The figures are written in the subject's unit of measure ``uom`` when it has one.
+    """
     if result.actual_to_date is None or result.plan_to_date is None:
         return None
-    line = f"{figure(result.actual_to_date)} vs plan {figure(result.plan_to_date)} to date"
+    actual, plan = result.actual_to_date, result.plan_to_date
+    shown = (format_value(actual, uom), format_value(plan, uom)) if uom else (figure(actual), figure(plan))
+    line = f"{shown[0]} vs plan {shown[1]} to date"
     if result.variance_pct is not None:
         line += f" ({percent(result.variance_pct, signed=True)})"
     return line
@@ -225,16 +233,21 @@ def case_fields(facts: ReviewFacts, case: Case | None) -> dict[str, Any]:
     }
 
 
+def _day(facts: ReviewFacts, moment: dt.datetime) -> dt.date:
+    """Return the date a moment falls on in the organisation's time zone."""
+    return local_day(moment, facts.model.calendar.timezone)
+
+
 def case_facts(facts: ReviewFacts, case: Case | None) -> dict[str, str]:
     """Return the short facts of a case: its deadlines still open, its rung and who reviews it jointly."""
     if case is None:
         return {}
-    found = {"opened as": f"{case.kind.replace('_', ' ')} on {case.opened_at.date().isoformat()}"}
+    found = {"opened as": f"{case.kind.replace('_', ' ')} on {_day(facts, case.opened_at).isoformat()}"}
     # Deadlines still ahead; missed ones are the overdue section's to tell.
     if case.explained_at is None and case.explain_due >= facts.moment:
-        found["explain by"] = case.explain_due.date().isoformat()
+        found["explain by"] = _day(facts, case.explain_due).isoformat()
     if case.acted_at is None and case.act_due >= facts.moment:
-        found["act by"] = case.act_due.date().isoformat()
+        found["act by"] = _day(facts, case.act_due).isoformat()
     if case.rung > 0:
         found["escalation level"] = str(case.rung)
     if case.joint_review:
@@ -270,7 +283,11 @@ def new_breaches(facts: ReviewFacts, window: Window) -> list[ReviewItem]:
         if result.status != "red" or window.baseline.get(result.subject, "no_data") == "red":
             continue
         case = _open_case(facts, result.subject, "variance")
-        line = versus_plan(result) or _objective_line(facts, result.subject) or "red"
+        line = (
+            versus_plan(result, uom_of(facts.model, result.subject))
+            or _objective_line(facts, result.subject)
+            or "red"
+        )
         items.append(
             _subject_item(
                 facts,
@@ -332,7 +349,9 @@ def mirages(facts: ReviewFacts, _window: Window) -> list[ReviewItem]:
         if cycle is not None:
             since[subject] = cycle.start
     items = []
-    for subject, mirage in find_mirages(facts.checkins, facts.results, facts.as_of, since).items():
+    for subject, mirage in find_mirages(
+        facts.checkins, facts.results, facts.as_of, since, facts.model.policy.checkin_valid_for
+    ).items():
         checkin = mirage.checkin
         case = _open_case(facts, subject, "mirage")
         reported = status_words(mirage.reported)
@@ -350,7 +369,7 @@ def mirages(facts: ReviewFacts, _window: Window) -> list[ReviewItem]:
                 ),
                 status=mirage.computed,
                 state=f"reported {reported}, data {computed}",
-                since=case.opened_at.date() if case is not None else checkin.date,
+                since=_day(facts, case.opened_at) if case is not None else checkin.date,
                 facts={"severity": str(mirage.severity), **extra} | case_facts(facts, case),
                 **case_fields(facts, case),
             )
@@ -475,15 +494,17 @@ def overdue(facts: ReviewFacts, _window: Window) -> list[ReviewItem]:
         missed: list[str] = []
         dues: list[dt.date] = []
         if case.explained_at is None and case.explain_due < moment:
-            late = (moment.date() - case.explain_due.date()).days
-            parts.append(f"explanation overdue since {case.explain_due.date().isoformat()} ({_days(late)})")
+            late = (_day(facts, moment) - _day(facts, case.explain_due)).days
+            parts.append(
+                f"explanation overdue since {_day(facts, case.explain_due).isoformat()} ({_days(late)})"
+            )
             missed.append("explanation")
-            dues.append(case.explain_due.date())
+            dues.append(_day(facts, case.explain_due))
         if case.acted_at is None and case.act_due < moment:
-            parts.append(f"no corrective action committed (due {case.act_due.date().isoformat()})")
+            parts.append(f"no corrective action committed (due {_day(facts, case.act_due).isoformat()})")
             missed.append("first action")
-            dues.append(case.act_due.date())
-        late_actions = [a for a in case.actions if a.done_at is None and a.due < moment.date()]
+            dues.append(_day(facts, case.act_due))
+        late_actions = [a for a in case.actions if a.done_at is None and a.due < _day(facts, moment)]
         if late_actions:
             titles = ", ".join(f"'{a.title}' (due {a.due.isoformat()})" for a in late_actions)
             parts.append(f"{len(late_actions)} action(s) overdue: {titles}")

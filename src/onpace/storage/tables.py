@@ -71,7 +71,7 @@ class OrgRow(Base):
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     name: Mapped[str] = mapped_column(unique=True)
     week_start: Mapped[str] = mapped_column(String(16))
-    timezone: Mapped[str] = mapped_column(String(64), server_default="UTC", default="UTC")
+    timezone: Mapped[str] = mapped_column(String(64), server_default="UTC")
     created_at: Mapped[dt.datetime]
     updated_at: Mapped[dt.datetime]
 
