@@ -73,6 +73,8 @@ from onpace.web.sparkline import sparkline_svg
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parent / "templates"))
 # Templates ship with the package and never change under a running app: do not stat them per render.
 TEMPLATES.env.auto_reload = False
+# Escape every value in every template, whatever its file name (select_autoescape skips some).
+TEMPLATES.env.autoescape = True
 TEMPLATES.env.filters["sparkline"] = sparkline_svg
 TEMPLATES.env.filters["tojson_attr"] = lambda value: json.dumps(value, default=str)
 
