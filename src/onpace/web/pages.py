@@ -148,7 +148,11 @@ async def page_context(
     session: Annotated[Session, Depends(db)],
     who: Annotated[Principal | None, Depends(optional_principal)],
 ) -> Context:
-    """Return the context of a page request; anonymous visitors are sent to sign in."""
+    """Return the context of a page request; anonymous visitors are sent to sign in.
+
+    Pages take signed-in sessions only: a bearer token on any page is refused (403) by
+    :func:`~onpace.api.deps.optional_principal` before this runs.
+    """
     if who is None:
         raise unauthenticated()
     await check_csrf(request, who)
