@@ -14,6 +14,7 @@ work under it. Screenshots go to ``tests/browser/screenshots/`` (ignored by git)
 from __future__ import annotations
 
 import datetime as dt
+import re
 import socket
 import threading
 import time
@@ -81,6 +82,9 @@ PAGES: list[tuple[str, str | None]] = [
     ("/tokens", "token-name"),
     ("/account/password", None),
     ("/kpis/nothing-here", None),
+    # Reflected: an address carrying markup, shown back in the error page's message.
+    ("/kpis/%22%3E%3Cimg%20src=x%20onerror=%22window.__pwned=1%22%3E", None),
+    ("/review?as_of=%3Cimg%20src=x%20onerror=%22window.__pwned=1%22%3E", None),
     ("/docs", None),
 ]
 
@@ -258,7 +262,7 @@ def test_no_planted_script_runs_on_any_page(
         if path == "/docs":
             admin.page.wait_for_selector(".swagger-ui .info", timeout=15_000)
         admin.assert_clean(path)
-        admin.shot(path.strip("/").replace("/", "-") or "desk")
+        admin.shot(re.sub(r"[^A-Za-z0-9_.-]+", "-", path.strip("/"))[:60] or "desk")
     admin.context.close()
 
 

@@ -4,9 +4,9 @@ Failed sign-ins are rows in the store (``login_failures``), so every server proc
 same ones. An account (the email typed, whether or not it names a user, so the answer never
 tells which emails have accounts) is locked after ``account_limit`` failures within
 ``window``; a client address after ``address_limit`` failures within ``window``, whichever
-accounts they named. A lock lasts ``window`` from the last failure that counted; while it
-holds, sign-ins are refused before the password is checked and are not counted again, so
-the lock ends on time. A successful sign-in forgets the account's failures, not the address's.
+accounts they named. A lock holds until the oldest of those failures is ``window`` old; while
+it holds, sign-ins are refused before the password is checked and are not counted, so the lock
+ends when it said it would. A successful sign-in forgets the account's failures, not the address's.
 Nothing here commits.
 """
 
@@ -17,7 +17,7 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from onpace.storage.tables import LoginFailureRow
@@ -67,16 +67,18 @@ def address_key(address: str | None) -> str:
     return (address or "unknown")[:MAX_ADDRESS]
 
 
-def _recent(
-    session: Session, column: InstrumentedAttribute[str], key: str, since: dt.datetime
-) -> tuple[int, dt.datetime | None]:
-    row = session.execute(
-        select(func.count(), func.max(LoginFailureRow.at)).where(
-            column == key,
-            LoginFailureRow.at > since,
-        )
-    ).one()
-    return int(row[0]), row[1]
+def _oldest_of_limit(
+    session: Session, column: InstrumentedAttribute[str], key: str, since: dt.datetime, limit: int
+) -> dt.datetime | None:
+    """Return when the oldest of the latest ``limit`` failures under ``key`` since ``since`` was, if there are that many."""
+    stmt = (
+        select(LoginFailureRow.at)
+        .where(column == key, LoginFailureRow.at > since)
+        .order_by(LoginFailureRow.at.desc())
+        .limit(limit)
+    )
+    times = list(session.scalars(stmt))
+    return times[-1] if len(times) >= limit else None
 
 
 def lockout(
@@ -89,14 +91,15 @@ def lockout(
 ) -> Lockout | None:
     """Return the lock that refuses this sign-in now (the account's first), or None."""
     since = now - policy.window
-    checks = (
+    checks: tuple[tuple[Literal["account", "address"], InstrumentedAttribute[str], str, int], ...] = (
         ("account", LoginFailureRow.email, account_key(email), policy.account_limit),
         ("address", LoginFailureRow.address, address_key(address), policy.address_limit),
     )
     for scope, column, key, limit in checks:
-        count, last = _recent(session, column, key, since)
-        if count >= limit and last is not None:
-            return Lockout(scope, last + policy.window, count)  # type: ignore[arg-type]  # scope literal
+        oldest = _oldest_of_limit(session, column, key, since, limit)
+        if oldest is not None:
+            # The lock holds until the oldest of these failures leaves the window.
+            return Lockout(scope, oldest + policy.window, limit)
     return None
 
 

@@ -49,6 +49,8 @@ TEMPLATES = Jinja2Templates(
 )
 # Templates ship with the package and never change under a running app: do not stat them per render.
 TEMPLATES.env.auto_reload = False
+# Escape every value in every template, whatever its file name (select_autoescape skips some).
+TEMPLATES.env.autoescape = True
 TEMPLATES.env.filters["sparkline"] = sparkline_svg
 TEMPLATES.env.filters.update(
     human_time=fmt.human_time,
@@ -130,7 +132,11 @@ async def page_context(
     session: Annotated[Session, Depends(db)],
     who: Annotated[Principal | None, Depends(optional_principal)],
 ) -> Context:
-    """Return the context of a page request; anonymous visitors are sent to sign in."""
+    """Return the context of a page request; anonymous visitors are sent to sign in.
+
+    Pages take signed-in sessions only: a bearer token on any page is refused (403) by
+    :func:`~onpace.api.deps.optional_principal` before this runs.
+    """
     if who is None:
         raise unauthenticated()
     await check_csrf(request, who)
