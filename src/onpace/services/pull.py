@@ -386,17 +386,31 @@ def request_evaluation(session: Session, org_id: int, *, now: dt.datetime) -> No
     enqueue_evaluation(session, org_id, now=now)
 
 
-def live_previous_statuses(session: Session, org_id: int, as_of: dt.date) -> dict[str, str]:
+def live_previous_statuses(
+    session: Session, org_id: int, as_of: dt.date, subjects: Collection[str] | None = None
+) -> dict[str, str]:
     """Return each subject's status (at risk folded in) at its latest stored evaluation up to ``as_of``.
 
     Unlike a replay, the live loop evaluates the same day many times (after each batch of new
     data); comparing with the day's own earlier verdict keeps a status change from being
-    announced again at every re-evaluation.
+    announced again at every re-evaluation. Given ``subjects`` (those about to be governed),
+    only the latest evaluated date is read when it holds them all — the usual case — so the
+    cost does not grow with the days the loop has run; the others are looked up one by one.
     """
-    rows = evaluations_repo.latest_evaluations(session, org_id, as_of)
+    found: list[tuple[str, str, bool]] = []
+    others: Collection[str] | None = None  # the subjects still to look up one by one (None: all)
+    if subjects is not None:
+        latest = evaluations_repo.latest_as_of(session, org_id, as_of)
+        if latest is None:
+            return {}
+        found = evaluations_repo.statuses_on(session, org_id, latest)
+        others = set(subjects) - {subject for subject, _, _ in found}
+    if others is None or others:
+        rows = evaluations_repo.latest_evaluations(session, org_id, as_of, subjects=others)
+        found += [(row.subject, row.status, row.at_risk) for row in rows]
     return {
-        row.subject: "at_risk" if row.at_risk and row.status in ("green", "amber") else row.status
-        for row in rows
+        subject: "at_risk" if at_risk and status in ("green", "amber") else status
+        for subject, status, at_risk in found
     }
 
 
@@ -411,7 +425,7 @@ def evaluate_and_govern(
     session.execute(select(OrgRow.id).where(OrgRow.id == org_id).with_for_update())
     model = model or model_of(session, org_id)
     evaluation = evaluate_store(session, org_id, model, as_of, now=now, store=False)
-    previous = live_previous_statuses(session, org_id, as_of)
+    previous = live_previous_statuses(session, org_id, as_of, evaluation.results.keys())
     store_evaluation(session, org_id, as_of, evaluation.results, now=now)
     # Compare with the day's own earlier verdicts, so re-evaluating a day announces nothing twice.
     return govern_store(session, org_id, model, evaluation.results, as_of=as_of, now=now, previous=previous)
