@@ -422,7 +422,9 @@ def evaluate_and_govern(
     The organisation's row is locked first (on PostgreSQL; SQLite workers write one at a time),
     so two workers never govern the same organisation at once and open a case twice.
     """
-    session.execute(select(OrgRow.id).where(OrgRow.id == org_id).with_for_update())
+    # NO KEY UPDATE, not UPDATE: it still keeps a second worker out, but lets writers whose rows
+    # reference the organisation (an ingest run, its points) go on while the evaluation runs.
+    session.execute(select(OrgRow.id).where(OrgRow.id == org_id).with_for_update(key_share=True))
     model = model or model_of(session, org_id)
     evaluation = evaluate_store(session, org_id, model, as_of, now=now, store=False)
     previous = live_previous_statuses(session, org_id, as_of, evaluation.results.keys())
