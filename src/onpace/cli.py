@@ -275,9 +275,10 @@ def evaluate(
     ] = True,
 ) -> None:
     """Evaluate every KPI, KR and objective in the store as of a date and print the verdicts."""
-    from dataclasses import asdict
+    from dataclasses import fields
 
     from onpace.domain.calendar import end_of_day, local_day
+    from onpace.domain.results import SubjectResult
     from onpace.domain.units import uom_of
     from onpace.services.evaluate_service import evaluate_store
     from onpace.services.govern import govern_store
@@ -298,8 +299,11 @@ def evaluate(
     order = {"objective": 0, "kr": 1, "kpi": 2}
     results = sorted(evaluation.results.values(), key=lambda r: (order[r.level], r.subject))
     if as_json:
-        for r in results:
-            sys.stdout.write(json.dumps(asdict(r), default=str) + "\n")
+        # Field by field rather than asdict(), whose deep copies cost seconds on 10,000 subjects.
+        names = [f.name for f in fields(SubjectResult)]
+        sys.stdout.write(
+            "".join(json.dumps({n: getattr(r, n) for n in names}, default=str) + "\n" for r in results)
+        )
         return
     table = Table(title=f"{model.org} as of {day}")
     for column in ("subject", "level", "plan", "actual", "variance", "status", "forecast", "weeks to red"):

@@ -98,8 +98,17 @@ def _configure_sqlite(engine: Engine, *, immediate: bool) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        wants = immediate or connection.get_execution_options().get(IMMEDIATE_OPTION, False)
+        wants = connection.get_execution_options().get(IMMEDIATE_OPTION, immediate)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if wants else "BEGIN")
+
+
+def reading(engine: Engine) -> Engine:
+    """Return ``engine`` for transactions that only read: deferred ones on SQLite, whatever its default.
+
+    A deferred SQLite transaction takes no write lock, so a long read (an evaluation's points)
+    never holds up writers. It shares ``engine``'s pool; on PostgreSQL it changes nothing.
+    """
+    return engine.execution_options(**{IMMEDIATE_OPTION: False})
 
 
 def writing(engine: Engine) -> Engine:

@@ -366,7 +366,10 @@ class EvaluationRow(Base):
     """The engine's verdict on one subject as of a date (see ``onpace.domain.results``)."""
 
     __tablename__ = "evaluations"
-    __table_args__ = (Index("ix_evaluations_org_id_subject_as_of", "org_id", "subject", "as_of"),)
+    __table_args__ = (
+        Index("ix_evaluations_org_id_subject_as_of", "org_id", "subject", "as_of"),
+        Index("ix_evaluations_org_id_as_of", "org_id", "as_of"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     org_id: Mapped[int] = mapped_column(ForeignKey("orgs.id", ondelete="CASCADE"))

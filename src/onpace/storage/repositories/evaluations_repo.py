@@ -25,9 +25,12 @@ def last_evaluated_on(
     return {row[0]: row[1] for row in session.execute(stmt)}
 
 
-def latest_as_of(session: Session, org_id: int) -> dt.date | None:
-    """Return the latest date any subject of the organisation was evaluated for (None: never)."""
-    return session.scalar(select(func.max(EvaluationRow.as_of)).where(EvaluationRow.org_id == org_id))
+def latest_as_of(session: Session, org_id: int, up_to: dt.date | None = None) -> dt.date | None:
+    """Return the latest date (on or before ``up_to``) any subject was evaluated for (None: never)."""
+    stmt = select(func.max(EvaluationRow.as_of)).where(EvaluationRow.org_id == org_id)
+    if up_to is not None:
+        stmt = stmt.where(EvaluationRow.as_of <= up_to)
+    return session.scalar(stmt)
 
 
 def latest_evaluations(
@@ -127,3 +130,13 @@ def risk_streaks(session: Session, org_id: int, before: dt.date, depth: int) -> 
         else:
             broken.add(subject)
     return streaks
+
+
+def statuses_on(session: Session, org_id: int, day: dt.date) -> list[tuple[str, str, bool]]:
+    """Return (subject, status, at_risk) of every verdict stored for ``day``, in write order."""
+    stmt = (
+        select(EvaluationRow.subject, EvaluationRow.status, EvaluationRow.at_risk)
+        .where(EvaluationRow.org_id == org_id, EvaluationRow.as_of == day)
+        .order_by(EvaluationRow.id)
+    )
+    return [(row[0], row[1], bool(row[2])) for row in session.execute(stmt)]
