@@ -157,7 +157,7 @@ def test_sign_in_never_redirects_off_site(client: TestClient, personas: dict[str
         ("kpi", "/kpis/x"),
         ("kr", "/krs/x"),
         ("dependency", "/dependencies"),
-        ("objective", "/scorecard"),
+        ("objective", "/objectives/x"),
         ("source", None),
         ("channel", None),
     ],

@@ -135,7 +135,7 @@ def subject_href(level: str, subject: str) -> str | None:
         "kpi": f"/kpis/{subject}",
         "kr": f"/krs/{subject}",
         "dependency": "/dependencies",
-        "objective": "/scorecard",
+        "objective": f"/objectives/{subject}",
     }
     return pages.get(level)
 

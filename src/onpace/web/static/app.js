@@ -93,7 +93,19 @@
     });
   }
 
-  document.addEventListener("DOMContentLoaded", function () { draw(document); });
+  // On a phone the navigation folds behind a Menu button (without the script it stays open).
+  function foldNavigation() {
+    var button = document.querySelector(".menu-toggle");
+    if (!button) { return; }
+    document.documentElement.classList.add("js-nav");
+    button.addEventListener("click", function () {
+      var open = button.getAttribute("aria-expanded") !== "true";
+      button.setAttribute("aria-expanded", open ? "true" : "false");
+      document.documentElement.classList.toggle("nav-open", open);
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { foldNavigation(); draw(document); });
   document.addEventListener("htmx:afterSwap", function (evt) { draw(evt.target); });
   window.addEventListener("resize", function () {
     document.querySelectorAll("[data-chart]").forEach(function (el) {
