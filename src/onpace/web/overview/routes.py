@@ -6,19 +6,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from onpace.api.deps import Context
-from onpace.domain.model import Model
 from onpace.services import read_models
 from onpace.services.overview import STATUS_ORDER, overview
+from onpace.web.names import subject_titles
 from onpace.web.pages import Page, render
 
 router = APIRouter(include_in_schema=False)
-
-
-def subject_titles(model: Model) -> dict[str, str]:
-    """Return the title of every objective, key result, KPI, dependency and initiative by id."""
-    titles = {o.id: o.title for o in model.objectives} | {kr.id: kr.title for kr in model.key_results}
-    titles |= {k.id: k.title for k in model.kpis} | {d.id: d.title for d in model.dependencies}
-    return titles | {i.id: i.title for i in model.initiatives}
 
 
 LEVEL_TITLES = {"objective": "Objectives", "kr": "Key results", "kpi": "KPIs"}
