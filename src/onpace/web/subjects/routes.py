@@ -79,7 +79,7 @@ def subject_page(
             "names": names,
             "units": {u.id: u.name for u in model.units},
             "titles": subject_titles(model),
-            "objective_of": {kr.id: kr.objective for kr in model.key_results},
+            "measures": [kr for kr in model.key_results if kr.kpi == subject],
             "initiatives": [
                 i for i in model.initiatives if subject in (i.cost, i.capacity) or subject in i.supports
             ],
