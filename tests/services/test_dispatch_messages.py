@@ -6,7 +6,7 @@ from typing import Any
 
 from test_routing import MODEL_OBJ
 
-from onpace.services.dispatch import describe, notification_for
+from onpace.services.dispatch import alert_html, describe, figure_rows, notification_for
 from onpace.services.routing import Delivery
 
 BASE = "https://onpace.example/"
@@ -31,8 +31,8 @@ def test_a_new_case_names_the_kpi_its_owner_and_the_figures() -> None:
     assert title == "Orders shipped is red"
     assert text.splitlines() == [
         "A case was opened for Lee Park as of 2026-02-03.",
-        "planned to date: 100",
-        "actual to date: 80",
+        "Planned to date: 100",
+        "Actual to date: 80.0",
     ]
     assert url == "https://onpace.example/cases/7"
 
@@ -72,3 +72,22 @@ def test_each_delivery_of_an_event_gets_its_own_stable_idempotency_key() -> None
     assert (chat.idempotency_key, mail.idempotency_key) == ("abc:ops-chat", "abc:email:lee")
     assert chat.payload()["detail"]["as_of"] == "2026-02-03"
     assert chat == notification_for(row, Delivery("ops-chat", "slack://x"), MODEL_OBJ, BASE)
+
+
+def test_an_alert_mail_carries_its_figures_in_a_table_and_skips_weeks_to_red_once_red() -> None:
+    detail = {
+        "plan_to_date": 100.0,
+        "actual_to_date": 80.0,
+        "variance_pct": -0.2,
+        "weeks_to_red": 0,
+        "status": "red",
+    }
+    assert figure_rows(detail) == [
+        ("Planned to date", "100"),
+        ("Actual to date", "80.0"),
+        ("Variance", "-20.0 %"),
+    ]
+    html = alert_html("Orders shipped is red", figure_rows(detail))
+    assert "<th" in html
+    assert "-20.0 %" in html
+    assert "<script" not in alert_html("<script>x</script>", [])

@@ -34,6 +34,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from html import escape
 from typing import Any
 
 import structlog
@@ -47,8 +48,10 @@ from onpace.notifiers import registry
 from onpace.notifiers.base import Channel, Notification, NotifyError
 from onpace.services import jobs
 from onpace.services.audit import append_audit
+from onpace.services.case_evidence import readable_moments
 from onpace.services.cases import case_from_row, record_events, save_case
 from onpace.services.pull import model_of
+from onpace.services.review_sections import figure, percent
 from onpace.services.routing import EMAIL_CHANNEL_PREFIX, Delivery, deliveries_for
 from onpace.storage.repositories import cases_repo, outbox_repo
 from onpace.storage.tables import ChannelRow, DeliveryAttemptRow, OutboxRow
@@ -179,25 +182,51 @@ _KIND_WORDS = {
     "hygiene": "has a model hygiene finding",
 }
 _FIGURES = (
-    ("plan_to_date", "planned to date"),
-    ("actual_to_date", "actual to date"),
-    ("variance_pct", "variance %"),
-    ("forecast_end", "forecast at cycle end"),
-    ("plan_end", "plan at cycle end"),
-    ("weeks_to_red", "weeks until red"),
+    ("plan_to_date", "Planned to date"),
+    ("actual_to_date", "Actual to date"),
+    ("variance_pct", "Variance"),
+    ("forecast_end", "Forecast at cycle end"),
+    ("plan_end", "Plan at cycle end"),
+    ("weeks_to_red", "Red in"),
 )
 
 
-def _figures(detail: Mapping[str, Any]) -> list[str]:
-    lines = []
+def _figure_text(key: str, value: float) -> str:
+    if key == "variance_pct":
+        return percent(value, signed=True)
+    if key == "weeks_to_red":
+        count = int(value)
+        return f"{count} week" if count == 1 else f"{count} weeks"
+    return figure(value)
+
+
+def figure_rows(detail: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Return the figures of an event as (label, value) pairs people read: "Variance", "+17.6 %"."""
+    rows = []
     for key, label in _FIGURES:
         value = detail.get(key)
         if isinstance(value, int | float) and not isinstance(value, bool):
-            lines.append(f"{label}: {value:.4g}")
+            if key == "weeks_to_red" and detail.get("status") == "red":
+                continue  # already red: "red in 0 weeks" says nothing
+            rows.append((label, _figure_text(key, float(value))))
+    return rows
+
+
+def _figures(detail: Mapping[str, Any]) -> list[str]:
+    lines = [f"{label}: {value}" for label, value in figure_rows(detail)]
     for finding in detail.get("findings") or ():
         if isinstance(finding, Mapping) and finding.get("message"):
             lines.append(str(finding["message"]))
     return lines
+
+
+def alert_html(lead: str, rows: Sequence[tuple[str, str]]) -> str:
+    """Return an alert's HTML body: the lead sentence, then its figures as a small table."""
+    table = "".join(
+        f'<tr><th align="left" style="padding:2px 12px 2px 0">{escape(label)}</th><td>{escape(value)}</td></tr>'
+        for label, value in rows
+    )
+    return f"<p>{escape(lead)}</p>" + (f"<table>{table}</table>" if table else "")
 
 
 def describe(payload: Mapping[str, Any], model: Model, base_url: str) -> tuple[str, str, str | None]:
@@ -216,7 +245,7 @@ def describe(payload: Mapping[str, Any], model: Model, base_url: str) -> tuple[s
     elif event == "case_escalated":
         title = f"Escalated: {name} {words}"
         lead = f"The case went to {_name(model, detail.get('to'))} (level {payload.get('level')})"
-        lead += f": {detail['reason']}." if detail.get("reason") else "."
+        lead += f": {readable_moments(str(detail['reason']))}." if detail.get("reason") else "."
     elif event == "case_resolved":
         title = f"Resolved: {name}"
         lead = f"The case of {owner} on {name} is resolved as of {as_of}."
@@ -260,6 +289,10 @@ def notification_for(row: Mapping[str, Any], delivery: Delivery, model: Model, b
     payload: Mapping[str, Any] = row["payload"]
     title, text, url = describe(payload, model, base_url)
     detail = payload.get("detail") or {}
+    html_body = detail.get("html") if payload.get("event") == REVIEW_READY else None
+    if html_body is None:
+        lead = text.splitlines()[0] if text else title
+        html_body = alert_html(lead, figure_rows(detail))
     return Notification(
         event=str(payload.get("event", row.get("event", ""))),
         subject=str(payload.get("subject", "")),
@@ -270,7 +303,9 @@ def notification_for(row: Mapping[str, Any], delivery: Delivery, model: Model, b
         text=text,
         url=url,
         idempotency_key=f"{row['idempotency_key']}:{delivery.key}",
-        detail=dict(detail) | {"as_of": payload.get("as_of"), "level": payload.get("level")},
+        detail={k: v for k, v in detail.items() if k != "html"}
+        | {"as_of": payload.get("as_of"), "level": payload.get("level")},
+        html=str(html_body),
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import apprise
 
-from onpace.notifiers.base import Channel, Notification, NotifyError, message_body
+from onpace.notifiers.base import Channel, Notification, NotifyError, message_body, message_html
 
 KIND = "apprise"
 _PERMANENT_HINTS = (
@@ -44,9 +44,11 @@ def notify(
     (email servers are usually private), so no address check applies.
     """
     client = _apprise(channel.url, timeout, channel.id)
-    with client.notify(
-        body=message_body(notification), title=notification.title, body_format=apprise.NotifyFormat.TEXT
-    ) as result:
+    # Mail goes as HTML (Apprise adds a plain-text alternative derived from it); chats get text.
+    mail = channel.url.lower().startswith(("mailto://", "mailtos://"))
+    body = message_html(notification) if mail else message_body(notification)
+    body_format = apprise.NotifyFormat.HTML if mail else apprise.NotifyFormat.TEXT
+    with client.notify(body=body, title=notification.title, body_format=body_format) as result:
         if result:
             return
         log = " | ".join(entry.message for entry in result.logs() if entry.level in ("WARNING", "ERROR"))
