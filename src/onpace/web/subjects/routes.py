@@ -139,9 +139,28 @@ def rebaselines_page(request: Request, context: Page) -> HTMLResponse:
     """Show re-baseline requests and the form to ask for one."""
     rows = cases_repo.rebaselines(context.session, context.org_id)
     model = context.model
-    subjects = [(k.id, k.title) for k in model.kpis] + [(kr.id, kr.title) for kr in model.key_results]
+    me, today = actor(context), context.now.date()
+    everything = [(k.id, k.title) for k in model.kpis] + [(kr.id, kr.title) for kr in model.key_results]
+    # Offer only what the reader may do: their own subjects, and the decisions that are theirs.
+    subjects = [(s, title) for s, title in everything if may_request_rebaseline(context.who, model, s)]
+    deciders = {r.id: rebaseline_service.approver(model, r.subject, r.requested_by, today) for r in rows}
+    may_decide = {
+        r.id: context.who.writes and (context.who.admin or (me != r.requested_by and me == deciders[r.id]))
+        for r in rows
+    }
     return render(
-        request, "rebaselines.html", {"rows": rows, "subjects": subjects, "today": context.now.date()}
+        request,
+        "rebaselines.html",
+        {
+            "rows": rows,
+            "subjects": subjects,
+            "picked": request.query_params.get("subject", ""),
+            "today": today,
+            "may_decide": may_decide,
+            "deciders": deciders,
+            "names": {p.id: p.name for p in model.people},
+            "titles": subject_titles(model),
+        },
     )
 
 
