@@ -14,6 +14,7 @@ from onpace.services import read_models
 from onpace.services.model_store import plan_versions
 from onpace.services.scorecard_rows import SORTS, Filters, row_scorecard
 from onpace.storage.repositories import points_repo
+from onpace.web.names import subject_titles
 from onpace.web.pages import (
     STATUS_LABELS,
     TEMPLATES,
@@ -77,7 +78,12 @@ def dependency_page(request: Request, context: Page) -> HTMLResponse:
     graph = read_models.dependency_map(
         context.session, context.org_id, context.model, today=context.now.date()
     )
-    return render(request, "dependencies.html", {"graph": graph})
+    model = context.model
+    return render(
+        request,
+        "dependencies.html",
+        {"graph": graph, "units": {u.id: u.name for u in model.units}, "titles": subject_titles(model)},
+    )
 
 
 @router.get("/what-if")
