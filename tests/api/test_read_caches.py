@@ -117,14 +117,14 @@ def test_a_new_evaluation_by_another_process_shows_on_the_next_scorecard(
     client: TestClient, own: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sign_in(client, own.personas["viewer"])
-    assert f"as of {LAST_WEEK}" in client.get("/scorecard").text
+    assert f"as of {LAST_WEEK.day} {LAST_WEEK:%b %Y}" in client.get("/scorecard").text
     with make_session_factory(own.other)() as session:
         model = load_model(session, None)
         now = dt.datetime.combine(NEXT_WEEK, dt.time(23), tzinfo=dt.UTC)
         evaluate_store(session, model_repo.find_org(session).id, model, NEXT_WEEK, now=now)
         session.commit()
     monkeypatch.setattr(app_state, "FINGERPRINT_TTL", 0.0)
-    assert f"as of {NEXT_WEEK}" in client.get("/scorecard").text
+    assert f"as of {NEXT_WEEK.day} {NEXT_WEEK:%b %Y}" in client.get("/scorecard").text
 
 
 def test_a_role_changed_by_another_process_applies_once_the_app_looks_again(

@@ -6,7 +6,7 @@ from typing import Any
 
 from test_routing import MODEL_OBJ
 
-from onpace.services.dispatch import describe, notification_for
+from onpace.services.dispatch import alert_html, describe, figure_rows, notification_for
 from onpace.services.routing import Delivery
 
 BASE = "https://onpace.example/"
@@ -31,8 +31,8 @@ def test_a_new_case_names_the_kpi_its_owner_and_the_figures() -> None:
     assert title == "Orders shipped is red"
     assert text.splitlines() == [
         "A case was opened for Lee Park as of 2026-02-03.",
-        "planned to date: 100",
-        "actual to date: 80",
+        "Planned to date: 100",
+        "Actual to date: 80.0",
     ]
     assert url == "https://onpace.example/cases/7"
 
@@ -83,6 +83,24 @@ def test_a_message_writes_figures_in_their_unit_and_deadlines_in_the_local_time_
     model = dataclasses.replace(MODEL_OBJ, kpis=kpis, calendar=Calendar("monday", "Europe/Oslo"))
     detail = payload()["detail"] | {"plan_to_date": 12500.0, "explain_due": "2026-02-05T22:59:59+00:00"}
     _, text, _ = describe(payload(detail=detail), model, BASE)
-    assert "explain by: 2026-02-05 23:59 CET" in text.splitlines()
-    assert "planned to date: €12,500" in text.splitlines()
-    assert "actual to date: €80.00" in text.splitlines()
+    assert "Explain by: 2026-02-05 23:59 CET" in text.splitlines()
+    assert "Planned to date: €12,500" in text.splitlines()
+    assert "Actual to date: €80.00" in text.splitlines()
+
+def test_an_alert_mail_carries_its_figures_in_a_table_and_skips_weeks_to_red_once_red() -> None:
+    detail = {
+        "plan_to_date": 100.0,
+        "actual_to_date": 80.0,
+        "variance_pct": -0.2,
+        "weeks_to_red": 0,
+        "status": "red",
+    }
+    assert figure_rows(detail) == [
+        ("Planned to date", "100"),
+        ("Actual to date", "80.0"),
+        ("Variance", "-20.0 %"),
+    ]
+    html = alert_html("Orders shipped is red", figure_rows(detail))
+    assert "<th" in html
+    assert "-20.0 %" in html
+    assert "<script" not in alert_html("<script>x</script>", [])

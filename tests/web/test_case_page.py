@@ -90,3 +90,22 @@ def test_closing_asks_for_a_reason(client: TestClient, personas: dict[str, Perso
     assert "Case closed." in page
     assert "Contract signed" in section(page, 'id="timeline"', "</ol>")
     assert 'id="close-form"' not in page
+
+
+def test_the_inbox_filters_rows_by_kind_and_overdue_and_keeps_the_filters_in_the_form(
+    client: TestClient, personas: dict[str, Persona]
+) -> None:
+    sign_in(client, personas["admin"])
+    every = client.get("/cases").text
+    kinds = set(re.findall(r'<a href="/cases/\d+">#\d+ ([a-z ]+)</a>', every))
+    assert len(kinds) > 1
+    kind = sorted(kinds)[0]
+    only = client.get(f"/cases?kind={kind.replace(' ', '_')}").text
+    assert set(re.findall(r'<a href="/cases/\d+">#\d+ ([a-z ]+)</a>', only)) == {kind}
+    assert f'<option value="{kind.replace(" ", "_")}" selected>' in only
+    late = client.get("/cases?overdue=1").text
+    body = late[late.index("<tbody>") : late.index("</tbody>")]
+    rows = body.split("<tr>")[1:]
+    assert rows
+    assert all('class="late"' in row for row in rows)
+    assert 'name="overdue" value="1" checked' in late

@@ -116,7 +116,7 @@ def test_the_kpi_page_carries_the_chart_series_and_lineage(
     assert 'data-chart="plan"' in page
     assert "&#34;forecast&#34;" in page or '"forecast"' in page
     assert "Lineage of the points" in page
-    assert "2026-06-01" in page
+    assert "1 Jun 2026" in page
 
 
 def test_the_dependency_map_colours_the_late_hand_off(
@@ -157,10 +157,34 @@ def test_sign_in_never_redirects_off_site(client: TestClient, personas: dict[str
         ("kpi", "/kpis/x"),
         ("kr", "/krs/x"),
         ("dependency", "/dependencies"),
-        ("objective", "/scorecard"),
+        ("objective", "/objectives/x"),
         ("source", None),
         ("channel", None),
     ],
 )
 def test_a_case_page_links_its_subject_only_to_a_page_that_shows_it(level: str, href: str | None) -> None:
     assert subject_href(level, "x") == href
+
+
+def test_the_status_filter_selects_rows_and_keeps_their_parents_only_as_context(
+    client: TestClient, personas: dict[str, Persona]
+) -> None:
+    sign_in(client, personas["viewer"])
+    page = client.get("/scorecard?status=red", headers={"HX-Request": "true"}).text
+    kpis = re.findall(r'<tr class="kpi"><td[^>]*><a href="[^"]+" class="kpi-link" data-status="(\w+)"', page)
+    krs = re.findall(r'<tr class="kr" data-status="(\w+)"', page)
+    assert kpis
+    assert set(kpis) | set(krs) == {"red"}
+    assert 'class="objective context"' in page  # the objective above a red row is context only
+
+
+def test_the_scorecard_lists_cost_kpis_and_searches_by_title(
+    client: TestClient, personas: dict[str, Persona]
+) -> None:
+    sign_in(client, personas["viewer"])
+    page = client.get("/scorecard").text
+    resources = page[page.index('id="resource-kpis"') :]
+    assert 'href="/kpis/fulfilment_spend"' in resources
+    found = client.get("/scorecard?q=pilot+spend", headers={"HX-Request": "true"}).text
+    assert 'href="/kpis/fulfilment_spend"' in found
+    assert 'href="/kpis/online_orders"' not in found

@@ -13,7 +13,7 @@ from web_world import Persona, sign_in
 pytestmark = pytest.mark.store
 
 ITEM = re.compile(
-    r'<article class="item s-(?P<status>\w+)" data-key="[^"]*" data-subject="(?P<subject>[^"]*)">(?P<body>.*?)</article>',
+    r'<article class="item s-(?P<status>\w+)" data-key="[^"]*" data-subject="(?P<subject>[^"]*)"[^>]*>(?P<body>.*?)</article>',
     re.S,
 )
 

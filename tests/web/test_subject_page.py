@@ -14,7 +14,7 @@ pytestmark = pytest.mark.store
 
 
 def chart_of(page: str) -> dict[str, list[object]]:
-    found = re.search(r"data-chart=\"plan\" data-series='([^']*)'", page)
+    found = re.search(r"data-chart=\"plan\"[^>]*? data-series='([^']*)'", page)
     assert found is not None
     series: dict[str, list[object]] = json.loads(html.unescape(found.group(1)))
     return series

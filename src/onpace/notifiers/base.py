@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
@@ -30,6 +31,8 @@ class Notification:
     url: str | None
     idempotency_key: str
     detail: Mapping[str, object] = field(default_factory=dict)
+    # The message as HTML for mail (a plain-text alternative is derived from it); None: text only.
+    html: str | None = None
 
     def payload(self) -> dict[str, object]:
         """Return the notification as a JSON-ready mapping (the body of a webhook)."""
@@ -110,3 +113,16 @@ def message_body(notification: Notification) -> str:
     if notification.url:
         parts.append(notification.url)
     return "\n\n".join(p for p in parts if p)
+
+
+def message_html(notification: Notification) -> str:
+    """Return the HTML body of an email: the HTML given, else the text escaped in paragraphs; then the link."""
+    body = notification.html or "".join(
+        f"<p>{html.escape(line)}</p>" for line in notification.text.strip().splitlines() if line.strip()
+    )
+    link = (
+        f'<p><a href="{html.escape(notification.url, quote=True)}">Open it in onpace</a></p>'
+        if notification.url
+        else ""
+    )
+    return f"<!doctype html><html><body>{body}{link}</body></html>"

@@ -118,6 +118,7 @@ class CaseEvidence:
 
     subject_title: str
     detail: SubjectDetail | None
+    measured_title: str
     causes: tuple[Cause, ...]
     threatens: tuple[Cause, ...]
     claim: Claim | None
@@ -141,11 +142,12 @@ def case_evidence(
     names = {p.id: p.name for p in model.people}
     index = SubjectIndex(model, now.date())
     info = index.info(case.subject, case.subject_level)
-    detail = (
-        subject_detail(session, org_id, model, case.subject, now=now)
-        if case.subject_level in ("kpi", "kr")
-        else None
-    )
+    # A hand-off is judged by its health KPI when it has one: its figures are the hand-off's evidence.
+    measured = case.subject if case.subject_level in ("kpi", "kr") else None
+    dependency = next((d for d in model.dependencies if d.id == case.subject), None)
+    if case.subject_level == "dependency" and dependency is not None:
+        measured = dependency.kpi
+    detail = subject_detail(session, org_id, model, measured, now=now) if measured else None
     causes, threatens = _causes(model, case, detail), _threatens(model, case)
     linked = [c.subject for c in (*causes, *threatens)]
     verdicts = latest_verdicts(session, org_id, subjects=linked) if linked else {}
@@ -161,6 +163,7 @@ def case_evidence(
     return CaseEvidence(
         subject_title=info.title or case.subject,
         detail=detail,
+        measured_title=detail.title if detail is not None else "",
         causes=with_status(causes),
         threatens=with_status(threatens),
         claim=_claim(case, names),

@@ -37,6 +37,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from html import escape
 from typing import Any
 
 import structlog
@@ -53,8 +54,10 @@ from onpace.outbound import Allowlist
 from onpace.reports.format import format_moment, format_value
 from onpace.services import jobs
 from onpace.services.audit import append_audit
+from onpace.services.case_evidence import readable_moments
 from onpace.services.cases import case_from_row, record_events, save_case
 from onpace.services.pull import model_of
+from onpace.services.review_sections import figure, percent
 from onpace.services.routing import EMAIL_CHANNEL_PREFIX, Delivery, deliveries_for
 from onpace.storage.repositories import cases_repo, outbox_repo
 from onpace.storage.tables import ChannelRow, DeliveryAttemptRow, OutboxRow
@@ -186,37 +189,66 @@ _KIND_WORDS = {
     "hygiene": "has a model hygiene finding",
 }
 _FIGURES = (
-    ("plan_to_date", "planned to date"),
-    ("actual_to_date", "actual to date"),
-    ("variance_pct", "variance %"),
-    ("forecast_end", "forecast at cycle end"),
-    ("plan_end", "plan at cycle end"),
-    ("weeks_to_red", "weeks until red"),
+    ("plan_to_date", "Planned to date"),
+    ("actual_to_date", "Actual to date"),
+    ("variance_pct", "Variance"),
+    ("forecast_end", "Forecast at cycle end"),
+    ("plan_end", "Plan at cycle end"),
+    ("weeks_to_red", "Red in"),
 )
 
 
 _IN_UNITS = frozenset({"plan_to_date", "actual_to_date", "forecast_end", "plan_end"})
 
 
-_DEADLINES = (("explain_due", "explain by"), ("act_due", "act by"))
+_DEADLINES = (("explain_due", "Explain by"), ("act_due", "Act by"))
 
 
-def _figures(detail: Mapping[str, Any], uom: str | None = None, timezone: str = "UTC") -> list[str]:
-    lines = []
+def _figure_text(key: str, value: float, uom: str | None) -> str:
+    if key == "variance_pct":
+        return percent(value, signed=True)
+    if key == "weeks_to_red":
+        count = int(value)
+        return f"{count} week" if count == 1 else f"{count} weeks"
+    if uom and key in _IN_UNITS:
+        return format_value(value, uom)
+    return figure(value)
+
+
+def figure_rows(
+    detail: Mapping[str, Any], uom: str | None = None, timezone: str = "UTC"
+) -> list[tuple[str, str]]:
+    """Return the figures of an event as (label, value) pairs people read: "Variance", "+17.6 %"."""
+    rows = []
     for key, label in _DEADLINES:
         due = detail.get(key)
         if isinstance(due, str):
             with contextlib.suppress(ValueError):  # a deadline that is not a moment is left out
-                lines.append(f"{label}: {format_moment(dt.datetime.fromisoformat(due), timezone)}")
+                rows.append((label, format_moment(dt.datetime.fromisoformat(due), timezone)))
     for key, label in _FIGURES:
         value = detail.get(key)
         if isinstance(value, int | float) and not isinstance(value, bool):
-            shown = format_value(float(value), uom) if uom and key in _IN_UNITS else f"{value:.4g}"
-            lines.append(f"{label}: {shown}")
+            if key == "weeks_to_red" and detail.get("status") == "red":
+                continue  # already red: "red in 0 weeks" says nothing
+            rows.append((label, _figure_text(key, float(value), uom)))
+    return rows
+
+
+def _figures(detail: Mapping[str, Any], uom: str | None = None, timezone: str = "UTC") -> list[str]:
+    lines = [f"{label}: {value}" for label, value in figure_rows(detail, uom, timezone)]
     for finding in detail.get("findings") or ():
         if isinstance(finding, Mapping) and finding.get("message"):
             lines.append(str(finding["message"]))
     return lines
+
+
+def alert_html(lead: str, rows: Sequence[tuple[str, str]]) -> str:
+    """Return an alert's HTML body: the lead sentence, then its figures as a small table."""
+    table = "".join(
+        f'<tr><th align="left" style="padding:2px 12px 2px 0">{escape(label)}</th><td>{escape(value)}</td></tr>'
+        for label, value in rows
+    )
+    return f"<p>{escape(lead)}</p>" + (f"<table>{table}</table>" if table else "")
 
 
 def describe(payload: Mapping[str, Any], model: Model, base_url: str) -> tuple[str, str, str | None]:
@@ -235,7 +267,7 @@ def describe(payload: Mapping[str, Any], model: Model, base_url: str) -> tuple[s
     elif event == "case_escalated":
         title = f"Escalated: {name} {words}"
         lead = f"The case went to {_name(model, detail.get('to'))} (level {payload.get('level')})"
-        lead += f": {detail['reason']}." if detail.get("reason") else "."
+        lead += f": {readable_moments(str(detail['reason']))}." if detail.get("reason") else "."
     elif event == "case_resolved":
         title = f"Resolved: {name}"
         lead = f"The case of {owner} on {name} is resolved as of {as_of}."
@@ -279,6 +311,11 @@ def notification_for(row: Mapping[str, Any], delivery: Delivery, model: Model, b
     payload: Mapping[str, Any] = row["payload"]
     title, text, url = describe(payload, model, base_url)
     detail = payload.get("detail") or {}
+    html_body = detail.get("html") if payload.get("event") == REVIEW_READY else None
+    if html_body is None:
+        lead = text.splitlines()[0] if text else title
+        subject = str(payload.get("subject", ""))
+        html_body = alert_html(lead, figure_rows(detail, uom_of(model, subject), model.calendar.timezone))
     return Notification(
         event=str(payload.get("event", row.get("event", ""))),
         subject=str(payload.get("subject", "")),
@@ -289,7 +326,9 @@ def notification_for(row: Mapping[str, Any], delivery: Delivery, model: Model, b
         text=text,
         url=url,
         idempotency_key=f"{row['idempotency_key']}:{delivery.key}",
-        detail=dict(detail) | {"as_of": payload.get("as_of"), "level": payload.get("level")},
+        detail={k: v for k, v in detail.items() if k != "html"}
+        | {"as_of": payload.get("as_of"), "level": payload.get("level")},
+        html=str(html_body),
     )
 
 

@@ -140,6 +140,7 @@ class ScoreLine:
     trend: list[float]
     children: list[ScoreLine] = field(default_factory=list)
     note: str = ""
+    matched: bool = True  # False: shown only as the context of a row below it that matches the filters
 
     @property
     def status(self) -> str:

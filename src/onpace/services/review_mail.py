@@ -7,7 +7,8 @@
   has a head (the unit and the units below it), as of the latest evaluation, and writes one
   ``review_ready`` outbox row per unit head in the same transaction. The dispatcher delivers
   it like any event: to the head's own email and to the routes that take ``review_ready``. The
-  message is the Markdown pack with a link to the pack's web page.
+  mail is the pack as HTML (with a plain-text alternative), chats get the Markdown pack, both
+  with a link to the pack's web page.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from sqlalchemy.orm import Session
 
 from onpace.domain.model import Model, Policy
 from onpace.domain.review import ReviewPack, next_review_at
+from onpace.domain.review_merge import summarise
+from onpace.reports.html import pack_css, render_body
 from onpace.reports.markdown import render_markdown
 from onpace.services import jobs
 from onpace.services.dispatch import REVIEW_READY, DispatchOptions
@@ -115,6 +118,7 @@ def review_event(pack: ReviewPack, head: str, *, base_url: str) -> dict[str, Any
             "new_breaches": new,
             "link": review_link(base_url, pack.unit),
             "markdown": render_markdown(pack, base_url=base_url),
+            "html": f"<style>{pack_css()}</style>{render_body(pack, base_url=base_url)}",
         },
     }
 
@@ -151,7 +155,7 @@ def publish_reviews(
         session.scalars(select(OutboxRow.idempotency_key).where(OutboxRow.idempotency_key.in_(events)))
     )
     for key, (pack, head) in events.items():
-        if key in told:
+        if key in told or _empty(pack):
             continue
         session.add(
             OutboxRow(
@@ -166,6 +170,11 @@ def publish_reviews(
         )
     session.flush()
     return packs
+
+
+def _empty(pack: ReviewPack) -> bool:
+    """Return whether a pack asks nothing and reports no change: such a week is not mailed."""
+    return summarise(pack).decisions == 0 and not pack.changes
 
 
 def run_review_job(run: jobs.JobRun, *, options: DispatchOptions) -> None:

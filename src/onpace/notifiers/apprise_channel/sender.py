@@ -29,7 +29,7 @@ import apprise
 from apprise.plugins.email import base as _apprise_email
 
 from onpace import outbound
-from onpace.notifiers.base import Channel, Notification, NotifyError, message_body
+from onpace.notifiers.base import Channel, Notification, NotifyError, message_body, message_html
 
 KIND = "apprise"
 _PERMANENT_HINTS = (
@@ -144,11 +144,13 @@ def notify(
     not checked: the mail server is the deployment's own.
     """
     client = _apprise(channel.url, timeout, channel.id, allow)
+    # Mail goes as HTML (Apprise adds a plain-text alternative derived from it); chats get text.
+    mail = channel.url.lower().startswith(("mailto://", "mailtos://"))
+    body = message_html(notification) if mail else message_body(notification)
+    body_format = apprise.NotifyFormat.HTML if mail else apprise.NotifyFormat.TEXT
     token = _MESSAGE_ID.set(message_id(notification.idempotency_key))
     try:
-        with client.notify(
-            body=message_body(notification), title=notification.title, body_format=apprise.NotifyFormat.TEXT
-        ) as result:
+        with client.notify(body=body, title=notification.title, body_format=body_format) as result:
             if result:
                 return
             log = " | ".join(entry.message for entry in result.logs() if entry.level in ("WARNING", "ERROR"))

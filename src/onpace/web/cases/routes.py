@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from onpace.api.deps import Context
 from onpace.api.errors import forbidden, not_found
+from onpace.domain.accountability import SubjectIndex
 from onpace.domain.cases import CAUSE_CATEGORIES, Case
 from onpace.errors import UserError
 from onpace.services import cases as case_service
@@ -17,6 +18,7 @@ from onpace.services.auth import may_work_case
 from onpace.services.case_evidence import case_evidence, words
 from onpace.services.checkins import checkins_as_of
 from onpace.web.charts import chart_markers
+from onpace.web.names import subject_titles
 from onpace.web.pages import (
     Page,
     RowIdPath,
@@ -44,13 +46,92 @@ def _workable(context: Context, case_id: int) -> Case:
     return case
 
 
+INBOX_SORTS = {
+    "": "most escalated first",
+    "due": "earliest deadline first",
+    "opened": "newest first",
+    "subject": "by subject",
+}
+
+
+def _overdue(case: Case, now: dt.datetime) -> bool:
+    return case.is_open and (
+        (case.explained_at is None and case.explain_due < now)
+        or (case.acted_at is None and case.act_due < now)
+    )
+
+
 @router.get("/cases")
-def cases_inbox(request: Request, context: Page, mine: bool = False, state: str = "open") -> HTMLResponse:
-    """Show the cases inbox (open ones by default; ``mine`` keeps mine)."""
-    person = (context.who.person_id or "") if mine else None
-    found = case_service.list_cases(context.session, context.org_id, mine=person, open_only=state == "open")
-    found.sort(key=lambda c: (not c.is_open, -c.rung, c.explain_due))
-    return render(request, "cases.html", {"cases": found, "mine": mine, "state": state, "now": context.now})
+def cases_inbox(
+    request: Request,
+    context: Page,
+    *,
+    mine: Annotated[str, Query(max_length=10)] = "",
+    state: Annotated[str, Query(max_length=10)] = "open",
+    kind: Annotated[str, Query(max_length=40)] = "",
+    unit: Annotated[str, Query(max_length=200)] = "",
+    holder: Annotated[str, Query(max_length=200)] = "",
+    overdue: Annotated[str, Query(max_length=10)] = "",
+    q: Annotated[str, Query(max_length=200)] = "",
+    sort: Annotated[str, Query(max_length=20)] = "",
+) -> HTMLResponse:
+    """Show the cases inbox, filtered (kind, unit, holder, overdue, search) and sorted; the filters stay in the URL.
+
+    ``mine`` is ``owned`` (cases I own or hold) or ``joined`` (cases I take part in without owning).
+    """
+    model = context.model
+    me = context.who.person_id or ""
+    found = case_service.list_cases(context.session, context.org_id, open_only=state != "all")
+    titles = subject_titles(model)
+    index = SubjectIndex(model, context.now.date())
+    if mine in ("owned", "true"):
+        found = [c for c in found if me in (c.owner, c.holder)]
+    elif mine == "joined":
+        found = [c for c in found if me in c.participants and me not in (c.owner, c.holder)]
+    if kind:
+        found = [c for c in found if c.kind == kind]
+    if unit:
+        found = [c for c in found if index.info(c.subject, c.subject_level).unit == unit]
+    if holder:
+        found = [c for c in found if c.holder == holder]
+    if overdue:
+        found = [c for c in found if _overdue(c, context.now)]
+    needle = q.strip().lower()
+    if needle:
+        found = [
+            c for c in found if needle in titles.get(c.subject, c.subject).lower() or needle in c.subject
+        ]
+    orders = {
+        "due": lambda c: (not c.is_open, min(c.explain_due, c.act_due), c.id or 0),
+        "opened": lambda c: (not c.is_open, -c.opened_at.timestamp(), c.id or 0),
+        "subject": lambda c: (titles.get(c.subject, c.subject).lower(), c.id or 0),
+    }
+    found.sort(key=orders.get(sort, lambda c: (not c.is_open, -c.rung, c.explain_due, c.id or 0)))
+    chosen = {
+        "mine": mine,
+        "state": state,
+        "kind": kind,
+        "unit": unit,
+        "holder": holder,
+        "overdue": overdue,
+        "q": q.strip(),
+        "sort": sort,
+    }
+    return render(
+        request,
+        "cases.html",
+        {
+            "cases": found,
+            "f": chosen,
+            "now": context.now,
+            "titles": titles,
+            "names": {p.id: p.name for p in model.people},
+            "units": [(u.id, u.name) for u in model.units],
+            "kinds": sorted({c.kind for c in case_service.list_cases(context.session, context.org_id)}),
+            "sorts": INBOX_SORTS,
+            "overdue": _overdue,
+        },
+    )
 
 
 #: What a successful form says on the page it returns to.
@@ -135,7 +216,7 @@ def subject_href(level: str, subject: str) -> str | None:
         "kpi": f"/kpis/{subject}",
         "kr": f"/krs/{subject}",
         "dependency": "/dependencies",
-        "objective": "/scorecard",
+        "objective": f"/objectives/{subject}",
     }
     return pages.get(level)
 

@@ -13,7 +13,9 @@ from onpace.errors import UserError
 from onpace.services import read_models
 from onpace.services.cycle_view import cycle_end
 from onpace.services.model_store import plan_versions
+from onpace.services.scorecard_rows import SORTS, Filters, row_scorecard
 from onpace.storage.repositories import points_repo
+from onpace.web.names import subject_titles
 from onpace.web.pages import (
     STATUS_LABELS,
     TEMPLATES,
@@ -30,30 +32,43 @@ async def scorecard_page(
     request: Request,
     context: Page,
     *,
-    unit: str | None = None,
-    cycle: str | None = None,
-    perspective: str | None = None,
-    status: str | None = None,
+    unit: Annotated[str, Query(max_length=200)] = "",
+    cycle: Annotated[str, Query(max_length=200)] = "",
+    perspective: Annotated[str, Query(max_length=200)] = "",
+    status: Annotated[str, Query(max_length=20)] = "",
+    q: Annotated[str, Query(max_length=200)] = "",
+    sort: Annotated[str, Query(max_length=20)] = "",
     page: Annotated[int, Query(ge=0, le=100_000)] = 0,
 ) -> HTMLResponse:
-    """Show the objective → KR → KPI tree with status, attainment, forecast and trend."""
-    filters = (unit or None, cycle or None, perspective or None, status or None)
+    """Show the objective → KR → KPI tree filtered by row (unit, status, search), sorted, then the KPIs outside it."""
+    chosen = Filters(
+        unit.strip(),
+        cycle.strip(),
+        perspective.strip(),
+        status.strip(),
+        q.strip(),
+        sort if sort in SORTS else "",
+    )
+    filters = tuple(chosen.query().items())
+    names = {p.id: p.name for p in context.model.people}
+    units = {u.id: u.name for u in context.model.units}
 
     def build() -> tuple[bytes, bytes]:
-        card = read_models.scorecard(
+        found = row_scorecard(
             context.session,
             context.org_id,
             context.model,
-            as_of=cycle_end(context.model, filters[1]),
-            unit=filters[0],
-            cycle=filters[1],
-            perspective=filters[2],
-            status=filters[3],
+            chosen,
             page=page,
+            as_of=cycle_end(context.model, chosen.cycle or None),
         )
-        rows = Markup(TEMPLATES.get_template("scorecard_rows.html").render(card=card))
+        rows = Markup(
+            TEMPLATES.get_template("scorecard_rows.html").render(
+                card=found.card, found=found, names=names, units=units
+            )
+        )
         main = TEMPLATES.get_template("scorecard_main.html").render(
-            card=card, rows=rows, statuses=list(STATUS_LABELS)
+            card=found.card, found=found, rows=rows, statuses=list(STATUS_LABELS), sorts=SORTS
         )
         return rows.encode(), main.encode()
 
@@ -71,7 +86,12 @@ def dependency_page(request: Request, context: Page) -> HTMLResponse:
     graph = read_models.dependency_map(
         context.session, context.org_id, context.model, today=context.now.date()
     )
-    return render(request, "dependencies.html", {"graph": graph})
+    model = context.model
+    return render(
+        request,
+        "dependencies.html",
+        {"graph": graph, "units": {u.id: u.name for u in model.units}, "titles": subject_titles(model)},
+    )
 
 
 @router.get("/what-if")

@@ -104,7 +104,19 @@
     });
   }
 
-  document.addEventListener("DOMContentLoaded", function () { draw(document); });
+  // On a phone the navigation folds behind a Menu button (without the script it stays open).
+  function foldNavigation() {
+    var button = document.querySelector(".menu-toggle");
+    if (!button) { return; }
+    document.documentElement.classList.add("js-nav");
+    button.addEventListener("click", function () {
+      var open = button.getAttribute("aria-expanded") !== "true";
+      button.setAttribute("aria-expanded", open ? "true" : "false");
+      document.documentElement.classList.toggle("nav-open", open);
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { foldNavigation(); draw(document); });
   // "Go back" links: a handler here rather than a javascript: URL, which the CSP forbids.
   document.addEventListener("click", function (evt) {
     var link = evt.target.closest && evt.target.closest("[data-back]");

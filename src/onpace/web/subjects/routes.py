@@ -6,10 +6,11 @@ import datetime as dt
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from onpace.api.errors import forbidden, not_found
+from onpace.domain.hygiene import formula_inputs
 from onpace.domain.model import Plan
 from onpace.services import read_models
 from onpace.services import rebaseline as rebaseline_service
@@ -18,9 +19,11 @@ from onpace.services.auth import (
     may_request_rebaseline,
     owned_subjects,
 )
-from onpace.services.checkins import new_checkin, record_checkins
+from onpace.services.checkins import checkins_as_of, new_checkin, record_checkins
 from onpace.services.cycle_view import cycle_trend
 from onpace.storage.repositories import cases_repo
+from onpace.web.charts import chart_markers
+from onpace.web.names import subject_titles
 from onpace.web.pages import (
     Page,
     RowIdPath,
@@ -32,21 +35,60 @@ from onpace.web.pages import (
 router = APIRouter(include_in_schema=False)
 
 
+LINEAGE_PER_PAGE = 25
+
+
 @router.get("/kpis/{subject}")
 @router.get("/krs/{subject}")
-def subject_page(subject: str, request: Request, context: Page) -> HTMLResponse:
-    """Show a KPI or KR: plan vs actual with forecast and tolerance bands, buckets, lineage, cases."""
+def subject_page(
+    subject: str, request: Request, context: Page, page: Annotated[int, Query(ge=0, le=100_000)] = 0
+) -> HTMLResponse:
+    """Show a KPI or KR: plan vs actual with forecast and tolerance bands, its links, cases, check-ins, lineage."""
     detail = read_models.subject_detail(
         context.session, context.org_id, context.model, subject, now=context.now
     )
     if detail is None:
         raise not_found(f"there is no KPI or key result {subject!r}")
     model = context.model
+    kpi = next((k for k in model.kpis if k.id == subject), None)
+    names = {p.id: p.name for p in model.people}
+    checkins = sorted(
+        (
+            c
+            for c in checkins_as_of(context.session, context.org_id, context.now.date())
+            if c.subject == subject
+        ),
+        key=lambda c: c.date,
+        reverse=True,
+    )
+    lineage = sorted(detail.lineage, key=lambda p: (p.date, p.version), reverse=True)
+    pages = max(1, -(-len(lineage) // LINEAGE_PER_PAGE))
+    shown = min(page, pages - 1)
     return render(
         request,
         "subject.html",
         {
             "d": detail,
+            "chart": chart_markers(
+                detail.chart, versions=detail.versions, cases=detail.cases, checkins=checkins, names=names
+            ),
+            "kpi": kpi,
+            "formula_inputs": formula_inputs(kpi.formula, {k.id for k in model.kpis})
+            if kpi and kpi.formula
+            else [],
+            "kr": next((k for k in model.key_results if k.id == subject), None),
+            "names": names,
+            "units": {u.id: u.name for u in model.units},
+            "titles": subject_titles(model),
+            "measures": [kr for kr in model.key_results if kr.kpi == subject],
+            "initiatives": [
+                i for i in model.initiatives if subject in (i.cost, i.capacity) or subject in i.supports
+            ],
+            "checkins": checkins,
+            "lineage": lineage[shown * LINEAGE_PER_PAGE : (shown + 1) * LINEAGE_PER_PAGE],
+            "lineage_page": shown,
+            "lineage_pages": pages,
+            "lineage_total": len(lineage),
             "may_request": may_request_rebaseline(context.who, model, subject),
             "may_checkin": detail.level == "kr" and may_check_in(context.who, model, subject),
             "today": context.now.date(),
@@ -99,9 +141,28 @@ def rebaselines_page(request: Request, context: Page) -> HTMLResponse:
     """Show re-baseline requests and the form to ask for one."""
     rows = cases_repo.rebaselines(context.session, context.org_id)
     model = context.model
-    subjects = [(k.id, k.title) for k in model.kpis] + [(kr.id, kr.title) for kr in model.key_results]
+    me, today = actor(context), context.now.date()
+    everything = [(k.id, k.title) for k in model.kpis] + [(kr.id, kr.title) for kr in model.key_results]
+    # Offer only what the reader may do: their own subjects, and the decisions that are theirs.
+    subjects = [(s, title) for s, title in everything if may_request_rebaseline(context.who, model, s)]
+    deciders = {r.id: rebaseline_service.approver(model, r.subject, r.requested_by, today) for r in rows}
+    may_decide = {
+        r.id: context.who.writes and (context.who.admin or (me != r.requested_by and me == deciders[r.id]))
+        for r in rows
+    }
     return render(
-        request, "rebaselines.html", {"rows": rows, "subjects": subjects, "today": context.now.date()}
+        request,
+        "rebaselines.html",
+        {
+            "rows": rows,
+            "subjects": subjects,
+            "picked": request.query_params.get("subject", ""),
+            "today": today,
+            "may_decide": may_decide,
+            "deciders": deciders,
+            "names": {p.id: p.name for p in model.people},
+            "titles": subject_titles(model),
+        },
     )
 
 
