@@ -259,7 +259,10 @@ def revoke_token(token_id: RowIdPath, context: ReadContext) -> s.TokenOut:
         raise forbidden("this API token is read-only")
     owner = None if context.who.admin else context.who.user_id
     try:
-        row = token_service.revoke_token(context.session, token_id, now=context.now, user_id=owner)
+        # An admin may revoke anyone's token, within the organisation they work in.
+        row = token_service.revoke_token(
+            context.session, token_id, now=context.now, user_id=owner, org_id=context.org_id
+        )
     except UserError:
         raise not_found(f"there is no token {token_id}") from None
     context.commit()
