@@ -19,9 +19,11 @@ from rich.console import Console
 from rich.table import Table
 
 from onpace.cli_cycles import cycle_app
+from onpace.cli_org import OrgAwareGroup, current_org
 from onpace.errors import UserError
 
 app = typer.Typer(
+    cls=OrgAwareGroup,
     name="onpace",
     help="Strategy execution as a planned-vs-actual control loop: OKRs bound to the KPIs that drive them.",
     no_args_is_help=True,
@@ -39,6 +41,20 @@ AsOf = Annotated[
     dt.datetime | None,
     typer.Option("--as-of", formats=["%Y-%m-%d"], help="Evaluate as of this date (default: today)."),
 ]
+
+
+@app.callback()
+def _root(
+    org: Annotated[
+        str | None,
+        typer.Option(
+            "--org",
+            envvar="ONPACE_ORG",
+            help="The organisation to work on when the store holds several (also after the command).",
+        ),
+    ] = None,
+) -> None:
+    """Strategy execution as a planned-vs-actual control loop: OKRs bound to the KPIs that drive them."""
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
@@ -131,15 +147,31 @@ def load(path: ModelPath) -> None:
     from onpace.modelfile import load_model_file
     from onpace.services.model_store import save_model
     from onpace.storage.db import make_engine, session_for, upgrade
+    from onpace.storage.repositories.model_repo import org_names
 
     with user_errors():
         model = load_model_file(path)
+        named = current_org()
+        if named is not None and named != model.org:
+            raise UserError(
+                f"{path} is the model of {model.org!r}, but --org/ONPACE_ORG names {named!r}; "
+                "the model file's `org:` says which organisation it loads"
+            )
         engine = make_engine()
         upgrade(engine)
         with session_for(engine) as session:
+            others = [name for name in org_names(session) if name != model.org]
+            is_new = model.org not in org_names(session)
             report = save_model(session, model, by="cli", now=now())
             session.commit()
     out.print(f"loaded {model.org}: {report}")
+    if is_new and others:
+        out.print(
+            f"{model.org!r} is a new organisation beside {', '.join(map(repr, others))}; "
+            f"name it with --org {model.org!r} (or ONPACE_ORG) in the other commands",
+            markup=False,
+            soft_wrap=True,
+        )
 
 
 @app.command()
@@ -153,12 +185,11 @@ def export(
     from onpace.services.cycle_plans_store import model_with_plan_history
     from onpace.services.model_store import load_model
     from onpace.storage.db import make_engine, session_for
-    from onpace.storage.repositories import model_repo
 
     with user_errors(), session_for(make_engine()) as session:
-        model = load_model(session)
-        org_id = model_repo.find_org(session, model.org).id
-        text = dump_model(model_with_plan_history(session, org_id, model))
+        org = _find_org(session)
+        model = load_model(session, org.name)
+        text = dump_model(model_with_plan_history(session, org.id, model))
     if output is None:
         sys.stdout.write(text)
     else:
@@ -185,7 +216,7 @@ def import_(
     if output.exists() and not force:
         fail(f"{output} exists; choose another -o or add --force")
     with user_errors():
-        result = import_workbook(workbook, org=org, today=today(), output_name=str(output))
+        result = import_workbook(workbook, org=org or current_org(), today=today(), output_name=str(output))
         output.write_text(result.text, encoding="utf-8")
     for finding in result.findings:
         err.print(str(finding), markup=False, soft_wrap=True)
@@ -247,14 +278,28 @@ def org_session(name: str | None = None) -> Iterator[tuple[Any, int, Any]]:
     """Open the store (migrated), find the organisation and yield (session, org id, model); the caller commits."""
     from onpace.services.model_store import load_model
     from onpace.storage.db import make_engine, session_for, upgrade
-    from onpace.storage.repositories.model_repo import find_org
 
     # Commands read then write: immediate transactions let concurrent ones queue on SQLite.
     engine = make_engine(sqlite_immediate=True)
     upgrade(engine)
     with session_for(engine) as session:
-        org = find_org(session, name)
+        org = _find_org(session, name)
         yield session, org.id, load_model(session, org.name)
+
+
+def _find_org(session: Any, name: str | None = None) -> Any:
+    """Return the organisation named (or by ``--org``/``ONPACE_ORG``, or the only one), with a hint when several."""
+    from onpace.cli_org import name_one
+    from onpace.storage.errors import OrgNotFoundError
+    from onpace.storage.repositories.model_repo import find_org
+
+    wanted = name or current_org()
+    try:
+        return find_org(session, wanted)
+    except OrgNotFoundError as exc:
+        raise UserError(
+            name_one(str(exc)) if wanted is None and "several" in str(exc) else str(exc)
+        ) from None
 
 
 def _figure(value: float | None, uom: str | None = None) -> str:
@@ -450,7 +495,6 @@ def _pull_source(source_id: str) -> tuple[Any, int]:
     from onpace.env_refs import readable_environment
     from onpace.services.pull import pull_now
     from onpace.storage.db import make_engine, session_for, upgrade
-    from onpace.storage.repositories.model_repo import find_org
     from onpace.worker import configure_logging
 
     settings = get_settings()
@@ -462,7 +506,7 @@ def _pull_source(source_id: str) -> tuple[Any, int]:
         try:
             upgrade(engine)
             with session_for(engine) as session:
-                org_id = find_org(session).id
+                org_id = _find_org(session).id
             outcome = pull_now(
                 engine,
                 org_id,
@@ -913,6 +957,7 @@ def user_add(
                 password=password,
                 now=now(),
                 person_id=person,
+                org=_find_org(session).name if current_org() or len(_org_names(session)) > 1 else None,
             )
             session.commit()
     out.print(f"user {email} added as {role}")
@@ -938,6 +983,12 @@ def user_password(
             change_password(session, email, password, by=COMMAND_LINE, now=now())
             session.commit()
     out.print(f"password of {email} changed; their sessions are ended")
+
+
+def _org_names(session: Any) -> list[str]:
+    from onpace.storage.repositories.model_repo import org_names
+
+    return list(org_names(session))
 
 
 @token_app.command("create")

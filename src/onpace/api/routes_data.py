@@ -280,8 +280,14 @@ def revoke_token(token_id: RowIdPath, context: ReadContext) -> s.TokenOut:
         raise forbidden("this API token is read-only")
     owner = None if context.who.admin else context.who.user_id
     try:
+        # An admin may revoke anyone's token, within the organisation they work in.
         row = account_changes.revoke_token(
-            context.session, token_id, by=context.who.email, now=context.now, user_id=owner
+            context.session,
+            token_id,
+            by=context.who.email,
+            now=context.now,
+            user_id=owner,
+            org_id=context.org_id,
         )
     except UserError:
         raise not_found(f"there is no token {token_id}") from None

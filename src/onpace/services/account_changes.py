@@ -187,12 +187,18 @@ def create_token(
 
 
 def revoke_token(
-    session: Session, token_id: int, *, by: str, now: dt.datetime, user_id: int | None = None
+    session: Session,
+    token_id: int,
+    *,
+    by: str,
+    now: dt.datetime,
+    user_id: int | None = None,
+    org_id: int | None = None,
 ) -> ApiTokenRow:
-    """Revoke a token (only one of ``user_id``'s when given); audit ``token_revoked`` when it was live."""
+    """Revoke a token (only ``user_id``'s, within ``org_id``, when given); audit ``token_revoked`` when it was live."""
     row = session.get(ApiTokenRow, token_id)
     was_live = row is not None and row.revoked_at is None
-    row = tokens.revoke_token(session, token_id, now=now, user_id=user_id)
+    row = tokens.revoke_token(session, token_id, now=now, user_id=user_id, org_id=org_id)
     if was_live:
         owner = session.get(UserRow, row.user_id)
         _audit(

@@ -66,11 +66,23 @@ def create_token(session: Session, *, email: str, name: str, scope: str, now: dt
 
 
 def revoke_token(
-    session: Session, token_id: int, *, now: dt.datetime, user_id: int | None = None
+    session: Session,
+    token_id: int,
+    *,
+    now: dt.datetime,
+    user_id: int | None = None,
+    org_id: int | None = None,
 ) -> ApiTokenRow:
-    """Revoke a token (only one of ``user_id``'s when given); revoking twice keeps the first time."""
+    """Revoke a token (only one of ``user_id``'s, or of organisation ``org_id``, when given).
+
+    Revoking twice keeps the first time. A token of another user or organisation is "not there".
+    """
     row = session.get(ApiTokenRow, token_id)
-    if row is None or (user_id is not None and row.user_id != user_id):
+    if (
+        row is None
+        or (user_id is not None and row.user_id != user_id)
+        or (org_id is not None and row.org_id != org_id)
+    ):
         raise UserError(f"there is no token {token_id}")
     if row.revoked_at is None:
         row.revoked_at = now

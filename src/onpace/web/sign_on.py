@@ -227,9 +227,7 @@ def _verified_claims(settings: Settings, code: str, flow: dict[str, str]) -> dic
     return claims
 
 
-def _checked_id_token(
-    client_id: str, provider: dict[str, Any], id_token: str, nonce: str
-) -> dict[str, Any]:
+def _checked_id_token(client_id: str, provider: dict[str, Any], id_token: str, nonce: str) -> dict[str, Any]:
     keys = KeySet.import_key_set(_get_json(provider["jwks_uri"]))  # type: ignore[arg-type]
     try:
         offered = provider.get("id_token_signing_alg_values_supported") or ["RS256"]

@@ -183,8 +183,14 @@ def token_revoke(token_id: RowIdPath, context: Page) -> Response:
     """Revoke one of my tokens (admins: anyone's); it stops working at once."""
     owner = None if context.who.admin else context.who.user_id
     try:
+        # An admin may revoke anyone's token, within the organisation they work in.
         account_changes.revoke_token(
-            context.session, token_id, by=context.who.email, now=context.now, user_id=owner
+            context.session,
+            token_id,
+            by=context.who.email,
+            now=context.now,
+            user_id=owner,
+            org_id=context.org_id,
         )
     except UserError:
         raise not_found(f"there is no token {token_id} of yours") from None
