@@ -52,6 +52,14 @@ API_PREFIX = "/api/"
 """Paths under this prefix are API routes, which take bearer tokens; every other path is a page."""
 
 
+def is_api(request: Request) -> bool:
+    """Return whether the request is for an API route (its path inside the app starts with ``/api/``)."""
+    path, root = request.scope["path"], request.scope.get("root_path", "")
+    # Behind a path prefix (root_path), the path may carry it: the app's own routes do not.
+    inside = path[len(root) :] if root and path.startswith(root) else path
+    return bool(inside.startswith(API_PREFIX))
+
+
 def app_state(request: Request) -> AppState:
     """Return the app's shared state."""
     state: AppState = request.app.state.onpace
@@ -134,7 +142,7 @@ async def optional_principal(request: Request, session: Annotated[Session, Depen
     a run of requests asks the store once; the store is asked on a worker thread.
     """
     header = request.headers.get("authorization")
-    if header and not request.url.path.startswith(API_PREFIX):
+    if header and not is_api(request):
         raise forbidden("pages take a signed-in session; send API tokens to /api/v1 only")
     if header:
         scheme, _, token = header.partition(" ")
