@@ -57,6 +57,14 @@ METRICS_PATH = "/metrics"
 """The Prometheus endpoint: not a page, so a scraper's bearer token (an admin's) is accepted there."""
 
 
+def is_api(request: Request) -> bool:
+    """Return whether the request is for an API route (its path inside the app starts with ``/api/``)."""
+    path, root = request.scope["path"], request.scope.get("root_path", "")
+    # Behind a path prefix (root_path), the path may carry it: the app's own routes do not.
+    inside = path[len(root) :] if root and path.startswith(root) else path
+    return bool(inside.startswith(API_PREFIX))
+
+
 def app_state(request: Request) -> AppState:
     """Return the app's shared state."""
     state: AppState = request.app.state.onpace
@@ -146,8 +154,7 @@ async def optional_principal(request: Request, session: Annotated[Session, Depen
     a run of requests asks the store once; the store is asked on a worker thread.
     """
     header = request.headers.get("authorization")
-    path = request.url.path
-    if header and not (path.startswith(API_PREFIX) or path == METRICS_PATH):
+    if header and not (is_api(request) or request.scope["path"] == METRICS_PATH):
         raise forbidden("pages take a signed-in session; send API tokens to /api/v1 only")
     if header:
         scheme, _, token = header.partition(" ")

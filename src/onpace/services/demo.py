@@ -47,13 +47,13 @@ from onpace.domain.cases import Case
 from onpace.domain.model import Model
 from onpace.errors import UserError
 from onpace.modelfile import load_model_file
+from onpace.services.account_changes import add_user
 from onpace.services.cases import list_cases
 from onpace.services.checkins import read_checkins_csv
 from onpace.services.ingest import IngestError, read_actuals_csv
 from onpace.services.rebaseline import approve_rebaseline, plan_from_text, request_rebaseline, shift_size
 from onpace.services.replay import ReplayStep, replay_into
 from onpace.services.review_mail import publish_reviews
-from onpace.services.users import add_user
 from onpace.storage.db import make_engine, upgrade
 from onpace.storage.repositories import outbox_repo
 
@@ -490,6 +490,7 @@ def _add_logins(
     for login in logins:
         add_user(
             session,
+            by="demo",
             email=login.email,
             name=login.name,
             role=login.role,
