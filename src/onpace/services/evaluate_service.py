@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from onpace.domain.engine import Evaluation, evaluate_model
 from onpace.domain.model import Model, PlanVersion
-from onpace.domain.read_window import evaluation_window
+from onpace.domain.read_window import evaluation_metrics, evaluation_window
 from onpace.domain.results import SubjectResult
 from onpace.services.model_store import plan_versions
 from onpace.storage.repositories import points_repo
@@ -82,7 +82,9 @@ def evaluate_store(
     ``versions`` are the plan versions when the caller has already read them.
     """
     # Only the points of the cycles judged: the cost follows the cycles, not the years stored.
-    points = points_repo.points_frame(session, org_id, as_of, since=evaluation_window(model, as_of))
+    points = points_repo.points_frame(
+        session, org_id, as_of, since=evaluation_window(model, as_of), metrics=evaluation_metrics(model)
+    )
     if versions is None:
         versions = plan_versions(session, org_id)
     evaluation = evaluate_model(model, points, as_of, versions)
