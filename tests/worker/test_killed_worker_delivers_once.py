@@ -1,10 +1,12 @@
-"""A worker killed with SIGKILL mid-batch: the worker that takes over re-sends at most the delivery in flight."""
+"""A worker killed with SIGKILL, or cut off from the store, mid-batch re-sends at most the delivery in flight."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import signal
+import sqlite3
 import time
 from collections import Counter
 from pathlib import Path
@@ -13,12 +15,15 @@ import polars as pl
 import pytest
 from loop_processes import HOOK_SECRET, process_env, running, seed, wait_for
 from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from loopback_receivers import Received, running_http_receiver
 from onpace.connectors.base import FetchResult
-from onpace.services.dispatch import DispatchOptions, dispatch_due
+from onpace.notifiers.base import Channel, Notification
+from onpace.services.dispatch import DispatchOptions, dispatch_due, sender
 from onpace.services.pull import evaluate_and_govern, ingest_fetched
+from onpace.storage import db
 from onpace.storage.tables import DeliveryAttemptRow, OutboxRow
 
 pytestmark = pytest.mark.slow
@@ -78,3 +83,42 @@ def test_a_worker_killed_mid_batch_causes_at_most_one_duplicate(store: Engine, t
     with Session(store) as session:
         undelivered = session.scalar(select(func.count()).where(OutboxRow.delivered_at.is_(None)))
     assert undelivered == 0
+
+
+def test_a_worker_cut_off_from_the_store_mid_batch_resends_only_the_delivery_in_flight(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(db, "SQLITE_BUSY_TIMEOUT_MS", 200)  # give up on a held store quickly
+    path = tmp_path / "cut.db"
+    store = db.make_engine(f"sqlite:///{path}", sqlite_immediate=True)
+    db.upgrade(store)
+    today = dt.datetime.now(dt.UTC).date()
+    seed(store, today, kpis=KPIS)
+    breach_every_kpi(store, today)
+    blocker = sqlite3.connect(path, isolation_level=None)
+    options = DispatchOptions(allow_private=True, env={"LOOP_HOOK_URL": "", "LOOP_HOOK_SECRET": HOOK_SECRET})
+
+    with running_http_receiver() as hook:
+        options = dataclasses.replace(
+            options, env={"LOOP_HOOK_URL": hook.url, "LOOP_HOOK_SECRET": HOOK_SECRET}
+        )
+        real = sender(options)
+
+        def send_then_lose_the_store(channel: Channel, notification: Notification) -> None:
+            real(channel, notification)
+            if len(hook.received) == 3:
+                blocker.execute("BEGIN EXCLUSIVE")  # the store stops taking writes right after this send
+
+        now = dt.datetime.now(dt.UTC)
+        with pytest.raises(OperationalError):
+            dispatch_due(store, worker_id="cut", now=now, options=options, send=send_then_lose_the_store)
+        assert len(hook.received) == 3  # nothing more was sent once nothing could be recorded
+        blocker.execute("ROLLBACK")
+        later = now + dt.timedelta(minutes=5)
+        while dispatch_due(store, worker_id="taker", now=later, options=options).claimed:
+            pass
+    blocker.close()
+    store.dispose()
+    keys = Counter(got.headers["idempotency-key"] for got in hook.received)
+    assert len(keys) == KPIS
+    assert sum(n - 1 for n in keys.values()) == 1  # the one in flight when the store went away

@@ -1,4 +1,4 @@
-"""Say how far back an evaluation reads: the cost of an evaluation is bounded by its cycles, not by history.
+"""Say which points an evaluation reads: its cost is bounded by its cycles and metrics, not by history.
 
 The engine judges each series (a KPI, or a KR with its own plan) in one cycle and uses only the
 points dated inside that cycle, up to the as-of date: staleness counts buckets since the last
@@ -19,6 +19,10 @@ import datetime as dt
 from onpace.domain.calendar import kpi_cycles, kr_cycles
 from onpace.domain.model import Model
 
+#: Past this many metrics an evaluation reads every metric of the window rather than listing them
+#: (SQLite binds at most 32,766 values in one statement).
+MAX_LISTED_METRICS = 20_000
+
 #: Extra days read before the earliest cycle start. The engine reads nothing before a series'
 #: cycle today (its windows start there), so none are needed.
 LOOK_BACK = dt.timedelta(0)
@@ -36,3 +40,14 @@ def evaluation_window(model: Model, as_of: dt.date) -> dt.date:
     if not cycles:
         return as_of + dt.timedelta(days=1)
     return min(c.start for c in cycles) - LOOK_BACK
+
+
+def evaluation_metrics(model: Model) -> frozenset[str] | None:
+    """Return the metrics whose points an evaluation of ``model`` can use: its KPIs' and KRs' ids.
+
+    Listing them lets the store read each metric's dates by its (org, metric, date) key instead of
+    walking every point of the organisation. None (read every metric) past
+    :data:`MAX_LISTED_METRICS`.
+    """
+    metrics = frozenset(k.id for k in model.kpis) | frozenset(kr.id for kr in model.key_results)
+    return metrics if len(metrics) <= MAX_LISTED_METRICS else None

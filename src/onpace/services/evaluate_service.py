@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from onpace.domain.engine import Evaluation, evaluate_model
 from onpace.domain.model import Model, PlanVersion
-from onpace.domain.read_window import evaluation_window
+from onpace.domain.read_window import evaluation_metrics, evaluation_window
 from onpace.domain.results import SubjectResult
 from onpace.metrics import EVALUATION_SECONDS, timed
 from onpace.services.cycle_state import closed_cycles, frozen_on
@@ -86,7 +86,9 @@ def evaluate_store(
     closed cycles are left out, and a date inside closed cycles only is evaluated but not stored.
     """
     # Only the points of the cycles judged: the cost follows the cycles, not the years stored.
-    points = points_repo.points_frame(session, org_id, as_of, since=evaluation_window(model, as_of))
+    points = points_repo.points_frame(
+        session, org_id, as_of, since=evaluation_window(model, as_of), metrics=evaluation_metrics(model)
+    )
     if versions is None:
         versions = plan_versions(session, org_id)
     closed = closed_cycles(session, org_id)

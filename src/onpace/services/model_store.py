@@ -343,20 +343,22 @@ def _sync_owners(
     current: dict[str, list[KpiOwnerRow]] = defaultdict(list)
     for row in existing:
         current[row.kpi_id].append(row)
-    for kpi in kpis:
-        rows = current.get(kpi.id, [])
-        if tuple(row.person_id for row in rows) == kpi.owners:
-            continue
-        for row in rows:
-            session.delete(row)
+    changed = [kpi for kpi in kpis if tuple(row.person_id for row in current.get(kpi.id, [])) != kpi.owners]
+    stale = [row for kpi in changed for row in current.get(kpi.id, [])]
+    for row in stale:
+        session.delete(row)
+    if stale:
+        # Once for all KPIs, not once per KPI: a flush per KPI made loading 10,000 KPIs quadratic.
         session.flush()
-        session.add_all(
-            KpiOwnerRow(org_id=org_id, kpi_id=kpi.id, position=i, person_id=person)
-            for i, person in enumerate(kpi.owners)
-        )
+    session.add_all(
+        KpiOwnerRow(org_id=org_id, kpi_id=kpi.id, position=i, person_id=person)
+        for kpi in changed
+        for i, person in enumerate(kpi.owners)
+    )
+    for kpi in changed:
         if kpi.id in known_kpis:  # a new KPI's owners are part of adding it
             report.updated["kpi_owners"] += 1
-            before = [row.person_id for row in rows]
+            before = [row.person_id for row in current.get(kpi.id, [])]
             report.changes.append(
                 _change("kpi_owners", kpi.id, "updated", {"owners": before}, {"owners": kpi.owners})
             )
