@@ -173,3 +173,17 @@ def test_every_page_passes_axe_and_fits_the_screen(
                 where = [node["target"] for node in violation["nodes"][:3]]
                 problems.append(f"{path} ({size}): {violation['id']} {violation['help']} at {where}")
     assert not problems, "\n".join(problems)
+
+
+def test_the_navigation_folds_behind_a_menu_button_on_a_phone(demo: RunningDemo, browser: object) -> None:
+    page = signed_in(browser, demo, "owner", PHONE)
+    nav = page.locator("#site-nav")  # type: ignore[attr-defined]
+    button = page.locator("button.menu-toggle")  # type: ignore[attr-defined]
+    assert button.is_visible()
+    assert not nav.is_visible()
+    button.click()
+    assert nav.is_visible()
+    assert button.get_attribute("aria-expanded") == "true"
+    desktop = signed_in(browser, demo, "owner", DESKTOP)
+    assert desktop.locator("#site-nav").is_visible()  # type: ignore[attr-defined]
+    assert not desktop.locator("button.menu-toggle").is_visible()  # type: ignore[attr-defined]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -60,7 +61,12 @@ def test_the_next_weeks_pack_says_what_changed_since_the_stored_one(evaluated: P
     result = runner.invoke(app, ["review", "-o", "-"])
     assert result.exit_code == 0, result.output
     assert "## What changed since 2026-05-31" in result.stdout
-    assert "- **Gone** in New breaches: Online items substituted or missing (%)" in result.stdout
+    # No longer a new breach, its case is still open: it stays in the pack, under its case, not gone.
+    assert "**Gone** in New breaches: Online items substituted" not in result.stdout
+    assert "### Online items substituted or missing (%) (`substitution_rate`)" in result.stdout
+    assert re.search(
+        r"- \*\*Changed\*\* in [^\n]*Micro-fulfilment pilot spend \(EUR\) — red → green", result.stdout
+    )
     assert "review pack #2 as of 2026-06-07" in result.stderr
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
@@ -109,3 +110,33 @@ def test_the_inbox_filters_rows_by_kind_and_overdue_and_keeps_the_filters_in_the
     assert rows
     assert all('class="late"' in row for row in rows)
     assert 'name="overdue" value="1" checked' in late
+
+
+def test_re_baselines_offer_only_the_readers_subjects_and_only_their_decider_the_buttons(
+    client: TestClient, personas: dict[str, Persona]
+) -> None:
+    csrf = sign_in(client, personas["owner"])  # Ana Costa owns the pilot spend
+    form = client.get("/rebaselines").text
+    options = re.findall(r'<option value="(\w+)"', form[form.index('action="/rebaselines"') :])
+    assert "fulfilment_spend" in options
+    assert "waste_value" not in options  # Ivo's
+    asked = client.post(
+        "/rebaselines",
+        data={
+            "subject": "fulfilment_spend",
+            "target": "300000",
+            "reason": "pilot extended",
+            "effective": (dt.date.today() + dt.timedelta(days=1)).isoformat(),
+            "csrf_token": csrf,
+        },
+    )
+    assert asked.status_code == 303, re.sub(r"<[^>]+>", " ", asked.text)[-600:]
+    mine = client.get("/rebaselines").text
+    assert "awaits " in mine  # Ana may not decide her own request
+    assert "/approve" not in mine
+    sign_in(client, personas["admin"])
+    assert "/approve" in client.get("/rebaselines").text
+    sign_in(client, personas["viewer"])
+    seen = client.get("/rebaselines").text
+    assert "/approve" not in seen
+    assert 'action="/rebaselines" class="stack"' not in seen

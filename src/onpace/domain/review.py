@@ -296,7 +296,7 @@ def pack_digest(pack: ReviewPack) -> dict[str, dict[str, str | None]]:
 
 
 def _condition(status: str | None, state: str | None) -> str | None:
-    parts = [part for part in (status, state) if part]
+    parts = [part for part in ((status or "").replace("_", " "), state) if part]
     return "; ".join(parts) if parts else None
 
 

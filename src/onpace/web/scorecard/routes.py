@@ -127,5 +127,12 @@ def whatif_run(
     return render(
         request,
         template,
-        {"kpis": context.model.kpis, "flips": flips, "picked": kpis, "pct": pct, "as_of": as_of},
+        {
+            "kpis": context.model.kpis,
+            "flips": flips,
+            "picked": kpis,
+            "pct": pct,
+            "as_of": as_of,
+            "titles": subject_titles(context.model),
+        },
     )
