@@ -25,14 +25,14 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from onpace.api import errors, routes_cases, routes_data, routes_metrics, routes_model
+from onpace.api import errors, routes_cases, routes_data, routes_metrics, routes_model, routes_orgs
 from onpace.api.security import SessionSigner
 from onpace.api.state import AppState
 from onpace.api.text_guard import refuse_nul
 from onpace.config import Settings, SettingsError, get_settings
 from onpace.errors import UserError
 from onpace.storage.db import make_engine, make_session_factory
-from onpace.web import admin_pages, pages, sign_on
+from onpace.web import admin_pages, organisations, pages, sign_on
 
 STATIC_DIR = Path(__file__).resolve().parent / "web" / "static"
 API_PREFIX = "/api/"
@@ -81,6 +81,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(admin_pages.router)
     app.include_router(routes_metrics.router)
     app.include_router(sign_on.router)
+    app.include_router(routes_orgs.router)
+    app.include_router(organisations.router)
     app.add_middleware(routes_metrics.RequestMetrics)
 
     @app.get("/docs", include_in_schema=False)

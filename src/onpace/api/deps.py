@@ -20,6 +20,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from onpace.api.errors import ApiError, forbidden, unauthenticated
+from onpace.api.org_choice import chosen_org
 from onpace.api.security import (
     CSRF_FIELD,
     CSRF_HEADER,
@@ -32,7 +33,8 @@ from onpace.api.security import (
 from onpace.api.state import AppState
 from onpace.domain.model import Model
 from onpace.services.auth import Principal
-from onpace.services.tokens import digest, user_for_token
+from onpace.services.memberships import Seat, seat_in
+from onpace.services.tokens import digest, token_org_id, user_for_token
 from onpace.services.users import Role, get_user
 from onpace.storage.repositories import model_repo
 from onpace.storage.tables import UserRow
@@ -79,15 +81,15 @@ def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _principal(user: UserRow, *, via: str, scope: str) -> Principal:
+def _principal(user: UserRow, *, via: str, scope: str, seat: Seat | None = None) -> Principal:
     role: Role = user.role  # type: ignore[assignment]  # checked when the user was stored
     return Principal(
         user_id=user.id,
         email=user.email,
         name=user.name,
-        role=role,
-        person_id=user.person_id,
-        org_id=user.org_id,
+        role=seat.role if seat is not None else role,
+        person_id=seat.person_id if seat is not None else user.person_id,
+        org_id=seat.org_id if seat is not None else user.org_id,
         via="token" if via == "token" else "session",
         scope="read" if scope == "read" else "write",
     )
@@ -97,14 +99,20 @@ def _token_principal(session: Session, token: str) -> Principal | None:
     found = user_for_token(session, token, now=now())
     if found is None:
         return None
-    session.commit()  # keeps last_used_at, and hands the connection back
     user, scope = found
-    return _principal(user, via="token", scope=scope)
+    # A token works in the organisation it was made in, with the user's role there.
+    seat = seat_in(session, user, token_org_id(session, token))
+    session.commit()  # keeps last_used_at, and hands the connection back
+    if seat is None and user.org_id is not None:
+        return None  # the user no longer belongs to the token's organisation
+    return _principal(user, via="token", scope=scope, seat=seat)
 
 
-def _session_principal(session: Session, uid: int) -> Principal | None:
+def _session_principal(session: Session, uid: int, chosen_org: int | None = None) -> Principal | None:
     user_row = get_user(session, uid)
-    found = None if user_row is None else _principal(user_row, via="session", scope="write")
+    # The organisation chosen in this browser, if the user (still) belongs to it; else their own.
+    seat = seat_in(session, user_row, chosen_org) if user_row is not None and chosen_org is not None else None
+    found = None if user_row is None else _principal(user_row, via="session", scope="write", seat=seat)
     # Hand the connection back before the handler waits for a worker thread: a request holding
     # a connection while queued for a thread, and threads waiting for a connection, deadlock.
     session.rollback()
@@ -129,7 +137,9 @@ async def optional_principal(request: Request, session: Annotated[Session, Depen
         cookie = browser_session(request)
         if cookie is None or cookie.uid is None:
             return None
-        key, lookup = f"user:{cookie.uid}", partial(_session_principal, session, cookie.uid)
+        chosen = chosen_org(request)
+        key = f"user:{cookie.uid}:{chosen or ''}"
+        lookup = partial(_session_principal, session, cookie.uid, chosen)
     state = app_state(request)
     found = state.principal(key)
     if found is not None:

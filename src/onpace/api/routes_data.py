@@ -246,7 +246,12 @@ def create_token(body: s.TokenBody, context: ReadContext) -> s.NewTokenOut:
     if body.scope == "write" and context.who.role == "viewer":
         raise forbidden("viewers may create read-only tokens only")
     new = token_service.create_token(
-        context.session, email=context.who.email, name=body.name, scope=body.scope, now=context.now
+        context.session,
+        email=context.who.email,
+        name=body.name,
+        scope=body.scope,
+        now=context.now,
+        org_id=context.org_id,
     )
     context.commit()
     return s.NewTokenOut(id=new.id, name=new.name, scope=new.scope, token=new.token)

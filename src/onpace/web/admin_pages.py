@@ -164,7 +164,12 @@ def token_create(
     if scope == "write" and context.who.role == "viewer":
         raise forbidden("viewers may create read-only tokens only")
     new = token_service.create_token(
-        context.session, email=context.who.email, name=name, scope=scope, now=context.now
+        context.session,
+        email=context.who.email,
+        name=name,
+        scope=scope,
+        now=context.now,
+        org_id=context.org_id,
     )
     context.commit()
     return _tokens_page(request, context, new)
