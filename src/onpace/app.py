@@ -27,14 +27,14 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from onpace.api import errors, routes_cases, routes_data, routes_metrics, routes_model
+from onpace.api import errors, routes_cases, routes_data, routes_metrics, routes_model, routes_orgs
 from onpace.api.security import SessionSigner
 from onpace.api.state import AppState
 from onpace.api.text_guard import refuse_nul
 from onpace.config import Settings, SettingsError, get_settings
 from onpace.errors import UserError
 from onpace.storage.db import make_engine, make_session_factory
-from onpace.web import account_pages, cycle_pages, pages, sign_in_pages, sign_on
+from onpace.web import account_pages, cycle_pages, organisations, pages, sign_in_pages, sign_on
 from onpace.web.routers import ROUTERS
 from onpace.web.security_headers import SecurityHeaders
 
@@ -88,6 +88,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.add_middleware(SecurityHeaders, https=settings.base_url.startswith("https://"))
     app.include_router(routes_metrics.router)
     app.include_router(sign_on.router)
+    app.include_router(routes_orgs.router)
+    app.include_router(organisations.router)
     app.add_middleware(routes_metrics.RequestMetrics)
     app.include_router(cycle_pages.router)
 

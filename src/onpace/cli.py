@@ -938,10 +938,27 @@ def user_add(
         typer.Option(help="Their password (asked for when omitted; none: API tokens only).", hide_input=True),
     ] = None,
 ) -> None:
-    """Add a user who may sign in (argon2-hashed password) or hold API tokens."""
+    """Add a user who may sign in (argon2-hashed password) or hold API tokens.
+
+    An existing user named with ``--org`` of another organisation joins it with ``--role`` (and ``--person``).
+    """
     from onpace.services.account_changes import COMMAND_LINE, add_user
+    from onpace.services.memberships import add_membership
+    from onpace.services.users import find_user
     from onpace.storage.db import make_engine, session_for, upgrade
 
+    if current_org() is not None:
+        engine = make_engine()
+        with user_errors(), session_for(engine) as session:
+            upgrade(engine)
+            existing = find_user(session, email)
+            if existing is not None:
+                org = _find_org(session)
+                if existing.org_id != org.id:
+                    add_membership(session, email=email, org=org.name, role=role, person_id=person, now=now())
+                    session.commit()
+                    out.print(f"user {email} now also works in {org.name} as {role}", markup=False)
+                    return
     if password is None and sys.stdin.isatty():
         password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
     engine = make_engine()

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from onpace.config import Settings, SettingsError
 
@@ -37,7 +38,7 @@ def data_folder(settings: Settings) -> Path:
         return settings.data_dir
     try:
         url = make_url(settings.database_url)
-    except Exception:
+    except ArgumentError:  # a bad URL is reported where the store is opened
         return Path.cwd()
     if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
         return Path(str(url.database)).expanduser().resolve().parent

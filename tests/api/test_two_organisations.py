@@ -23,6 +23,7 @@ from onpace.domain.calendar import end_of_day
 from onpace.modelfile import dump_model
 from onpace.services.evaluate_service import evaluate_store
 from onpace.services.govern import govern_store
+from onpace.services.memberships import add_membership
 from onpace.services.model_store import load_model, save_model
 from onpace.services.tokens import create_token
 from onpace.services.users import add_user
@@ -268,3 +269,100 @@ def test_harbor_pages_of_greenway_items_are_not_found(two_orgs: TwoOrgs, path: s
             assert posted.status_code == 404
             assert greenway_state(two_orgs) == before
     assert not [m for m in GREENWAY_MARKERS if m in page.text and m not in path]
+
+
+# ---------------------------------------------------------------------------------------------
+# a user in both organisations, with a role in each, switching between them
+
+
+@pytest.fixture(scope="module")
+def grace_in_both(two_orgs: TwoOrgs) -> int:
+    """Let Greenway's editor (Grace) work in Harbor too, as an owner who is Omar there; return Harbor's id."""
+    engine = make_engine(two_orgs.url)
+    with make_session_factory(engine)() as session:
+        add_membership(
+            session,
+            email=two_orgs.greenway["editor"].email,
+            org=HARBOR,
+            role="owner",
+            person_id="omar",
+            now=CREATED,
+        )
+        session.commit()
+        harbor_id = find_org(session, HARBOR).id
+    engine.dispose()
+    return harbor_id
+
+
+def test_a_user_of_two_organisations_switches_and_sees_only_the_one_she_works_in(
+    two_orgs: TwoOrgs, grace_in_both: int
+) -> None:
+    app = create_app(Settings(database_url=two_orgs.url, secret_key=SecretStr(SECRET_KEY)))
+    with TestClient(app, follow_redirects=False) as browser:
+        csrf = sign_in(browser, two_orgs.greenway["editor"])
+        seats = browser.get("/api/v1/orgs").json()
+        assert [(s["name"], s["role"], s["current"]) for s in seats] == [
+            (GREENWAY, "editor", True),
+            (HARBOR, "owner", False),
+        ]
+        assert browser.get("/api/v1/me").json()["person"] == "grace"
+        assert "online_orders" in browser.get("/api/v1/kpis").text
+
+        switched = browser.post("/orgs/switch", data={"org_id": str(grace_in_both), "csrf_token": csrf})
+        assert switched.status_code == 303
+        me = browser.get("/api/v1/me").json()
+        assert (me["role"], me["person"]) == ("owner", "omar")
+        kpis = browser.get("/api/v1/kpis").text
+        assert "subscription_revenue" in kpis
+        assert not [m for m in GREENWAY_MARKERS if m in kpis]
+        desk = browser.get("/")
+        assert "operating_margin" in desk.text  # Omar's KPI
+        assert not [m for m in GREENWAY_MARKERS if m in desk.text]
+        # As Harbor's owner she cannot work Greenway's case, nor edit Harbor's model (owners do not).
+        before = greenway_state(two_orgs)
+        answer = browser.post(
+            f"/api/v1/cases/{two_orgs.greenway_case}/comment",
+            json={"text": "from Harbor"},
+            headers={"X-CSRF-Token": csrf},
+        )
+        assert answer.status_code == 404
+        assert greenway_state(two_orgs) == before
+        # A token made while working in Harbor works in Harbor.
+        token = browser.post(
+            "/api/v1/tokens", json={"name": "harbor", "scope": "read"}, headers={"X-CSRF-Token": csrf}
+        )
+        assert token.status_code == 201, token.text
+        with TestClient(app) as program:
+            listed = program.get("/api/v1/kpis", headers={"Authorization": f"Bearer {token.json()['token']}"})
+        assert "subscription_revenue" in listed.text
+        assert "online_orders" not in listed.text
+
+        back = browser.post("/orgs/switch", data={"org_id": str(_greenway_id(two_orgs)), "csrf_token": csrf})
+        assert back.status_code == 303
+        assert browser.get("/api/v1/me").json()["person"] == "grace"
+
+
+def test_nobody_switches_into_an_organisation_they_do_not_belong_to(
+    two_orgs: TwoOrgs, grace_in_both: int
+) -> None:
+    app = create_app(Settings(database_url=two_orgs.url, secret_key=SecretStr(SECRET_KEY)))
+    with TestClient(app, follow_redirects=False) as browser:
+        csrf = sign_in(browser, two_orgs.harbor["viewer"])
+        refused = browser.post(
+            "/orgs/switch", data={"org_id": str(_greenway_id(two_orgs)), "csrf_token": csrf}
+        )
+        assert refused.status_code == 404
+        # A cookie forged or copied from someone else's browser only falls back to the user's own.
+        browser.cookies.set("onpace_org", "not-signed")
+        assert "subscription_revenue" in browser.get("/api/v1/kpis").text
+        page = browser.get("/orgs")
+        assert page.status_code == 200
+        assert GREENWAY not in page.text
+
+
+def _greenway_id(two_orgs: TwoOrgs) -> int:
+    engine = make_engine(two_orgs.url)
+    with make_session_factory(engine)() as session:
+        found = find_org(session, GREENWAY).id
+    engine.dispose()
+    return found

@@ -137,3 +137,39 @@ def test_org_is_taken_from_anywhere_but_after_a_double_dash() -> None:
     assert take_org(["evaluate", "--org", "A", "--json"]) == (["evaluate", "--json"], "A")
     assert take_org(["--org=B", "export"]) == (["export"], "B")
     assert take_org(["ingest", "--", "--org", "x"]) == (["ingest", "--", "--org", "x"], None)
+
+
+def test_an_existing_user_named_with_another_org_joins_it_with_a_role_there(two_orgs: str) -> None:
+    from onpace.storage.tables import MembershipRow
+
+    first = run(
+        "user",
+        "add",
+        "grace@greenway.example",
+        "--name",
+        "Grace",
+        "--role",
+        "editor",
+        "--person",
+        "grace",
+        "--org",
+        GREENWAY,
+        "--password",
+        "correct horse battery",
+    )
+    assert first.exit_code == 0, first.output
+    joined = run(
+        "user", "add", "grace@greenway.example", "--name", "Grace", "--role", "viewer", "--org", HARBOR
+    )
+    assert joined.exit_code == 0, joined.output
+    assert f"now also works in {HARBOR} as viewer" in joined.stdout
+    engine = make_engine(two_orgs)
+    with make_session_factory(engine)() as session:
+        seats = session.execute(select(MembershipRow.role, OrgRow.name).join(OrgRow)).all()
+    engine.dispose()
+    assert [tuple(s) for s in seats] == [("viewer", HARBOR)]
+    unknown_person = run(
+        "user", "add", "grace@greenway.example", "--name", "Grace", "--person", "ana", "--org", HARBOR
+    )
+    assert unknown_person.exit_code == 1
+    assert f"there is no person 'ana' in the model of '{HARBOR}'" in unknown_person.stderr

@@ -87,6 +87,7 @@ def test_a_message_writes_figures_in_their_unit_and_deadlines_in_the_local_time_
     assert "Planned to date: €12,500" in text.splitlines()
     assert "Actual to date: €80.00" in text.splitlines()
 
+
 def test_an_alert_mail_carries_its_figures_in_a_table_and_skips_weeks_to_red_once_red() -> None:
     detail = {
         "plan_to_date": 100.0,

@@ -29,6 +29,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from onpace.api.errors import ApiError, forbidden, unauthenticated
+from onpace.api.org_choice import chosen_org
 from onpace.api.security import (
     CSRF_FIELD,
     CSRF_HEADER,
@@ -41,8 +42,9 @@ from onpace.api.security import (
 from onpace.api.state import AppState
 from onpace.domain.model import Model
 from onpace.services.auth import Principal
+from onpace.services.memberships import Seat, seat_in
 from onpace.services.sessions import session_digest, session_user
-from onpace.services.tokens import digest, user_for_token
+from onpace.services.tokens import digest, token_org_id, user_for_token
 from onpace.services.users import Role
 from onpace.storage.contention import is_busy
 from onpace.storage.db import writing
@@ -104,15 +106,15 @@ def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _principal(user: UserRow, *, via: str, scope: str) -> Principal:
+def _principal(user: UserRow, *, via: str, scope: str, seat: Seat | None = None) -> Principal:
     role: Role = user.role  # type: ignore[assignment]  # checked when the user was stored
     return Principal(
         user_id=user.id,
         email=user.email,
         name=user.name,
-        role=role,
-        person_id=user.person_id,
-        org_id=user.org_id,
+        role=seat.role if seat is not None else role,
+        person_id=seat.person_id if seat is not None else user.person_id,
+        org_id=seat.org_id if seat is not None else user.org_id,
         via="token" if via == "token" else "session",
         scope="read" if scope == "read" else "write",
     )
@@ -123,7 +125,13 @@ def _token_principal(session: Session, token: str) -> Principal | None:
     if found is None:
         return None
     user, scope = found
-    principal = _principal(user, via="token", scope=scope)
+    # A token works in the organisation it was made in, with the user's role there.
+    seat = seat_in(session, user, token_org_id(session, token))
+    principal = (
+        None
+        if seat is None and user.org_id is not None
+        else _principal(user, via="token", scope=scope, seat=seat)
+    )
     try:
         session.commit()  # keeps last_used_at, and hands the connection back
     except OperationalError as err:
@@ -131,12 +139,16 @@ def _token_principal(session: Session, token: str) -> Principal | None:
         session.rollback()
         if not is_busy(err):
             raise
-    return principal
+    return principal  # None: the user no longer belongs to the token's organisation
 
 
-def _session_principal(session: Session, uid: int, sid: str) -> Principal | None:
+def _session_principal(
+    session: Session, uid: int, sid: str, chosen_org: int | None = None
+) -> Principal | None:
     user_row = session_user(session, sid, user_id=uid, now=now())
-    found = None if user_row is None else _principal(user_row, via="session", scope="write")
+    # The organisation chosen in this browser, if the user (still) belongs to it; else their own.
+    seat = seat_in(session, user_row, chosen_org) if user_row is not None and chosen_org is not None else None
+    found = None if user_row is None else _principal(user_row, via="session", scope="write", seat=seat)
     # Hand the connection back before the handler waits for a worker thread: a request holding
     # a connection while queued for a thread, and threads waiting for a connection, deadlock.
     session.rollback()
@@ -165,8 +177,9 @@ async def optional_principal(request: Request, session: Annotated[Session, Depen
         cookie = browser_session(request)
         if cookie is None or cookie.uid is None or cookie.sid is None:
             return None
-        key = "session:" + session_digest(cookie.sid)
-        lookup = partial(_session_principal, session, cookie.uid, cookie.sid)
+        chosen = chosen_org(request)
+        key = "session:" + session_digest(cookie.sid) + f":{chosen or ''}"
+        lookup = partial(_session_principal, session, cookie.uid, cookie.sid, chosen)
     state = app_state(request)
     found = state.principal(key)
     if found is not None:

@@ -268,6 +268,7 @@ def create_token(body: s.TokenBody, context: ReadContext) -> s.NewTokenOut:
         email=context.who.email,
         name=body.name,
         scope=body.scope,
+        org_id=context.org_id,
     )
     context.commit()
     return s.NewTokenOut(id=new.id, name=new.name, scope=new.scope, token=new.token)

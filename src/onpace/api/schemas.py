@@ -586,6 +586,13 @@ class MeOut(Out):
     scope: str
 
 
+class OrgSeatOut(Out):
+    name: str
+    role: str
+    person: str | None
+    current: bool
+
+
 class RebaselineBody(Strict):
     subject: Id
     plan: PlanBody

@@ -101,7 +101,6 @@ POLICY = (
     "approve_manual",
     "review_weekday",
     "at_risk_after",
-
     "checkin_valid_for",
 )
 SLA = ("explain", "act")

@@ -313,7 +313,6 @@ def _read_kpi(draft: Draft, rec: Record) -> None:
         constraint=bool(rec.boolean("constraint")),
         cycle=rec.text("cycle"),
         plans=cycle_plans,
-
         uom=_uom(rec),
     )
     draft.kpis.append((kpi, rec))
@@ -514,7 +513,6 @@ def _read_policy(draft: Draft, sink: Sink, node: Node) -> None:
         approve_manual=approve_manual if approve_manual is not None else defaults.approve_manual,
         review_weekday=rec.choice("review_weekday", WEEKDAYS) or defaults.review_weekday,
         at_risk_after=counts.get("at_risk_after", defaults.at_risk_after),
-
         checkin_valid_for=valid_for or defaults.checkin_valid_for,
     )
 

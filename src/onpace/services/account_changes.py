@@ -168,10 +168,17 @@ def change_password(session: Session, email: str, password: str, *, by: str, now
 
 
 def create_token(
-    session: Session, *, by: str, now: dt.datetime, email: str, name: str, scope: str
+    session: Session,
+    *,
+    by: str,
+    now: dt.datetime,
+    email: str,
+    name: str,
+    scope: str,
+    org_id: int | None = None,
 ) -> tokens.NewToken:
     """Create an API token (see :func:`onpace.services.tokens.create_token`); audit ``token_created``."""
-    new = tokens.create_token(session, email=email, name=name, scope=scope, now=now)
+    new = tokens.create_token(session, email=email, name=name, scope=scope, now=now, org_id=org_id)
     row = session.get(ApiTokenRow, new.id)
     _audit(
         session,

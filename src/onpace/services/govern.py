@@ -75,7 +75,6 @@ def govern_store(
         checkins=checkins_as_of(session, org_id, as_of),
         previous=previous if previous is not None else previous_statuses(session, org_id, as_of),
         risk_streaks=evaluations_repo.risk_streaks(session, org_id, as_of, model.policy.at_risk_after - 1),
-
         findings=findings,
     )
     saved: list[Case] = []

@@ -40,8 +40,13 @@ def digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def create_token(session: Session, *, email: str, name: str, scope: str, now: dt.datetime) -> NewToken:
-    """Create a token for the user with ``email``; return it with its secret (flushed, not committed)."""
+def create_token(
+    session: Session, *, email: str, name: str, scope: str, now: dt.datetime, org_id: int | None = None
+) -> NewToken:
+    """Create a token for the user with ``email``; return it with its secret (flushed, not committed).
+
+    The token works in organisation ``org_id`` (default: the one of the user's account).
+    """
     if scope not in SCOPES:
         raise UserError(f"token scope {scope!r} is not one of {', '.join(SCOPES)}")
     if not name.strip():
@@ -51,7 +56,7 @@ def create_token(session: Session, *, email: str, name: str, scope: str, now: dt
         raise UserError(f"there is no active user {email.strip().lower()}")
     secret = PREFIX + secrets.token_urlsafe(32)
     row = ApiTokenRow(
-        org_id=user.org_id,
+        org_id=org_id if org_id is not None else user.org_id,
         user_id=user.id,
         name=name.strip(),
         token_hash=digest(secret),
@@ -96,6 +101,11 @@ def list_tokens(session: Session, user_id: int | None = None) -> list[ApiTokenRo
     if user_id is not None:
         stmt = stmt.where(ApiTokenRow.user_id == user_id)
     return list(session.scalars(stmt))
+
+
+def token_org_id(session: Session, token: str) -> int | None:
+    """Return the organisation a token was made in (None when unknown)."""
+    return session.scalar(select(ApiTokenRow.org_id).where(ApiTokenRow.token_hash == digest(token)))
 
 
 def user_for_token(session: Session, token: str, *, now: dt.datetime) -> tuple[UserRow, Scope] | None:

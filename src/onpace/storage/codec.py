@@ -104,7 +104,6 @@ def encode_policy(policy: Policy) -> Json:
         "approve_manual": policy.approve_manual,
         "review_weekday": policy.review_weekday,
         "at_risk_after": policy.at_risk_after,
-
         "checkin_valid_for_seconds": policy.checkin_valid_for.total_seconds(),
     }
 
@@ -138,7 +137,6 @@ def decode_policy(doc: Mapping[str, Any]) -> Policy:
         approve_manual=bool(doc.get("approve_manual", default.approve_manual)),
         review_weekday=str(doc.get("review_weekday", default.review_weekday)),
         at_risk_after=int(doc.get("at_risk_after", default.at_risk_after)),
-
         checkin_valid_for=dt.timedelta(
             seconds=doc.get("checkin_valid_for_seconds", default.checkin_valid_for.total_seconds())
         ),

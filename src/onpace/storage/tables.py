@@ -564,6 +564,20 @@ class UserRow(Base):
     created_at: Mapped[dt.datetime]
 
 
+class MembershipRow(Base):
+    """A user's role (and person) in an organisation besides the one of their account."""
+
+    __tablename__ = "memberships"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    org_id: Mapped[int] = mapped_column(
+        ForeignKey("orgs.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    role: Mapped[str] = mapped_column(String(16))
+    person_id: Mapped[str | None]
+    created_at: Mapped[dt.datetime]
+
+
 class ApiTokenRow(Base):
     """An API token, stored only as its SHA-256 hex digest."""
 
@@ -689,6 +703,7 @@ class LoginFailureRow(Base):
     email: Mapped[str] = mapped_column(String(320))
     address: Mapped[str] = mapped_column(String(64))
     at: Mapped[dt.datetime]
+
 
 class CycleCloseRow(Base):
     """A closed cycle: who closed it and when, the cycle it opened and what was carried forward."""

@@ -173,6 +173,7 @@ def token_create(
         email=context.who.email,
         name=name,
         scope=scope,
+        org_id=context.org_id,
     )
     context.commit()
     return _tokens_page(request, context, new)
