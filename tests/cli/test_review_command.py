@@ -64,8 +64,10 @@ def test_the_next_weeks_pack_says_what_changed_since_the_stored_one(evaluated: P
     # No longer a new breach, its case is still open: it stays in the pack, under its case, not gone.
     assert "**Gone** in New breaches: Online items substituted" not in result.stdout
     assert "### Online items substituted or missing (%) (`substitution_rate`)" in result.stdout
+    # The overspent pilot's case went a rung up the ladder: the change says from what to what.
     assert re.search(
-        r"- \*\*Changed\*\* in [^\n]*Micro-fulfilment pilot spend \(EUR\) — red → green", result.stdout
+        r"- \*\*Changed\*\* in [^\n]*Micro-fulfilment pilot spend \(EUR\) \(worse\) — red → red; [^\n]*level 2",
+        result.stdout,
     )
     assert "review pack #2 as of 2026-06-07" in result.stderr
 

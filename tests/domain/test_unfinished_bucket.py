@@ -37,12 +37,16 @@ def test_monthly_revenue_booked_at_month_end_is_not_red_in_the_middle_of_the_mon
     assert later.forecast_end == pytest.approx(600_000.0)  # April's plan is still to come in full
 
 
-def test_a_month_that_ended_without_its_booking_is_owed_in_full() -> None:
+def test_a_month_that_ended_without_its_booking_is_unknown_not_owed_until_the_series_goes_stale() -> None:
+    # A complete bucket after the last one with data is unknown, not zero ("Data that stops"):
+    # a late booking is flagged stale after stale_after buckets, never read as a shortfall.
     the_model = model(revenue(), cycles=[HALF])
     missing = result(evaluate(the_model, booked(*MONTH_ENDS[:2]), MONTH_ENDS[2]), "revenue")
-    assert missing.plan_to_date == pytest.approx(300_000.0)
-    assert missing.status == "red"
+    assert missing.plan_to_date == pytest.approx(200_000.0)
+    assert missing.status == "green"
+    assert missing.stale is False
     there = result(evaluate(the_model, booked(*MONTH_ENDS), MONTH_ENDS[2]), "revenue")
+    assert there.plan_to_date == pytest.approx(300_000.0)
     assert there.status == "green"
 
 
@@ -62,13 +66,25 @@ def test_weekly_uploads_on_fridays_are_not_owed_before_friday() -> None:
     r = result(evaluate(the_model, fridays, wednesday), "uploads")
     assert r.plan_to_date == pytest.approx(140.0)
     assert r.status == "green"
-    # The week is over on Sunday: an upload that never came is owed.
+    # The week is over on Sunday: an upload that never came is unknown, not zero, until stale.
     late = result(evaluate(the_model, fridays, WEEK_END[2]), "uploads")
-    assert late.plan_to_date == pytest.approx(210.0)
-    assert late.status == "red"
+    assert late.plan_to_date == pytest.approx(140.0)
+    assert late.status == "green"
+    short = [
+        ("uploads", START + dt.timedelta(days=4), 70.0),
+        ("uploads", START + dt.timedelta(days=11), 30.0),
+    ]
+    owed = result(
+        evaluate(the_model, [*short, ("uploads", START + dt.timedelta(days=18), 70.0)], WEEK_END[2]),
+        "uploads",
+    )
+    assert owed.plan_to_date == pytest.approx(210.0)  # a week that ended with data is owed in full
+    assert owed.status == "red"
 
 
-def test_a_daily_kpi_owes_every_day_before_the_as_of_date_and_that_day_once_it_has_data() -> None:
+def test_a_daily_kpi_owes_every_day_through_its_last_day_with_data_and_the_as_of_day_once_it_has_data() -> (
+    None
+):
     the_model = model(kpi("orders", measure="flow", aggregate="sum", grain="day", plan=Plan(per_bucket=10.0)))
     days = [("orders", START + dt.timedelta(days=i), 10.0) for i in range(9)]
     today = START + dt.timedelta(days=9)
@@ -79,8 +95,9 @@ def test_a_daily_kpi_owes_every_day_before_the_as_of_date_and_that_day_once_it_h
     assert loaded.plan_to_date == pytest.approx(100.0)
     assert loaded.status == "green"
     missed = result(evaluate(the_model, days, today + dt.timedelta(days=1)), "orders")
-    assert missed.plan_to_date == pytest.approx(100.0)  # day 10 is over and missing
-    assert missed.status == "red"
+    assert missed.plan_to_date == pytest.approx(90.0)  # day 10 is over and missing: unknown, not zero
+    assert missed.status == "green"
+    assert missed.stale is False
 
 
 @settings(max_examples=40, deadline=None)
