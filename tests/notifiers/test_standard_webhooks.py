@@ -13,7 +13,9 @@ from loopback_receivers import HttpReceiver, Received
 from onpace.notifiers.base import Channel, Notification, NotifyError
 from onpace.notifiers.webhook import notify, sign
 from onpace.notifiers.webhook.standard import new_secret, signing_key
+from onpace.outbound import Allowlist
 
+LOOPBACK = Allowlist.parse("127.0.0.1")
 WHSEC = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 CASE_OPENED = Notification(
@@ -46,7 +48,7 @@ def test_a_receiver_verifies_a_whsec_signed_request_with_the_standardwebhooks_li
     http_receiver: HttpReceiver,
 ) -> None:
     http_receiver.check = receiver_with(WHSEC)
-    notify(Channel("ops-hook", http_receiver.url, WHSEC), CASE_OPENED, allow_private=True)
+    notify(Channel("ops-hook", http_receiver.url, WHSEC), CASE_OPENED, allow=LOOPBACK)
     [got] = http_receiver.received
     assert got.headers["webhook-id"] == "case-17-opened-ops-hook"
     assert got.headers["webhook-signature"].startswith("v1,")
@@ -58,14 +60,14 @@ def test_a_receiver_verifies_a_whsec_signed_request_with_the_standardwebhooks_li
 
 def test_a_plain_secret_verifies_with_its_utf8_bytes(http_receiver: HttpReceiver) -> None:
     http_receiver.check = receiver_with(b"s3cret-for-ops")
-    notify(Channel("ops-hook", http_receiver.url, "s3cret-for-ops"), CASE_OPENED, allow_private=True)
+    notify(Channel("ops-hook", http_receiver.url, "s3cret-for-ops"), CASE_OPENED, allow=LOOPBACK)
     assert len(http_receiver.received) == 1
 
 
 def test_a_receiver_holding_another_secret_refuses_the_request(http_receiver: HttpReceiver) -> None:
     http_receiver.check = receiver_with(new_secret())
     with pytest.raises(NotifyError) as caught:
-        notify(Channel("ops-hook", http_receiver.url, WHSEC), CASE_OPENED, allow_private=True)
+        notify(Channel("ops-hook", http_receiver.url, WHSEC), CASE_OPENED, allow=LOOPBACK)
     assert caught.value.permanent
     assert "401" in str(caught.value)
 
@@ -74,7 +76,7 @@ def test_a_whsec_secret_that_is_not_base64_is_a_permanent_error_before_anything_
     http_receiver: HttpReceiver,
 ) -> None:
     with pytest.raises(NotifyError, match="whsec_") as caught:
-        notify(Channel("ops-hook", http_receiver.url, "whsec_not base64!"), CASE_OPENED, allow_private=True)
+        notify(Channel("ops-hook", http_receiver.url, "whsec_not base64!"), CASE_OPENED, allow=LOOPBACK)
     assert caught.value.permanent
     assert http_receiver.received == []
 

@@ -49,6 +49,7 @@ def served(world: tuple[str, dict[str, Persona]], provider: Provider) -> Iterato
         oidc_allowed_domains="greenway.example",
         oidc_role_claim="groups",
         oidc_role_map=ROLE_MAP,
+        outbound_allow="127.0.0.1",  # the provider runs on loopback, which the outbound guard refuses
     )
     server = uvicorn.Server(
         uvicorn.Config(create_app(settings), host="127.0.0.1", port=APP_PORT, log_level="warning")

@@ -47,7 +47,8 @@ def app_on(
             oidc_allowed_domains="greenway.example",
             oidc_role_claim="groups",
             oidc_role_map=ROLE_MAP,
-            **extra,  # type: ignore[arg-type]
+            # The provider runs on loopback, which the outbound guard refuses unless it is listed.
+            **{"outbound_allow": "127.0.0.1", **extra},  # type: ignore[arg-type]
         )
     finally:
         del os.environ["ONPACE_OIDC_CLIENT_SECRET_FILE"]
@@ -147,6 +148,17 @@ def test_a_wrong_client_secret_is_refused_by_the_provider_and_shown_plainly(
         answer = through_provider(client, "ana-sub")
     assert answer.status_code == 502
     assert "refused the code" in answer.text
+
+
+def test_a_provider_on_an_address_the_outbound_guard_refuses_is_never_asked(
+    world: tuple[str, dict[str, Persona]], provider: Provider, tmp_path: Path
+) -> None:
+    registered = provider.register(f"{BASE}/login/sso/callback")
+    app = app_on(world, registered, tmp_path / "secret", outbound_allow="")
+    with TestClient(app, follow_redirects=False) as client:
+        answer = client.get("/login/sso")
+    assert answer.status_code == 502
+    assert "ONPACE_OUTBOUND_ALLOW" in answer.text
 
 
 def test_with_password_login_off_the_form_is_gone_and_a_password_post_is_refused(

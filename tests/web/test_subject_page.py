@@ -43,3 +43,16 @@ def test_a_weekly_kpi_page_charts_each_week_of_its_cycle_once_in_order(
     assert dates == sorted(dates)
     assert len(dates) == len(set(dates)) > 4
     assert len(chart["forecast"]) == len(dates)
+
+
+def test_the_lead_lag_table_gives_each_lag_with_its_unit_and_the_pairs_behind_it(
+    client: TestClient, personas: dict[str, Persona]
+) -> None:
+    sign_in(client, personas["viewer"])
+    page = client.get("/krs/KR1").text
+    table = page.split("<h2>Does it lead?</h2>", 1)[1].split("</table>", 1)[0]
+    assert "<th>Declared lag (days)</th>" in table
+    assert "<th>Measured lag (buckets of the KPI's grain)</th>" in table
+    assert "<th>Pairs</th>" in table
+    cells = re.findall(r"<td>([^<]*)</td>", table)
+    assert any(re.fullmatch(r"\d+ days", cell) for cell in cells)

@@ -54,8 +54,8 @@ def model_text(today: dt.date, kpis: int = 3) -> str:
         "policy:",
         "  open_case_on: [red]",
         "notify:",
-        '  - {id: owner-hook, url: "env:LOOP_HOOK_URL", secret: "env:LOOP_HOOK_SECRET", units: [ops], '
-        "events: [case_opened]}",
+        '  - {id: owner-hook, url: "env:ONPACE_ROUTE_LOOP_HOOK_URL", '
+        'secret: "env:ONPACE_ROUTE_LOOP_HOOK_SECRET", units: [ops], events: [case_opened]}',
     ]
     return "\n".join(lines) + "\n"
 
@@ -99,10 +99,10 @@ def process_env(url: str, hook_url: str) -> dict[str, str]:
         **os.environ,
         "ONPACE_DATABASE_URL": url,
         "ONPACE_SECRET_KEY": "loop-test-key-0123456789abcdef",
-        "ONPACE_WEBHOOK_ALLOW_PRIVATE": "true",
+        "ONPACE_OUTBOUND_ALLOW": "127.0.0.1",
         "ONPACE_LOG_LEVEL": "WARNING",
-        "LOOP_HOOK_URL": hook_url,
-        "LOOP_HOOK_SECRET": HOOK_SECRET,
+        "ONPACE_ROUTE_LOOP_HOOK_URL": hook_url,
+        "ONPACE_ROUTE_LOOP_HOOK_SECRET": HOOK_SECRET,
         "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
     }
 

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from loopback_receivers import Received, running_http_receiver
 from onpace.connectors.base import FetchResult
 from onpace.notifiers.base import Channel, Notification
+from onpace.outbound import Allowlist
 from onpace.services.dispatch import DispatchOptions, dispatch_due, sender
 from onpace.services.pull import evaluate_and_govern, ingest_fetched
 from onpace.storage import db
@@ -29,6 +30,7 @@ from onpace.storage.tables import DeliveryAttemptRow, OutboxRow
 pytestmark = pytest.mark.slow
 
 KPIS = 8
+LOOPBACK = Allowlist.parse("127.0.0.1")  # the loopback receiver
 
 
 def breach_every_kpi(store: Engine, today: dt.date) -> int:
@@ -71,7 +73,8 @@ def test_a_worker_killed_mid_batch_causes_at_most_one_duplicate(store: Engine, t
         # Another worker takes the rows once the dead one's claim has expired.
         later = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5)
         options = DispatchOptions(
-            allow_private=True, env={"LOOP_HOOK_URL": hook.url, "LOOP_HOOK_SECRET": HOOK_SECRET}
+            allow=LOOPBACK,
+            env={"ONPACE_ROUTE_LOOP_HOOK_URL": hook.url, "ONPACE_ROUTE_LOOP_HOOK_SECRET": HOOK_SECRET},
         )
         while dispatch_due(store, worker_id="taker", now=later, options=options).claimed:
             pass
@@ -96,11 +99,14 @@ def test_a_worker_cut_off_from_the_store_mid_batch_resends_only_the_delivery_in_
     seed(store, today, kpis=KPIS)
     breach_every_kpi(store, today)
     blocker = sqlite3.connect(path, isolation_level=None)
-    options = DispatchOptions(allow_private=True, env={"LOOP_HOOK_URL": "", "LOOP_HOOK_SECRET": HOOK_SECRET})
+    options = DispatchOptions(
+        allow=LOOPBACK, env={"ONPACE_ROUTE_LOOP_HOOK_URL": "", "ONPACE_ROUTE_LOOP_HOOK_SECRET": HOOK_SECRET}
+    )
 
     with running_http_receiver() as hook:
         options = dataclasses.replace(
-            options, env={"LOOP_HOOK_URL": hook.url, "LOOP_HOOK_SECRET": HOOK_SECRET}
+            options,
+            env={"ONPACE_ROUTE_LOOP_HOOK_URL": hook.url, "ONPACE_ROUTE_LOOP_HOOK_SECRET": HOOK_SECRET},
         )
         real = sender(options)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import polars as pl
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 from worker_support import NOW, Clock, mail_server, model_text, options, push, save, weekly_rows
@@ -17,6 +18,7 @@ from onpace.services.worker import run_worker
 from onpace.storage.tables import OutboxRow, ReviewPackRow
 
 RED = 80.0  # against a plan of 100 with red at 10 %
+GREEN_ERRORS = 0.5  # API errors against a plan of at most 1.0
 MONDAY = dt.datetime(2026, 2, 9, 6, 0, tzinfo=dt.UTC)  # the first review day after NOW, at the review hour
 
 
@@ -44,8 +46,15 @@ def test_each_unit_head_gets_the_weekly_review_by_mail_on_the_review_day(store: 
         reviews = {tuple(rcpt): m for _, rcpt, m in mail.inbox.messages[case_mail:]}
 
     assert stats.jobs_done == 1
-    # IT's pack asks nothing and reports no change: its head gets no empty review.
-    assert set(reviews) == {("dana@hook.example",), ("maria@hook.example",)}
+    # API error rate never got data: it went stale and opened a stale case held by Raj, so IT's
+    # pack asks a decision and its head gets a review too.
+    assert set(reviews) == {("dana@hook.example",), ("maria@hook.example",), ("raj@hook.example",)}
+    to_raj = reviews[("raj@hook.example",)]
+    assert to_raj["Subject"].startswith("Weekly review for IT as of 2026-02-03: 0 new breach(es), 1 item(s)")
+    raj_reads = body_text(to_raj)
+    assert "API error rate" in raj_reads
+    assert "no data since the cycle started" in raj_reads
+    assert "Orders shipped per day" not in raj_reads  # Operations' breach is not IT's
     to_maria = reviews[("maria@hook.example",)]
     assert to_maria["Subject"].startswith("Weekly review for Operations as of 2026-02-03: 2 new breach(es)")
     assert to_maria.get_content_type() == "multipart/alternative"
@@ -71,9 +80,37 @@ def test_each_unit_head_gets_the_weekly_review_by_mail_on_the_review_day(store: 
         ("ops", NOW.date()),
         ("it", NOW.date()),
     ]
-    assert sorted(e.payload["owner"] for e in events) == ["ceo", "maria"]
+    assert sorted(e.payload["owner"] for e in events) == ["ceo", "maria", "raj"]
     assert all(e.delivered_at is not None for e in events)
     assert review_jobs(store) == [(org_id, MONDAY + dt.timedelta(days=7))]
+
+
+def test_a_unit_head_whose_pack_asks_nothing_gets_no_review_mail(store: Engine) -> None:
+    with mail_server() as mail:
+        org_id, model = save(store, model_text())
+        frame = pl.concat(
+            [
+                weekly_rows(NOW.date(), value=RED),
+                weekly_rows(NOW.date(), value=GREEN_ERRORS, metric="api_errors"),
+            ]
+        )
+        push(store, org_id, model, frame)
+        clock = Clock()
+        opts = options(smtp_url=mail.smtp_url)
+        run_worker(store, worker_id="w", once=True, now_fn=clock, options=opts)
+        case_mail = len(mail.inbox.messages)
+        clock.advance(MONDAY - NOW)
+        stats = run_worker(store, worker_id="w", once=True, now_fn=clock, options=opts)
+        reviews = {tuple(rcpt) for _, rcpt, _ in mail.inbox.messages[case_mail:]}
+
+    assert stats.jobs_done == 1
+    # IT's pack asks nothing and reports no change: its head gets no empty review.
+    assert reviews == {("dana@hook.example",), ("maria@hook.example",)}
+    with Session(store) as session:
+        units = session.scalars(select(ReviewPackRow.unit).order_by(ReviewPackRow.id)).all()
+        events = session.scalars(select(OutboxRow).where(OutboxRow.event == "review_ready")).all()
+    assert units == [None, "exec", "ops", "it"]  # stored all the same
+    assert sorted(e.payload["owner"] for e in events) == ["ceo", "maria"]
 
 
 def test_the_review_schedule_follows_the_policys_review_day(store: Engine) -> None:

@@ -125,8 +125,10 @@ def _token_principal(session: Session, token: str) -> Principal | None:
     if found is None:
         return None
     user, scope = found
-    # A token works in the organisation it was made in, with the user's role there.
-    seat = seat_in(session, user, token_org_id(session, token))
+    # A token works in the organisation it was made in, with the user's role there. Looked up
+    # without flushing the noted use: on a busy store that write may fail only at the commit below.
+    with session.no_autoflush:
+        seat = seat_in(session, user, token_org_id(session, token))
     principal = (
         None
         if seat is None and user.org_id is not None

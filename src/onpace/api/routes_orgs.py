@@ -6,10 +6,11 @@ from fastapi import APIRouter
 
 from onpace.api import schemas as s
 from onpace.api.deps import ReadContext
+from onpace.api.responses import DocumentedRoute
 from onpace.services.memberships import seats
 from onpace.services.users import get_user
 
-router = APIRouter(prefix="/api/v1", tags=["account"])
+router = APIRouter(prefix="/api/v1", tags=["account"], route_class=DocumentedRoute)
 
 
 @router.get("/orgs")

@@ -1,7 +1,8 @@
 """Format figures, dates and times as people read them on the pages.
 
-Figures follow the unit of measure a title names ("(%)", "(EUR)"): percentages with one
-decimal, money and counts with thousands separators and fewer decimals as they grow. Times
+Figures follow the unit of measure of their KPI (``Kpi.uom``, see ``onpace.domain.units``), or
+when none is set the one its title names ("(%)", "(EUR)"): percentages with one decimal, money
+and counts with thousands separators and fewer decimals as they grow, spans of time with theirs. Times
 read "3 Nov 2026, 23:59"; ids never reach the text (callers pass names).
 """
 
@@ -11,9 +12,13 @@ import datetime as dt
 import math
 import re
 
+from onpace.domain.model import Model
+from onpace.domain.units import is_currency, uom_of
+
 # Only letters, %, currency signs and spaces: the unit also travels to the chart script as data.
 _UNIT_IN_TITLE = re.compile(r"\(([A-Za-z%€$£ ]{1,12})\)\s*$")
 CURRENCIES = frozenset(("EUR", "USD", "GBP", "CHF", "€", "$", "£"))
+SPANS = frozenset(("days", "hours", "minutes"))
 
 
 def measure_unit(title: str | None) -> str:
@@ -22,21 +27,35 @@ def measure_unit(title: str | None) -> str:
     return found.group(1).strip() if found else ""
 
 
+def subject_unit(model: Model, subject: str, title: str | None = None) -> str:
+    """Return the unit of a KPI's or KR's figures: its KPI's ``uom``, else the one ``title`` names."""
+    return uom_of(model, subject) or measure_unit(title)
+
+
+def subject_units(model: Model) -> dict[str, str]:
+    """Return :func:`subject_unit` of every KPI and key result by id."""
+    kpis = {kpi.id: subject_unit(model, kpi.id, kpi.title) for kpi in model.kpis}
+    return kpis | {kr.id: subject_unit(model, kr.id, kr.title) for kr in model.key_results}
+
+
 def figure(value: float | None, unit: str = "", *, signed: bool = False) -> str:
     """Return ``value`` for reading: "97.2 %", "EUR 212,400", "3,200", "4.87"; "–" when unknown."""
     if value is None or not math.isfinite(value):
         return "–"
     size = abs(value)
     digits = 0 if size >= 100 else 1 if size >= 10 else 2
-    if unit in CURRENCIES:
+    money = unit in CURRENCIES or is_currency(unit)
+    if money:
         digits = 0 if size >= 10 else 2
     text = f"{value:+,.{digits}f}" if signed else f"{value:,.{digits}f}"
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     if unit == "%":
         return f"{text} %"
-    if unit in CURRENCIES:
+    if money:
         return f"{unit} {text}"
+    if unit in SPANS:
+        return f"{text} {unit[:-1] if text in ('1', '+1', '-1') else unit}"
     return text
 
 

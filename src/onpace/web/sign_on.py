@@ -9,6 +9,9 @@ none, and hands the claims to :func:`onpace.services.sign_on.sign_on`, which dec
 are. Then a fresh session starts, as after a password sign-in.
 
 The redirect URI to register at the provider is ``ONPACE_BASE_URL`` + ``/login/sso/callback``.
+Every request to the provider (discovery, token, keys, userinfo) goes through the outbound
+guard (:mod:`onpace.outbound`): a provider on a private or loopback address must be listed in
+``ONPACE_OUTBOUND_ALLOW``.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
+from onpace import outbound
 from onpace.api.deps import app_state, now, signer
 from onpace.api.security import new_session
 from onpace.config import Settings
@@ -62,10 +66,14 @@ TEMPLATES.env.globals["sign_in_offer"] = _offer
 
 
 @functools.lru_cache(maxsize=4)
-def discover(issuer: str) -> dict[str, Any]:
-    """Return the provider's discovery document (read once per process); check its issuer."""
+def discover(issuer: str, allow: str = "") -> dict[str, Any]:
+    """Return the provider's discovery document (read once per process); check its issuer.
+
+    ``allow`` is the setting ``outbound_allow``: the provider is reached through the outbound
+    guard, like every request onpace sends, so a provider on a private address must be listed.
+    """
     url = issuer.rstrip("/") + "/.well-known/openid-configuration"
-    document = _get_json(url)
+    document = _get_json(url, outbound.Allowlist.parse(allow))
     if str(document.get("issuer", "")).rstrip("/") != issuer.rstrip("/"):
         raise ProviderError(f"{url} names issuer {document.get('issuer')!r}, not {issuer!r}")
     for key in ("authorization_endpoint", "token_endpoint", "jwks_uri"):
@@ -74,11 +82,28 @@ def discover(issuer: str) -> dict[str, Any]:
     return document
 
 
-def _get_json(url: str, **kwargs: Any) -> dict[str, Any]:
+def _send(
+    method: str,
+    url: str,
+    allow: outbound.Allowlist,
+    *,
+    headers: dict[str, str] | None = None,
+    content: bytes | None = None,
+    auth: tuple[str, str] | None = None,
+) -> httpx.Response:
+    """Send one request to the provider through the outbound guard (``ONPACE_OUTBOUND_ALLOW``)."""
+    with httpx.Client(timeout=10, auth=auth) as client:
+        answer, _ = outbound.request(client, method, url, allow=allow, headers=headers, content=content)
+        return answer
+
+
+def _get_json(url: str, allow: outbound.Allowlist, headers: dict[str, str] | None = None) -> dict[str, Any]:
     try:
-        answer = httpx.get(url, timeout=10, **kwargs)
+        answer = _send("GET", url, allow, headers=headers)
         answer.raise_for_status()
         data = answer.json()
+    except outbound.OutboundError as exc:
+        raise ProviderError(f"the identity provider cannot be read ({url}: {exc.message})") from None
     except (httpx.HTTPError, ValueError) as exc:
         raise ProviderError(f"the identity provider cannot be read ({url}: {exc})") from None
     if not isinstance(data, dict):
@@ -111,7 +136,7 @@ def start(request: Request, next: str | None = None) -> Response:
     assert settings.oidc_issuer is not None
     assert settings.oidc_client_id is not None
     try:
-        provider = discover(settings.oidc_issuer)
+        provider = discover(settings.oidc_issuer, settings.outbound_allow)
     except ProviderError as exc:
         discover.cache_clear()
         return error_page(request, 502, str(exc))
@@ -192,7 +217,8 @@ def callback(
 def _verified_claims(settings: Settings, code: str, flow: dict[str, str]) -> dict[str, Any]:
     assert settings.oidc_issuer is not None
     assert settings.oidc_client_id is not None
-    provider = discover(settings.oidc_issuer)
+    provider = discover(settings.oidc_issuer, settings.outbound_allow)
+    allow = outbound.Allowlist.parse(settings.outbound_allow)
     secret = settings.oidc_client_secret.get_secret_value() if settings.oidc_client_secret else None
     form = {
         "grant_type": "authorization_code",
@@ -202,12 +228,16 @@ def _verified_claims(settings: Settings, code: str, flow: dict[str, str]) -> dic
         "client_id": settings.oidc_client_id,
     }
     try:
-        answer = httpx.post(
+        answer = _send(
+            "POST",
             provider["token_endpoint"],
-            data=form,
+            allow,
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+            content=str(httpx.QueryParams(form)).encode(),
             auth=(settings.oidc_client_id, secret) if secret else None,
-            timeout=10,
         )
+    except outbound.OutboundError as exc:
+        raise ProviderError(f"the identity provider's token endpoint is not allowed: {exc.message}") from None
     except httpx.HTTPError as exc:
         raise ProviderError(f"the identity provider's token endpoint cannot be reached: {exc}") from None
     if answer.status_code != 200:
@@ -218,17 +248,19 @@ def _verified_claims(settings: Settings, code: str, flow: dict[str, str]) -> dic
     id_token = tokens.get("id_token") if isinstance(tokens, dict) else None
     if not isinstance(id_token, str):
         raise ProviderError("the identity provider sent no ID token; is `openid` among the scopes?")
-    claims = _checked_id_token(settings.oidc_client_id, provider, id_token, flow["nonce"])
+    claims = _checked_id_token(settings.oidc_client_id, provider, id_token, flow["nonce"], allow)
     if "email" not in claims and isinstance(provider.get("userinfo_endpoint"), str):
         access = tokens.get("access_token")
-        info = _get_json(provider["userinfo_endpoint"], headers={"Authorization": f"Bearer {access}"})
+        info = _get_json(provider["userinfo_endpoint"], allow, headers={"Authorization": f"Bearer {access}"})
         if info.get("sub") == claims.get("sub"):
             claims = {**info, **claims}
     return claims
 
 
-def _checked_id_token(client_id: str, provider: dict[str, Any], id_token: str, nonce: str) -> dict[str, Any]:
-    keys = KeySet.import_key_set(_get_json(provider["jwks_uri"]))  # type: ignore[arg-type]
+def _checked_id_token(
+    client_id: str, provider: dict[str, Any], id_token: str, nonce: str, allow: outbound.Allowlist
+) -> dict[str, Any]:
+    keys = KeySet.import_key_set(_get_json(provider["jwks_uri"], allow))  # type: ignore[arg-type]
     try:
         offered = provider.get("id_token_signing_alg_values_supported") or ["RS256"]
         # Only signatures by the provider's published keys: never "none", never a shared-secret HMAC.

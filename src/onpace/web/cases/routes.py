@@ -17,6 +17,7 @@ from onpace.services import cases as case_service
 from onpace.services.auth import may_work_case
 from onpace.services.case_evidence import case_evidence, words
 from onpace.services.checkins import checkins_as_of
+from onpace.web import format as fmt
 from onpace.web.charts import chart_markers
 from onpace.web.names import subject_titles
 from onpace.web.pages import (
@@ -184,6 +185,9 @@ def _case_view(
             "people": model.people,
             "now": context.now,
             "subject_href": subject_href(case.subject_level, case.subject),
+            "unit": fmt.subject_unit(
+                model, evidence.detail.id if evidence.detail else case.subject, evidence.measured_title
+            ),
             "done": DONE.get(done, ""),
             "errors": errors or {},
             "typed": typed or {},

@@ -15,6 +15,7 @@ from onpace.services.cycle_view import cycle_end
 from onpace.services.model_store import plan_versions
 from onpace.services.scorecard_rows import SORTS, Filters, row_scorecard
 from onpace.storage.repositories import points_repo
+from onpace.web.format import subject_units
 from onpace.web.names import subject_titles
 from onpace.web.pages import (
     STATUS_LABELS,
@@ -64,7 +65,7 @@ async def scorecard_page(
         )
         rows = Markup(
             TEMPLATES.get_template("scorecard_rows.html").render(
-                card=found.card, found=found, names=names, units=units
+                card=found.card, found=found, names=names, units=units, uoms=subject_units(context.model)
             )
         )
         main = TEMPLATES.get_template("scorecard_main.html").render(

@@ -19,7 +19,9 @@
       if (value === null || value === undefined || isNaN(value)) { return "–"; }
       var text = number.format(value);
       if (unit === "%") { return text + " %"; }
-      return unit ? unit + " " + text : text;
+      if (unit === "" || unit === "count") { return text; }
+      // A currency (EUR, or a sign) goes before the number, any other unit (days) after it.
+      return /^[A-Z]{3}$|^[€$£]$/.test(unit) ? unit + " " + text : text + " " + unit;
     };
   }
 

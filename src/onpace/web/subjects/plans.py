@@ -7,6 +7,7 @@ from fastapi.responses import HTMLResponse
 
 from onpace.api.errors import not_found
 from onpace.services.plan_pages import initiative_page, objective_page
+from onpace.web.format import subject_units
 from onpace.web.pages import Page, render
 
 router = APIRouter(include_in_schema=False)
@@ -27,4 +28,4 @@ def initiative_view(initiative: str, request: Request, context: Page) -> HTMLRes
     page = initiative_page(context.session, context.org_id, context.model, initiative, now=context.now)
     if page is None:
         raise not_found(f"there is no initiative {initiative!r}")
-    return render(request, "initiative.html", {"p": page})
+    return render(request, "initiative.html", {"p": page, "uoms": subject_units(context.model)})

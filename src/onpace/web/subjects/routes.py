@@ -23,6 +23,7 @@ from onpace.services.checkins import checkins_as_of, new_checkin, record_checkin
 from onpace.services.cycle_view import cycle_trend
 from onpace.storage.repositories import cases_repo
 from onpace.web.charts import chart_markers
+from onpace.web.format import subject_unit
 from onpace.web.names import subject_titles
 from onpace.web.pages import (
     Page,
@@ -79,6 +80,7 @@ def subject_page(
             "kr": next((k for k in model.key_results if k.id == subject), None),
             "names": names,
             "units": {u.id: u.name for u in model.units},
+            "unit": subject_unit(model, subject, detail.title),
             "titles": subject_titles(model),
             "measures": [kr for kr in model.key_results if kr.kpi == subject],
             "initiatives": [
