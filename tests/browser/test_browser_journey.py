@@ -85,10 +85,6 @@ def chart_size(page: object, selector: str) -> tuple[float, float]:
     return float(box[0]), float(box[1])
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="known regression after merging the wave: signing in to the served demo does not reach the desk; under investigation",
-)
 def test_an_owner_signs_in_opens_a_red_kpi_and_explains_its_case(
     base_url: str, browser: object, personas: dict[str, Persona], tmp_path_factory: pytest.TempPathFactory
 ) -> None:

@@ -22,10 +22,6 @@ from test_browser_journey import CHROMIUM, LAUNCH_ARGS, free_port
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 pytestmark = [
-    pytest.mark.xfail(
-        strict=False,
-        reason="known regression after merging the wave: signing in to the served demo does not reach the desk",
-    ),
     pytest.mark.store,
     pytest.mark.slow,
     pytest.mark.skipif(

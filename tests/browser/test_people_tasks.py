@@ -23,10 +23,6 @@ from test_demo_walk import RunningDemo, demo
 playwright_sync = pytest.importorskip("playwright.sync_api")
 axe_sync = pytest.importorskip("axe_playwright_python.sync_playwright")
 pytestmark = [
-    pytest.mark.xfail(
-        strict=False,
-        reason="known regression after merging the wave: signing in to the served demo does not reach the desk",
-    ),
     pytest.mark.store,
     pytest.mark.slow,
     pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium"),

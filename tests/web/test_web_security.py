@@ -9,6 +9,8 @@ passwords from client addresses of their own, so the shared personas stay usable
 from __future__ import annotations
 
 import re
+import sqlite3
+import threading
 import uuid
 
 import pytest
@@ -16,6 +18,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy import select
+from sqlalchemy.engine import make_url
 from web_world import PASSWORD, SECRET_KEY, Persona, sign_in
 
 from onpace.api.security import SESSION_COOKIE
@@ -232,6 +235,35 @@ def test_the_lock_holds_in_every_server_process(client: TestClient, personas: di
     settings = Settings(database_url=store_url(client.app), secret_key=SecretStr(SECRET_KEY))
     with TestClient(create_app(settings), follow_redirects=False, client=(address, 2)) as second:
         assert login(second, email) == 429
+
+
+def test_signing_in_while_another_process_writes_waits_for_it_instead_of_failing(
+    client: TestClient, personas: dict[str, Persona]
+) -> None:
+    url = make_url(store_url(client.app))
+    if url.get_backend_name() != "sqlite":
+        pytest.skip("the write lock this reproduces is SQLite's")
+    # Another process (a worker delivering, an ingest) holds the write lock and commits a change
+    # while the sign-in reads the account: the sign-in must queue for the lock, not answer 503.
+    writer = sqlite3.connect(url.database, isolation_level=None, timeout=30, check_same_thread=False)
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_the_lock() -> None:
+        writer.execute("BEGIN IMMEDIATE")
+        writer.execute("UPDATE users SET name = name")
+        locked.set()
+        release.wait(timeout=1.5)
+        writer.execute("COMMIT")
+
+    holder = threading.Thread(target=hold_the_lock)
+    with from_address(client.app) as person:
+        page = person.get("/login")
+        holder.start()
+        assert locked.wait(timeout=10)
+        form = {"email": personas["viewer"].email, "password": PASSWORD, "csrf_token": csrf_of(page.text)}
+        assert person.post("/login", data=form).status_code == 303
+    holder.join()
+    writer.close()
 
 
 def test_a_successful_sign_in_forgets_the_accounts_earlier_failures(

@@ -27,6 +27,7 @@ from onpace.domain.model import Model
 from onpace.services.auth import Principal
 from onpace.services.model_store import load_model
 from onpace.storage import tables as t
+from onpace.storage.db import writing
 
 _V = TypeVar("_V")
 
@@ -145,6 +146,14 @@ class AppState:
                 return seen.fingerprints
             self._refreshing.add(org_id)
             return None
+
+    def writing_session(self) -> Session:
+        """Return a store session for work that reads then writes outside a request's context.
+
+        On SQLite its transaction takes the write lock at ``BEGIN``, so it queues behind a busy
+        worker (up to the busy timeout) instead of failing when it comes to write.
+        """
+        return self.sessions(bind=writing(self.engine))
 
     def forget(self) -> None:
         """Drop the remembered fingerprints and visitors: this process just changed the store."""

@@ -56,7 +56,7 @@ async def login(
     address = client_address(request)
 
     def attempt() -> SignIn:
-        with state.sessions() as session:
+        with state.writing_session() as session:
             outcome = sign_in(session, email=email, password=password, address=address, now=now())
             session.commit()
         return outcome
@@ -84,7 +84,7 @@ async def logout(request: Request) -> Response:
         state, address, secret = app_state(request), client_address(request), cookie.sid
 
         def end() -> None:
-            with state.sessions() as session:
+            with state.writing_session() as session:
                 sign_out(session, secret, address=address, now=now())
                 session.commit()
 

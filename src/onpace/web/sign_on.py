@@ -198,7 +198,7 @@ def callback(
     try:
         claims = _verified_claims(settings, code, flow)
         state_ = app_state(request)
-        with state_.sessions() as session:
+        with state_.writing_session() as session:
             user = sign_on(session, claims, SignOnPolicy.from_settings(settings), now=now())
             # A server-side session, as for a password sign-in: sign-out and deactivation end it.
             secret = start_session(session, user, now=now())
