@@ -11,7 +11,10 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
+import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from fastapi import FastAPI
@@ -237,33 +240,61 @@ def test_the_lock_holds_in_every_server_process(client: TestClient, personas: di
         assert login(second, email) == 429
 
 
-def test_signing_in_while_another_process_writes_waits_for_it_instead_of_failing(
-    client: TestClient, personas: dict[str, Persona]
-) -> None:
-    url = make_url(store_url(client.app))
+@contextmanager
+def another_process_writing(app: FastAPI) -> Iterator[None]:
+    """Hold the SQLite write lock from another connection, and commit a change while the body runs.
+
+    This is what a worker delivering or an ingest does to the web app: a request that read
+    before that commit and then wants to write can no longer upgrade its transaction.
+    """
+    url = make_url(store_url(app))
     if url.get_backend_name() != "sqlite":
         pytest.skip("the write lock this reproduces is SQLite's")
-    # Another process (a worker delivering, an ingest) holds the write lock and commits a change
-    # while the sign-in reads the account: the sign-in must queue for the lock, not answer 503.
     writer = sqlite3.connect(url.database, isolation_level=None, timeout=30, check_same_thread=False)
-    locked, release = threading.Event(), threading.Event()
+    locked = threading.Event()
 
     def hold_the_lock() -> None:
         writer.execute("BEGIN IMMEDIATE")
         writer.execute("UPDATE users SET name = name")
         locked.set()
-        release.wait(timeout=1.5)
+        time.sleep(1.5)
         writer.execute("COMMIT")
 
     holder = threading.Thread(target=hold_the_lock)
+    holder.start()
+    try:
+        assert locked.wait(timeout=10)
+        yield
+    finally:
+        holder.join()
+        writer.close()
+
+
+def test_signing_in_while_another_process_writes_waits_for_it_instead_of_failing(
+    client: TestClient, personas: dict[str, Persona]
+) -> None:
     with from_address(client.app) as person:
         page = person.get("/login")
-        holder.start()
-        assert locked.wait(timeout=10)
         form = {"email": personas["viewer"].email, "password": PASSWORD, "csrf_token": csrf_of(page.text)}
-        assert person.post("/login", data=form).status_code == 303
-    holder.join()
-    writer.close()
+        with another_process_writing(client.app):
+            assert person.post("/login", data=form).status_code == 303
+
+
+def test_a_page_form_sent_while_another_process_writes_waits_for_it_instead_of_failing(
+    client: TestClient, personas: dict[str, Persona]
+) -> None:
+    with TestClient(client.app, follow_redirects=False) as admin:
+        csrf = sign_in(admin, personas["admin"])
+        email = f"sec-{uuid.uuid4().hex[:8]}@greenway.example"
+        form = {
+            "email": email,
+            "name": "Busy Store",
+            "role": "viewer",
+            "password": PASSWORD,
+            "csrf_token": csrf,
+        }
+        with another_process_writing(client.app):
+            assert admin.post("/users", data=form).status_code == 303
 
 
 def test_a_successful_sign_in_forgets_the_accounts_earlier_failures(

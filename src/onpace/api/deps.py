@@ -94,7 +94,13 @@ async def db(request: Request) -> AsyncIterator[Session]:
     thread waits for a pooled connection that only a teardown would return, the app deadlocks.
     The session takes its connection lazily, inside the handler's thread.
     """
-    session = app_state(request).sessions()
+    state = app_state(request)
+    session = state.sessions()
+    if request.method not in SAFE_METHODS:
+        # A form or API call that changes something reads then writes: on SQLite its
+        # transactions take the write lock at BEGIN, so it queues behind a busy worker or
+        # ingest (up to the busy timeout) instead of failing with "database is locked".
+        session.bind = writing(state.engine)
     try:
         yield session
     finally:
