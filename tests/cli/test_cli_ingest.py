@@ -188,7 +188,7 @@ def test_ingest_of_a_large_file_shows_a_bar_of_the_rows_stored(
         }
     ).write_csv(big)
     # A terminal on stderr, as a user running the command has; the bar goes there, not to stdout.
-    monkeypatch.setattr(cli, "err", Console(stderr=True, force_terminal=True, width=120))
+    monkeypatch.setattr(cli.data_commands, "err", Console(stderr=True, force_terminal=True, width=120))
     result = runner.invoke(cli.app, ["ingest", str(big)])
     assert result.exit_code == 0, result.output
     assert f"{rows} rows: {rows} added" in result.stdout

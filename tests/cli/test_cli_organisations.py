@@ -12,7 +12,7 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from onpace.cli import app
-from onpace.cli_org import take_org
+from onpace.cli.org import take_org
 from onpace.config import get_settings
 from onpace.spreadsheet_import import import_workbook
 from onpace.storage.db import make_engine, make_session_factory

@@ -27,7 +27,7 @@ def _percent(value: float | None) -> str:
 @cycle_app.command("list")
 def cycle_list() -> None:
     """List the cycles: dates, state (upcoming, running, ended, closed) and grades once closed."""
-    from onpace.cli import org_session, out, today, user_errors
+    from onpace.cli.app import org_session, out, today, user_errors
     from onpace.services.cycle_state import cycle_lines
 
     with user_errors(), org_session() as (session, org_id, model):
@@ -58,7 +58,7 @@ def cycle_note(
     by: By,
 ) -> None:
     """Write the owner's retrospective note on a KR or objective (it goes on the cycle's grade)."""
-    from onpace.cli import now, org_session, out, user_errors
+    from onpace.cli.app import now, org_session, out, user_errors
     from onpace.services.cycle_state import write_note
 
     with user_errors(), org_session() as (session, org_id, model):
@@ -69,7 +69,7 @@ def cycle_note(
 
 
 @cycle_app.command("close")
-def cycle_close(  # noqa: PLR0917 - the close's explicit decisions are its options
+def cycle_close(
     cycle_id: CycleId,
     by: By,
     carry_cases: Annotated[
@@ -86,7 +86,7 @@ def cycle_close(  # noqa: PLR0917 - the close's explicit decisions are its optio
     ] = None,
 ) -> None:
     """Close a cycle: grade every KR and objective, freeze them, carry forward as decided, open the next."""
-    from onpace.cli import now, org_session, out, user_errors
+    from onpace.cli.app import now, org_session, out, user_errors
     from onpace.errors import UserError
     from onpace.services.cycle_close import CarryOver, close_cycle
 
@@ -129,7 +129,7 @@ def cycle_show(
     ] = None,
 ) -> None:
     """Show a cycle's KRs and objectives: the frozen grades once closed, else the verdicts as of a date."""
-    from onpace.cli import org_session, out, today, user_errors
+    from onpace.cli.app import org_session, out, today, user_errors
     from onpace.services.cycle_view import cycle_view
 
     with user_errors(), org_session() as (session, org_id, model):
