@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
+from onpace.api import model_bodies as mb
 from onpace.api import schemas as s
 from onpace.api.convert import checkin_out, evaluation_out, rebaseline_out
 from onpace.api.deps import Context, ReadContext, WriteContext
@@ -169,7 +170,7 @@ def request_rebaseline(body: s.RebaselineBody, context: WriteContext) -> s.Rebas
         raise forbidden(
             f"only the owner of {body.subject!r}, an editor or an admin may ask to re-baseline it"
         )
-    plan = s.plan_value(body.plan)
+    plan = mb.plan_value(body.plan)
     assert plan is not None
     row = rebaseline_service.request_rebaseline(
         context.session,

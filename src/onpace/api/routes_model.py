@@ -12,6 +12,7 @@ from typing import Annotated, Protocol, TypeVar
 from fastapi import APIRouter, Query, Response
 from pydantic import TypeAdapter
 
+from onpace.api import model_bodies as mb
 from onpace.api import schemas as s
 from onpace.api.deps import Context, ReadContext, WriteContext
 from onpace.api.errors import ApiError, forbidden, not_found
@@ -66,20 +67,20 @@ def _check_path(path_id: str, body_id: str) -> None:
 @router.get("/units")
 def list_units(context: ReadContext) -> list[s.UnitBody]:
     """List the units."""
-    return [s.unit_body(u) for u in context.model.units]
+    return [mb.unit_body(u) for u in context.model.units]
 
 
 @router.get("/units/{unit_id}")
 def get_unit(unit_id: str, context: ReadContext) -> s.UnitBody:
     """Return one unit."""
-    return s.unit_body(_one(context.model.units, unit_id, "unit"))
+    return mb.unit_body(_one(context.model.units, unit_id, "unit"))
 
 
 @router.post("/units", status_code=201)
 def create_unit(body: s.UnitBody, context: WriteContext) -> s.SaveOut:
     """Add a unit (editors)."""
     _check_new(context.model.units, body.id, "unit")
-    return _save(context, lambda m: model_edit.with_unit(m, s.unit_value(body)))
+    return _save(context, lambda m: model_edit.with_unit(m, mb.unit_value(body)))
 
 
 @router.put("/units/{unit_id}")
@@ -87,26 +88,26 @@ def put_unit(unit_id: str, body: s.UnitBody, context: WriteContext) -> s.SaveOut
     """Replace a unit (editors)."""
     _check_path(unit_id, body.id)
     _one(context.model.units, unit_id, "unit")
-    return _save(context, lambda m: model_edit.with_unit(m, s.unit_value(body)))
+    return _save(context, lambda m: model_edit.with_unit(m, mb.unit_value(body)))
 
 
 @router.get("/people")
 def list_people(context: ReadContext) -> list[s.PersonBody]:
     """List the people."""
-    return [s.person_body(p) for p in context.model.people]
+    return [mb.person_body(p) for p in context.model.people]
 
 
 @router.get("/people/{person_id}")
 def get_person(person_id: str, context: ReadContext) -> s.PersonBody:
     """Return one person."""
-    return s.person_body(_one(context.model.people, person_id, "person"))
+    return mb.person_body(_one(context.model.people, person_id, "person"))
 
 
 @router.post("/people", status_code=201)
 def create_person(body: s.PersonBody, context: WriteContext) -> s.SaveOut:
     """Add a person (editors)."""
     _check_new(context.model.people, body.id, "person")
-    return _save(context, lambda m: model_edit.with_person(m, s.person_value(body)))
+    return _save(context, lambda m: model_edit.with_person(m, mb.person_value(body)))
 
 
 @router.put("/people/{person_id}")
@@ -114,26 +115,26 @@ def put_person(person_id: str, body: s.PersonBody, context: WriteContext) -> s.S
     """Replace a person (editors)."""
     _check_path(person_id, body.id)
     _one(context.model.people, person_id, "person")
-    return _save(context, lambda m: model_edit.with_person(m, s.person_value(body)))
+    return _save(context, lambda m: model_edit.with_person(m, mb.person_value(body)))
 
 
 @router.get("/objectives")
 def list_objectives(context: ReadContext) -> list[s.ObjectiveBody]:
     """List the objectives."""
-    return [s.objective_body(o) for o in context.model.objectives]
+    return [mb.objective_body(o) for o in context.model.objectives]
 
 
 @router.get("/objectives/{objective_id}")
 def get_objective(objective_id: str, context: ReadContext) -> s.ObjectiveBody:
     """Return one objective."""
-    return s.objective_body(_one(context.model.objectives, objective_id, "objective"))
+    return mb.objective_body(_one(context.model.objectives, objective_id, "objective"))
 
 
 @router.post("/objectives", status_code=201)
 def create_objective(body: s.ObjectiveBody, context: WriteContext) -> s.SaveOut:
     """Add an objective (editors)."""
     _check_new(context.model.objectives, body.id, "objective")
-    return _save(context, lambda m: model_edit.with_objective(m, s.objective_value(body)))
+    return _save(context, lambda m: model_edit.with_objective(m, mb.objective_value(body)))
 
 
 @router.put("/objectives/{objective_id}")
@@ -141,26 +142,26 @@ def put_objective(objective_id: str, body: s.ObjectiveBody, context: WriteContex
     """Replace an objective, keeping its key results (editors)."""
     _check_path(objective_id, body.id)
     _one(context.model.objectives, objective_id, "objective")
-    return _save(context, lambda m: model_edit.with_objective(m, s.objective_value(body)))
+    return _save(context, lambda m: model_edit.with_objective(m, mb.objective_value(body)))
 
 
 @router.get("/krs")
 def list_krs(context: ReadContext) -> list[s.KeyResultBody]:
     """List the key results."""
-    return [s.kr_body(kr) for kr in context.model.key_results]
+    return [mb.kr_body(kr) for kr in context.model.key_results]
 
 
 @router.get("/krs/{kr_id}")
 def get_kr(kr_id: str, context: ReadContext) -> s.KeyResultBody:
     """Return one key result."""
-    return s.kr_body(_one(context.model.key_results, kr_id, "key result"))
+    return mb.kr_body(_one(context.model.key_results, kr_id, "key result"))
 
 
 @router.post("/krs", status_code=201)
 def create_kr(body: s.KeyResultBody, context: WriteContext) -> s.SaveOut:
     """Add a key result to its objective (editors)."""
     _check_new(context.model.key_results, body.id, "key result")
-    return _save(context, lambda m: model_edit.with_key_result(m, s.kr_value(body)))
+    return _save(context, lambda m: model_edit.with_key_result(m, mb.kr_value(body)))
 
 
 @router.put("/krs/{kr_id}")
@@ -168,7 +169,7 @@ def put_kr(kr_id: str, body: s.KeyResultBody, context: WriteContext) -> s.SaveOu
     """Replace a key result (editors)."""
     _check_path(kr_id, body.id)
     _one(context.model.key_results, kr_id, "key result")
-    return _save(context, lambda m: model_edit.with_key_result(m, s.kr_value(body)))
+    return _save(context, lambda m: model_edit.with_key_result(m, mb.kr_value(body)))
 
 
 @router.get("/kpis", response_model=list[s.KpiBody])
@@ -184,7 +185,7 @@ async def list_kpis(
 
     def build() -> tuple[bytes, int]:
         kpis = context.model.kpis
-        return _KPI_LIST.dump_json([s.kpi_body(k) for k in kpis[offset : offset + limit]]), len(kpis)
+        return _KPI_LIST.dump_json([mb.kpi_body(k) for k in kpis[offset : offset + limit]]), len(kpis)
 
     # The page is the same for every reader until the model changes: serialise it once.
     body, total = await context.view(("kpis", limit, offset), build, evaluations=False)
@@ -197,14 +198,14 @@ _KPI_LIST: TypeAdapter[list[s.KpiBody]] = TypeAdapter(list[s.KpiBody])
 @router.get("/kpis/{kpi_id}")
 def get_kpi(kpi_id: str, context: ReadContext) -> s.KpiBody:
     """Return one KPI."""
-    return s.kpi_body(_one(context.model.kpis, kpi_id, "KPI"))
+    return mb.kpi_body(_one(context.model.kpis, kpi_id, "KPI"))
 
 
 @router.post("/kpis", status_code=201)
 def create_kpi(body: s.KpiBody, context: WriteContext) -> s.SaveOut:
     """Add a KPI (editors)."""
     _check_new(context.model.kpis, body.id, "KPI")
-    return _save(context, lambda m: model_edit.with_kpi(m, s.kpi_value(body)))
+    return _save(context, lambda m: model_edit.with_kpi(m, mb.kpi_value(body)))
 
 
 @router.put("/kpis/{kpi_id}")
@@ -212,26 +213,26 @@ def put_kpi(kpi_id: str, body: s.KpiBody, context: WriteContext) -> s.SaveOut:
     """Replace a KPI, its feeds included (editors)."""
     _check_path(kpi_id, body.id)
     _one(context.model.kpis, kpi_id, "KPI")
-    return _save(context, lambda m: model_edit.with_kpi(m, s.kpi_value(body)))
+    return _save(context, lambda m: model_edit.with_kpi(m, mb.kpi_value(body)))
 
 
 @router.get("/dependencies")
 def list_dependencies(context: ReadContext) -> list[s.DependencyBody]:
     """List the cross-team dependencies (hand-offs)."""
-    return [s.dependency_body(d) for d in context.model.dependencies]
+    return [mb.dependency_body(d) for d in context.model.dependencies]
 
 
 @router.get("/dependencies/{dependency_id}")
 def get_dependency(dependency_id: str, context: ReadContext) -> s.DependencyBody:
     """Return one dependency."""
-    return s.dependency_body(_one(context.model.dependencies, dependency_id, "dependency"))
+    return mb.dependency_body(_one(context.model.dependencies, dependency_id, "dependency"))
 
 
 @router.post("/dependencies", status_code=201)
 def create_dependency(body: s.DependencyBody, context: WriteContext) -> s.SaveOut:
     """Add a dependency (editors)."""
     _check_new(context.model.dependencies, body.id, "dependency")
-    return _save(context, lambda m: model_edit.with_dependency(m, s.dependency_value(body)))
+    return _save(context, lambda m: model_edit.with_dependency(m, mb.dependency_value(body)))
 
 
 @router.put("/dependencies/{dependency_id}")
@@ -239,4 +240,4 @@ def put_dependency(dependency_id: str, body: s.DependencyBody, context: WriteCon
     """Replace a dependency, e.g. to record its delivery (editors)."""
     _check_path(dependency_id, body.id)
     _one(context.model.dependencies, dependency_id, "dependency")
-    return _save(context, lambda m: model_edit.with_dependency(m, s.dependency_value(body)))
+    return _save(context, lambda m: model_edit.with_dependency(m, mb.dependency_value(body)))
