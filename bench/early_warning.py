@@ -44,6 +44,7 @@ over all sets (``coverage``: the worst horizon's 80 % coverage of onpace).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import sys
 import time
@@ -412,6 +413,7 @@ class Tally:
     alarm_any: dict[str, list[Array]] = field(default_factory=dict)
     alarm_mid: dict[str, list[Array]] = field(default_factory=dict)
     lead: dict[str, list[Array]] = field(default_factory=dict)
+    early: dict[str, list[Array]] = field(default_factory=dict)  # first alarm before any red status
     red: list[Array] = field(default_factory=list)
 
     def add(self, key: str, part: dict[str, list[Array]], values: Array) -> None:
@@ -435,16 +437,22 @@ def judge(group: Group, tally: Tally, rows: Bools | None, methods: list[str], po
     scale3 = np.broadcast_to(scale[:, :, None], (n, k, k))
     mask_any = np.ones((n, k, k), dtype=bool)
     for method in methods:
-        if method in group.point and method != "status":
+        if method in group.point and method not in ("status", "red x2"):
             mask_any &= ~np.isnan(group.point[method])
     mask_any &= keep[:, None, None] & (horizon > 0)
     red = group.status[:, -1] == 2
     tally.red.append(red[keep])
     for method in methods:
-        if method == "status":
-            # The red status alone, no forecast: what any forecaster's alarm starts from.
+        if method in ("status", "red x2"):
+            # The red status alone, no forecast: what any forecaster's alarm starts from. "red x2"
+            # is a counterfactual, not a rule: red opens only when it holds two evaluations.
             group.end_fc[method] = np.full((n, k), np.nan)
-            first, mid = alarms(group, method, policy)
+            judged = group
+            if method == "red x2":
+                red_now = group.status == 2
+                held = red_now & np.hstack([np.zeros((n, 1), dtype=bool), red_now[:, :-1]])
+                judged = dataclasses.replace(group, status=np.where(red_now & ~held, 1, group.status))
+            first, mid = alarms(judged, method, policy)
             first_red = np.where(group.status == 2, np.arange(1, k + 1)[None, :], k + 1).min(axis=1)
             lead = np.where(red & ~np.isnan(first) & (first <= first_red), first_red - first, np.nan)
             for part, values in (
@@ -472,6 +480,7 @@ def judge(group: Group, tally: Tally, rows: Bools | None, methods: list[str], po
         first_red = np.where(group.status == 2, np.arange(1, k + 1)[None, :], k + 1).min(axis=1)
         lead = np.where(red & ~np.isnan(first) & (first <= first_red), first_red - first, np.nan)
         tally.add(method, tally.lead, lead[keep])
+        tally.add(method, tally.early, (~np.isnan(first) & (first < first_red))[keep].astype(np.float64))
 
 
 def report(title: str, tally: Tally, methods: list[str]) -> dict[str, float]:
@@ -493,8 +502,9 @@ def report(title: str, tally: Tally, methods: list[str]) -> dict[str, float]:
         pa, ra, fa = classify(any_alarm, red)
         pm, rm, fm = classify(mid_alarm, red)
         median_lead = float(np.nanmedian(lead)) if np.any(~np.isnan(lead)) else float("nan")
-        if method == "status":
-            figures.update(status_pm=pm, status_fa=fa)
+        if method in ("status", "red x2"):
+            if method == "status":
+                figures.update(status_pm=pm, status_fa=fa)
             print(
                 f"{method:<9} {'—':>6} {'—':>6} {'—':>6} {'—':>6} | {pa:5.2f} {ra:5.2f} {fa:5.2f} | {pm:5.2f} {rm:5.2f} {fm:5.2f} | {median_lead:.0f}"
             )
@@ -505,6 +515,8 @@ def report(title: str, tally: Tally, methods: list[str]) -> dict[str, float]:
         )
         if method == "onpace":
             figures.update(pa=pa, ra=ra, fa=fa, pm=pm, rm=rm, fm=fm, smape=float(np.nanmean(smape)))
+            early = np.concatenate(tally.early[method]).astype(bool)
+            figures.update(early=float(early.sum()), early_p=float(red[early].mean()) if early.any() else float("nan"))
         else:
             figures[method] = float(np.nanmean(smape))
     horizons = np.concatenate(tally.horizon["onpace"])
@@ -513,7 +525,7 @@ def report(title: str, tally: Tally, methods: list[str]) -> dict[str, float]:
     for h in np.unique(horizons).astype(int):
         parts = []
         for method in methods:
-            if method in tally.smape and method != "status":
+            if method in tally.smape and method not in ("status", "red x2"):
                 hm = np.concatenate(tally.horizon[method]) == h
                 parts.append(
                     f"{method} {np.nanmean(np.concatenate(tally.smape[method])[hm]):.1f}/"
@@ -537,13 +549,13 @@ def summarise(rows: list[tuple[str, int, dict[str, float], dict[str, float]]]) -
     print("\n== per set (targets: any F <= 0.35 at R >= 0.9; mid P >= 0.8; sMAPE <= naive and <= 1.1 x AutoETS; coverage 0.72-0.88)")
     print(
         f"{'set':<8} {'cycles':>6} | {'any P':>5} {'R':>5} {'F':>5} | {'mid P':>5} {'R':>5} {'F':>5} | "
-        f"{'red alone: any F':>16} {'mid P':>5} | {'sMAPE':>6} {'naive':>6} | {'sub: ours':>9} {'AutoETS':>7} {'ratio':>5} | coverage by horizon"
+        f"{'red alone: any F':>16} {'mid P':>5} | {'at-risk first: n':>16} {'P':>4} | {'sMAPE':>6} {'naive':>6} | {'sub: ours':>9} {'AutoETS':>7} {'ratio':>5} | coverage by horizon"
     )
     for name, cycles, f, sub in rows:
         ours, ets = sub.get("smape", float("nan")), sub.get("autoets", float("nan"))
         print(
             f"{name:<8} {cycles:>6} | {f['pa']:5.2f} {f['ra']:5.2f} {f['fa']:5.2f} | {f['pm']:5.2f} {f['rm']:5.2f} {f['fm']:5.2f} | "
-            f"{f['status_fa']:16.2f} {f['status_pm']:5.2f} | {f['smape']:6.2f} {f['naive']:6.2f} | "
+            f"{f['status_fa']:16.2f} {f['status_pm']:5.2f} | {f['early']:16.0f} {f['early_p']:4.2f} | {f['smape']:6.2f} {f['naive']:6.2f} | "
             f"{ours:9.2f} {ets:7.2f} {ours / ets:5.2f} | {f['cov_low']:.2f}-{f['cov_high']:.2f}"
         )
 
@@ -565,14 +577,12 @@ def main() -> int:
     rng = np.random.default_rng(args.seed)
     policy = Policy()
     if args.at_risk_after is not None:
-        import dataclasses
-
         policy = dataclasses.replace(policy, at_risk_after=args.at_risk_after)
     started = time.perf_counter()
     groups = [
         g for name, series in load_series(args.quick).items() for g in cut(name, series, args.cycles, rng)
     ]
-    methods = ["onpace", "naive", "ses", "status"]
+    methods = ["onpace", "naive", "ses", "status", "red x2"]
     sf_methods = ["onpace", "naive", "ses", "autoets", "theta", "status"]
     overall, dev, held, sf_tally = Tally(), Tally(), Tally(), Tally()
     per_set: dict[str, Tally] = {name: Tally() for name in SETS}
