@@ -36,6 +36,12 @@ baselines use the engine's status and the same alarm rule with their own end-of-
 
     python bench/early_warning.py [--quick] [--cycles 6] [--seed 11] [--sf 300] [--at-risk-after N]
 
+Before the last line a table gives, per set (M3, Tourism, M1, all), the figures the targets name:
+the alarm's precision, recall and false-alarm rate (any and mid-cycle), the red status alone, the
+cycles whose first alarm was an at-risk projection, sMAPE against naive and against AutoETS on the
+subsample, and the lowest and highest 80 % coverage over the horizons. ``red x2`` is a counterfactual
+row (a red status that must hold two evaluations), not a rule: it shows what red-at-once costs.
+
 The last line is exactly
 ``early_warning: <cycles> cycles, any P <p> R <r> F <f>, mid P <p> R <r> F <f>, smape <ours> naive <n>, coverage <c>``
 over all sets (``coverage``: the worst horizon's 80 % coverage of onpace).
@@ -516,7 +522,9 @@ def report(title: str, tally: Tally, methods: list[str]) -> dict[str, float]:
         if method == "onpace":
             figures.update(pa=pa, ra=ra, fa=fa, pm=pm, rm=rm, fm=fm, smape=float(np.nanmean(smape)))
             early = np.concatenate(tally.early[method]).astype(bool)
-            figures.update(early=float(early.sum()), early_p=float(red[early].mean()) if early.any() else float("nan"))
+            figures.update(
+                early=float(early.sum()), early_p=float(red[early].mean()) if early.any() else float("nan")
+            )
         else:
             figures[method] = float(np.nanmean(smape))
     horizons = np.concatenate(tally.horizon["onpace"])
@@ -546,7 +554,9 @@ def report(title: str, tally: Tally, methods: list[str]) -> dict[str, float]:
 
 def summarise(rows: list[tuple[str, int, dict[str, float], dict[str, float]]]) -> None:
     """Print the "done when" figures per set: alarms, the red status alone, sMAPE and coverage."""
-    print("\n== per set (targets: any F <= 0.35 at R >= 0.9; mid P >= 0.8; sMAPE <= naive and <= 1.1 x AutoETS; coverage 0.72-0.88)")
+    print(
+        "\n== per set (targets: any F <= 0.35 at R >= 0.9; mid P >= 0.8; sMAPE <= naive and <= 1.1 x AutoETS; coverage 0.72-0.88)"
+    )
     print(
         f"{'set':<8} {'cycles':>6} | {'any P':>5} {'R':>5} {'F':>5} | {'mid P':>5} {'R':>5} {'F':>5} | "
         f"{'red alone: any F':>16} {'mid P':>5} | {'at-risk first: n':>16} {'P':>4} | {'sMAPE':>6} {'naive':>6} | {'sub: ours':>9} {'AutoETS':>7} {'ratio':>5} | coverage by horizon"
@@ -626,11 +636,24 @@ def main() -> int:
     rows = []
     for name in SETS:
         if per_set[name].red:
-            figures = report(f"{name} ({'held out' if name != 'M3' else 'development set'})", per_set[name], methods)
-            sub = report(f"{name}, statsforecast subsample", sf_set[name], sf_methods) if sf_set[name].smape else {}
+            figures = report(
+                f"{name} ({'held out' if name != 'M3' else 'development set'})", per_set[name], methods
+            )
+            sub = (
+                report(f"{name}, statsforecast subsample", sf_set[name], sf_methods)
+                if sf_set[name].smape
+                else {}
+            )
             rows.append((name, int(np.concatenate(per_set[name].red).size), figures, sub))
     f = report("all sets", overall, methods)
-    rows.append(("all", int(np.concatenate(overall.red).size), f, report("all sets, statsforecast subsample", sf_tally, sf_methods) if sf_tally.smape else {}))
+    rows.append(
+        (
+            "all",
+            int(np.concatenate(overall.red).size),
+            f,
+            report("all sets, statsforecast subsample", sf_tally, sf_methods) if sf_tally.smape else {},
+        )
+    )
     summarise(rows)
     cycles = int(sum(g.size for g in groups))
     print(f"\n({time.perf_counter() - started:.0f} s)")

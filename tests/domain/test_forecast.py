@@ -252,7 +252,11 @@ def test_the_interval_never_narrows_further_ahead(
     )
     horizons = np.arange(1.0, 14.0)
     factors = variance_factors(
-        state, np.zeros(horizons.size, dtype=np.int64), np.ones(horizons.size), horizons, np.full(horizons.size, flow)
+        state,
+        np.zeros(horizons.size, dtype=np.int64),
+        np.ones(horizons.size),
+        horizons,
+        np.full(horizons.size, flow),
     )
     assert factors[0] >= 1.0
     assert np.all(np.diff(factors) > 0)

@@ -91,7 +91,6 @@ def test_the_rule_counts_today_and_red_cases_keep_their_own_resolve_count() -> N
     assert resolve_after("red", policy) == 2
 
 
-
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     seen=st.lists(st.booleans(), min_size=1, max_size=8),
