@@ -613,6 +613,7 @@ def main() -> int:
             file=sys.stderr,
         )
     linear, seasonal = Tally(), Tally()
+    by_plan: dict[tuple[str, str], Tally] = {(n, p): Tally() for n in SETS for p in ("linear", "seasonal")}
     monthly = ["onpace", "naive", "snaive", "status"]
     for group in groups:
         if group.period != 12 or "snaive" not in group.point:
@@ -623,8 +624,9 @@ def main() -> int:
         for method in ("naive", "snaive"):
             planned.point[method], planned.end_fc[method] = group.point[method], group.end_fc[method]
             planned.low[method], planned.high[method] = group.low[method], group.high[method]
-        judge(group, linear, None, monthly, policy)
-        judge(planned, seasonal, None, monthly, policy)
+        for tally, judged, plan in ((linear, group, "linear"), (seasonal, planned, "seasonal")):
+            for into in (tally, by_plan[(group.name, plan)]):
+                judge(judged, into, None, monthly, policy)
         print(f"{planned.name}: {planned.size} cycles, {time.perf_counter() - tick:.1f} s", file=sys.stderr)
     report("development set (M3)", dev, methods)
     report("held out (Tourism, M1)", held, methods)
@@ -633,6 +635,21 @@ def main() -> int:
     if linear.smape:
         report("monthly series, linear plans", linear, monthly)
         report("monthly series, seasonal plans (same months a year earlier × growth)", seasonal, monthly)
+        plan_rows = []
+        for name in SETS:
+            for plan in ("linear", "seasonal"):
+                if by_plan[(name, plan)].red:
+                    figures = report(f"{name} monthly series, {plan} plans", by_plan[(name, plan)], monthly)
+                    plan_rows.append(
+                        (f"{name} {plan}", int(np.concatenate(by_plan[(name, plan)].red).size), figures)
+                    )
+        print("\n== monthly series per set and plan")
+        for label, cycles, f in plan_rows:
+            print(
+                f"{label:<18} {cycles:>6} | any P {f['pa']:.2f} R {f['ra']:.2f} F {f['fa']:.2f} | "
+                f"mid P {f['pm']:.2f} R {f['rm']:.2f} F {f['fm']:.2f} | sMAPE {f['smape']:.2f} naive {f['naive']:.2f} "
+                f"snaive {f['snaive']:.2f} | coverage {f['cov_low']:.2f}-{f['cov_high']:.2f}"
+            )
     rows = []
     for name in SETS:
         if per_set[name].red:
