@@ -62,7 +62,7 @@ import polars as pl
 
 from onpace.domain.engine import evaluate_model
 from onpace.domain.governance import at_risk_holds, resolve_after
-from onpace.domain.model import Cycle, Kpi, Model, Plan, Policy
+from onpace.domain.model import Cycle, Kpi, Model, Plan, Policy, Threshold, Tolerance
 
 Array = npt.NDArray[np.float64]
 Bools = npt.NDArray[np.bool_]
@@ -84,6 +84,7 @@ class Group:
     target: Array
     held_out: bool
     growth: Array | None = None  # a seasonal plan's growth: the same months a year earlier × (1 + growth)
+    red_at: Array | None = None  # each cycle's relative red threshold (default RED_AT; amber at half)
     status: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros((0, 0), dtype=np.int64))
     end_fc: dict[str, Array] = field(default_factory=dict)  # method -> (n, K) end forecast at origin k
     point: dict[str, Array] = field(default_factory=dict)  # method -> (n, K, K) forecast[origin, bucket]
@@ -194,6 +195,11 @@ def run_engine(group: Group, policy: Policy) -> None:
             grain=group.grain,  # type: ignore[arg-type]
             aggregate="mean",
             plan=plan(i),
+            tolerance=None
+            if group.red_at is None
+            else Tolerance(
+                Threshold(float(group.red_at[i]) / 2, True), Threshold(float(group.red_at[i]), True)
+            ),
             cycle="C",
         )
         for i in range(n)
@@ -278,6 +284,20 @@ def run_baselines(group: Group) -> None:
             end_fc[:, origin - 1] = full[:, h0 + k - 1 - 12]
         group.point["snaive"], group.end_fc["snaive"] = point, end_fc
         group.low["snaive"], group.high["snaive"] = np.full_like(point, np.nan), np.full_like(point, np.nan)
+
+
+def noise_tolerant_copy(group: Group) -> Group:
+    """Return the group with each cycle's red threshold max(10 %, 2 × its median one-step change before the cycle).
+
+    A counterfactual, not a rule: it asks whether a tolerance matched to a series' own noise keeps
+    the red status from crying wolf. The cycle ends red by its own threshold.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        change = np.abs(np.diff(group.hist, axis=1) / group.hist[:, :-1])
+    red_at = np.maximum(RED_AT, 2.0 * np.nanmedian(change, axis=1))
+    copy = dataclasses.replace(group, name=f"{group.name} noise", red_at=red_at)
+    copy.end_fc, copy.point, copy.low, copy.high = {}, {}, {}, {}
+    return copy
 
 
 def seasonal_copy(group: Group, rng: np.random.Generator) -> Group:
@@ -372,7 +392,8 @@ def alarms(group: Group, method: str, policy: Policy) -> tuple[Array, Array]:
     plan_end = group.target
     with np.errstate(invalid="ignore"):
         # onpace passes −inf where the engine said at risk; the others are graded like the engine.
-        projected_red = (end_fc == -np.inf) | (end_fc <= plan_end[:, None] * (1 - RED_AT) * (1 + 1e-9))
+        red_at = np.full(n, RED_AT) if group.red_at is None else group.red_at
+        projected_red = (end_fc == -np.inf) | (end_fc <= (plan_end * (1 - red_at))[:, None] * (1 + 1e-9))
     risky = live & projected_red & ~np.isnan(end_fc)
     need = next(m for m in range(1, 1000) if at_risk_holds(m - 1, policy.at_risk_after))
     close_red, close_risk = resolve_after("red", policy), resolve_after("at_risk", policy)
@@ -649,6 +670,21 @@ def main() -> int:
                 f"{label:<18} {cycles:>6} | any P {f['pa']:.2f} R {f['ra']:.2f} F {f['fa']:.2f} | "
                 f"mid P {f['pm']:.2f} R {f['rm']:.2f} F {f['fm']:.2f} | sMAPE {f['smape']:.2f} naive {f['naive']:.2f} "
                 f"snaive {f['snaive']:.2f} | coverage {f['cov_low']:.2f}-{f['cov_high']:.2f}"
+            )
+    noise: dict[str, Tally] = {name: Tally() for name in SETS}
+    for group in groups:
+        tolerant = noise_tolerant_copy(group)
+        run_engine(tolerant, policy)
+        judge(tolerant, noise[group.name], None, ["onpace", "status"], policy)
+    print(
+        "\n== counterfactual: red at max(10 %, 2 x the median one-step change before the cycle), amber at half"
+    )
+    for name in SETS:
+        if noise[name].red:
+            figures = report(f"{name}, noise-matched tolerance", noise[name], ["onpace", "status"])
+            print(
+                f"{name:<8} any P {figures['pa']:.2f} R {figures['ra']:.2f} F {figures['fa']:.2f} | "
+                f"mid P {figures['pm']:.2f} R {figures['rm']:.2f} F {figures['fm']:.2f}"
             )
     rows = []
     for name in SETS:
