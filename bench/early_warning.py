@@ -36,6 +36,12 @@ baselines use the engine's status and the same alarm rule with their own end-of-
 
     python bench/early_warning.py [--quick] [--cycles 6] [--seed 11] [--sf 300] [--at-risk-after N]
 
+Before the last line a table gives, per set (M3, Tourism, M1, all), the figures the targets name:
+the alarm's precision, recall and false-alarm rate (any and mid-cycle), the red status alone, the
+cycles whose first alarm was an at-risk projection, sMAPE against naive and against AutoETS on the
+subsample, and the lowest and highest 80 % coverage over the horizons. ``red x2`` is a counterfactual
+row (a red status that must hold two evaluations), not a rule: it shows what red-at-once costs.
+
 The last line is exactly
 ``early_warning: <cycles> cycles, any P <p> R <r> F <f>, mid P <p> R <r> F <f>, smape <ours> naive <n>, coverage <c>``
 over all sets (``coverage``: the worst horizon's 80 % coverage of onpace).
@@ -44,6 +50,7 @@ over all sets (``coverage``: the worst horizon's 80 % coverage of onpace).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import sys
 import time
@@ -55,13 +62,14 @@ import polars as pl
 
 from onpace.domain.engine import evaluate_model
 from onpace.domain.governance import at_risk_holds, resolve_after
-from onpace.domain.model import Cycle, Kpi, Model, Plan, Policy
+from onpace.domain.model import Cycle, Kpi, Model, Plan, Policy, Threshold, Tolerance
 
 Array = npt.NDArray[np.float64]
 Bools = npt.NDArray[np.bool_]
 MIN_ORIGIN = 3
 Z80 = 1.2815515655446004
 RED_AT = 0.10
+SETS = ("M3", "Tourism", "M1")
 
 
 @dataclass
@@ -76,6 +84,7 @@ class Group:
     target: Array
     held_out: bool
     growth: Array | None = None  # a seasonal plan's growth: the same months a year earlier × (1 + growth)
+    red_at: Array | None = None  # each cycle's relative red threshold (default RED_AT; amber at half)
     status: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros((0, 0), dtype=np.int64))
     end_fc: dict[str, Array] = field(default_factory=dict)  # method -> (n, K) end forecast at origin k
     point: dict[str, Array] = field(default_factory=dict)  # method -> (n, K, K) forecast[origin, bucket]
@@ -186,6 +195,11 @@ def run_engine(group: Group, policy: Policy) -> None:
             grain=group.grain,  # type: ignore[arg-type]
             aggregate="mean",
             plan=plan(i),
+            tolerance=None
+            if group.red_at is None
+            else Tolerance(
+                Threshold(float(group.red_at[i]) / 2, True), Threshold(float(group.red_at[i]), True)
+            ),
             cycle="C",
         )
         for i in range(n)
@@ -270,6 +284,20 @@ def run_baselines(group: Group) -> None:
             end_fc[:, origin - 1] = full[:, h0 + k - 1 - 12]
         group.point["snaive"], group.end_fc["snaive"] = point, end_fc
         group.low["snaive"], group.high["snaive"] = np.full_like(point, np.nan), np.full_like(point, np.nan)
+
+
+def noise_tolerant_copy(group: Group) -> Group:
+    """Return the group with each cycle's red threshold max(10 %, 2 × its median one-step change before the cycle).
+
+    A counterfactual, not a rule: it asks whether a tolerance matched to a series' own noise keeps
+    the red status from crying wolf. The cycle ends red by its own threshold.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        change = np.abs(np.diff(group.hist, axis=1) / group.hist[:, :-1])
+    red_at = np.maximum(RED_AT, 2.0 * np.nanmedian(change, axis=1))
+    copy = dataclasses.replace(group, name=f"{group.name} noise", red_at=red_at)
+    copy.end_fc, copy.point, copy.low, copy.high = {}, {}, {}, {}
+    return copy
 
 
 def seasonal_copy(group: Group, rng: np.random.Generator) -> Group:
@@ -364,7 +392,8 @@ def alarms(group: Group, method: str, policy: Policy) -> tuple[Array, Array]:
     plan_end = group.target
     with np.errstate(invalid="ignore"):
         # onpace passes −inf where the engine said at risk; the others are graded like the engine.
-        projected_red = (end_fc == -np.inf) | (end_fc <= plan_end[:, None] * (1 - RED_AT) * (1 + 1e-9))
+        red_at = np.full(n, RED_AT) if group.red_at is None else group.red_at
+        projected_red = (end_fc == -np.inf) | (end_fc <= (plan_end * (1 - red_at))[:, None] * (1 + 1e-9))
     risky = live & projected_red & ~np.isnan(end_fc)
     need = next(m for m in range(1, 1000) if at_risk_holds(m - 1, policy.at_risk_after))
     close_red, close_risk = resolve_after("red", policy), resolve_after("at_risk", policy)
@@ -411,6 +440,7 @@ class Tally:
     alarm_any: dict[str, list[Array]] = field(default_factory=dict)
     alarm_mid: dict[str, list[Array]] = field(default_factory=dict)
     lead: dict[str, list[Array]] = field(default_factory=dict)
+    early: dict[str, list[Array]] = field(default_factory=dict)  # first alarm before any red status
     red: list[Array] = field(default_factory=list)
 
     def add(self, key: str, part: dict[str, list[Array]], values: Array) -> None:
@@ -434,16 +464,22 @@ def judge(group: Group, tally: Tally, rows: Bools | None, methods: list[str], po
     scale3 = np.broadcast_to(scale[:, :, None], (n, k, k))
     mask_any = np.ones((n, k, k), dtype=bool)
     for method in methods:
-        if method in group.point and method != "status":
+        if method in group.point and method not in ("status", "red x2"):
             mask_any &= ~np.isnan(group.point[method])
     mask_any &= keep[:, None, None] & (horizon > 0)
     red = group.status[:, -1] == 2
     tally.red.append(red[keep])
     for method in methods:
-        if method == "status":
-            # The red status alone, no forecast: what any forecaster's alarm starts from.
+        if method in ("status", "red x2"):
+            # The red status alone, no forecast: what any forecaster's alarm starts from. "red x2"
+            # is a counterfactual, not a rule: red opens only when it holds two evaluations.
             group.end_fc[method] = np.full((n, k), np.nan)
-            first, mid = alarms(group, method, policy)
+            judged = group
+            if method == "red x2":
+                red_now = group.status == 2
+                held = red_now & np.hstack([np.zeros((n, 1), dtype=bool), red_now[:, :-1]])
+                judged = dataclasses.replace(group, status=np.where(red_now & ~held, 1, group.status))
+            first, mid = alarms(judged, method, policy)
             first_red = np.where(group.status == 2, np.arange(1, k + 1)[None, :], k + 1).min(axis=1)
             lead = np.where(red & ~np.isnan(first) & (first <= first_red), first_red - first, np.nan)
             for part, values in (
@@ -471,6 +507,7 @@ def judge(group: Group, tally: Tally, rows: Bools | None, methods: list[str], po
         first_red = np.where(group.status == 2, np.arange(1, k + 1)[None, :], k + 1).min(axis=1)
         lead = np.where(red & ~np.isnan(first) & (first <= first_red), first_red - first, np.nan)
         tally.add(method, tally.lead, lead[keep])
+        tally.add(method, tally.early, (~np.isnan(first) & (first < first_red))[keep].astype(np.float64))
 
 
 def report(title: str, tally: Tally, methods: list[str]) -> dict[str, float]:
@@ -492,7 +529,9 @@ def report(title: str, tally: Tally, methods: list[str]) -> dict[str, float]:
         pa, ra, fa = classify(any_alarm, red)
         pm, rm, fm = classify(mid_alarm, red)
         median_lead = float(np.nanmedian(lead)) if np.any(~np.isnan(lead)) else float("nan")
-        if method == "status":
+        if method in ("status", "red x2"):
+            if method == "status":
+                figures.update(status_pm=pm, status_fa=fa)
             print(
                 f"{method:<9} {'—':>6} {'—':>6} {'—':>6} {'—':>6} | {pa:5.2f} {ra:5.2f} {fa:5.2f} | {pm:5.2f} {rm:5.2f} {fm:5.2f} | {median_lead:.0f}"
             )
@@ -502,24 +541,20 @@ def report(title: str, tally: Tally, methods: list[str]) -> dict[str, float]:
             f"{pa:5.2f} {ra:5.2f} {fa:5.2f} | {pm:5.2f} {rm:5.2f} {fm:5.2f} | {median_lead:.0f}"
         )
         if method == "onpace":
-            figures = {
-                "pa": pa,
-                "ra": ra,
-                "fa": fa,
-                "pm": pm,
-                "rm": rm,
-                "fm": fm,
-                "smape": float(np.nanmean(smape)),
-            }
-        if method == "naive":
-            figures["naive"] = float(np.nanmean(smape))
+            figures.update(pa=pa, ra=ra, fa=fa, pm=pm, rm=rm, fm=fm, smape=float(np.nanmean(smape)))
+            early = np.concatenate(tally.early[method]).astype(bool)
+            figures.update(
+                early=float(early.sum()), early_p=float(red[early].mean()) if early.any() else float("nan")
+            )
+        else:
+            figures[method] = float(np.nanmean(smape))
     horizons = np.concatenate(tally.horizon["onpace"])
     line = "by horizon (sMAPE / 80 % coverage):"
-    worst = 0.8
+    worst, lowest, highest = 0.8, 1.0, 0.0
     for h in np.unique(horizons).astype(int):
         parts = []
         for method in methods:
-            if method in tally.smape and method != "status":
+            if method in tally.smape and method not in ("status", "red x2"):
                 hm = np.concatenate(tally.horizon[method]) == h
                 parts.append(
                     f"{method} {np.nanmean(np.concatenate(tally.smape[method])[hm]):.1f}/"
@@ -528,12 +563,32 @@ def report(title: str, tally: Tally, methods: list[str]) -> dict[str, float]:
         at = horizons == h
         cov = float(np.nanmean(np.concatenate(tally.cover["onpace"])[at]))
         # The horizon farthest from 0.80 (horizons with few forecasts say little).
-        if at.sum() >= 50 and abs(cov - 0.8) > abs(worst - 0.8):
-            worst = cov
+        if at.sum() >= 50:
+            lowest, highest = min(lowest, cov), max(highest, cov)
+            if abs(cov - 0.8) > abs(worst - 0.8):
+                worst = cov
         line += f"\n  h={h:<2} {int(at.sum()):>7}  " + "  ".join(parts)
-    figures["coverage"] = worst
+    figures.update(coverage=worst, cov_low=lowest, cov_high=highest)
     print(line)
     return figures
+
+
+def summarise(rows: list[tuple[str, int, dict[str, float], dict[str, float]]]) -> None:
+    """Print the "done when" figures per set: alarms, the red status alone, sMAPE and coverage."""
+    print(
+        "\n== per set (targets: any F <= 0.35 at R >= 0.9; mid P >= 0.8; sMAPE <= naive and <= 1.1 x AutoETS; coverage 0.72-0.88)"
+    )
+    print(
+        f"{'set':<8} {'cycles':>6} | {'any P':>5} {'R':>5} {'F':>5} | {'mid P':>5} {'R':>5} {'F':>5} | "
+        f"{'red alone: any F':>16} {'mid P':>5} | {'at-risk first: n':>16} {'P':>4} | {'sMAPE':>6} {'naive':>6} | {'sub: ours':>9} {'AutoETS':>7} {'ratio':>5} | coverage by horizon"
+    )
+    for name, cycles, f, sub in rows:
+        ours, ets = sub.get("smape", float("nan")), sub.get("autoets", float("nan"))
+        print(
+            f"{name:<8} {cycles:>6} | {f['pa']:5.2f} {f['ra']:5.2f} {f['fa']:5.2f} | {f['pm']:5.2f} {f['rm']:5.2f} {f['fm']:5.2f} | "
+            f"{f['status_fa']:16.2f} {f['status_pm']:5.2f} | {f['early']:16.0f} {f['early_p']:4.2f} | {f['smape']:6.2f} {f['naive']:6.2f} | "
+            f"{ours:9.2f} {ets:7.2f} {ours / ets:5.2f} | {f['cov_low']:.2f}-{f['cov_high']:.2f}"
+        )
 
 
 def _median(values: Array) -> float:
@@ -553,31 +608,33 @@ def main() -> int:
     rng = np.random.default_rng(args.seed)
     policy = Policy()
     if args.at_risk_after is not None:
-        import dataclasses
-
         policy = dataclasses.replace(policy, at_risk_after=args.at_risk_after)
     started = time.perf_counter()
     groups = [
         g for name, series in load_series(args.quick).items() for g in cut(name, series, args.cycles, rng)
     ]
-    methods = ["onpace", "naive", "ses", "status"]
+    methods = ["onpace", "naive", "ses", "status", "red x2"]
     sf_methods = ["onpace", "naive", "ses", "autoets", "theta", "status"]
     overall, dev, held, sf_tally = Tally(), Tally(), Tally(), Tally()
+    per_set: dict[str, Tally] = {name: Tally() for name in SETS}
+    sf_set: dict[str, Tally] = {name: Tally() for name in SETS}
     for group in groups:
         tick = time.perf_counter()
         run_engine(group, policy)
         run_baselines(group)
         fitted = run_statsforecast(group, args.sf, rng) if args.sf > 0 else np.zeros(group.size, dtype=bool)
-        for tally in (overall, held if group.held_out else dev):
+        for tally in (overall, held if group.held_out else dev, per_set[group.name]):
             judge(group, tally, None, methods, policy)
         if fitted.any():
-            judge(group, sf_tally, fitted, sf_methods, policy)
+            for tally in (sf_tally, sf_set[group.name]):
+                judge(group, tally, fitted, sf_methods, policy)
         print(
             f"{group.name} {group.grain}: {group.size} cycles of {group.length}, "
             f"{time.perf_counter() - tick:.1f} s",
             file=sys.stderr,
         )
     linear, seasonal = Tally(), Tally()
+    by_plan: dict[tuple[str, str], Tally] = {(n, p): Tally() for n in SETS for p in ("linear", "seasonal")}
     monthly = ["onpace", "naive", "snaive", "status"]
     for group in groups:
         if group.period != 12 or "snaive" not in group.point:
@@ -588,8 +645,9 @@ def main() -> int:
         for method in ("naive", "snaive"):
             planned.point[method], planned.end_fc[method] = group.point[method], group.end_fc[method]
             planned.low[method], planned.high[method] = group.low[method], group.high[method]
-        judge(group, linear, None, monthly, policy)
-        judge(planned, seasonal, None, monthly, policy)
+        for tally, judged, plan in ((linear, group, "linear"), (seasonal, planned, "seasonal")):
+            for into in (tally, by_plan[(group.name, plan)]):
+                judge(judged, into, None, monthly, policy)
         print(f"{planned.name}: {planned.size} cycles, {time.perf_counter() - tick:.1f} s", file=sys.stderr)
     report("development set (M3)", dev, methods)
     report("held out (Tourism, M1)", held, methods)
@@ -598,7 +656,58 @@ def main() -> int:
     if linear.smape:
         report("monthly series, linear plans", linear, monthly)
         report("monthly series, seasonal plans (same months a year earlier × growth)", seasonal, monthly)
+        plan_rows = []
+        for name in SETS:
+            for plan in ("linear", "seasonal"):
+                if by_plan[(name, plan)].red:
+                    figures = report(f"{name} monthly series, {plan} plans", by_plan[(name, plan)], monthly)
+                    plan_rows.append(
+                        (f"{name} {plan}", int(np.concatenate(by_plan[(name, plan)].red).size), figures)
+                    )
+        print("\n== monthly series per set and plan")
+        for label, cycles, f in plan_rows:
+            print(
+                f"{label:<18} {cycles:>6} | any P {f['pa']:.2f} R {f['ra']:.2f} F {f['fa']:.2f} | "
+                f"mid P {f['pm']:.2f} R {f['rm']:.2f} F {f['fm']:.2f} | sMAPE {f['smape']:.2f} naive {f['naive']:.2f} "
+                f"snaive {f['snaive']:.2f} | coverage {f['cov_low']:.2f}-{f['cov_high']:.2f}"
+            )
+    noise: dict[str, Tally] = {name: Tally() for name in SETS}
+    for group in groups:
+        tolerant = noise_tolerant_copy(group)
+        run_engine(tolerant, policy)
+        judge(tolerant, noise[group.name], None, ["onpace", "status"], policy)
+    print(
+        "\n== counterfactual: red at max(10 %, 2 x the median one-step change before the cycle), amber at half"
+    )
+    for name in SETS:
+        if noise[name].red:
+            figures = report(f"{name}, noise-matched tolerance", noise[name], ["onpace", "status"])
+            print(
+                f"{name:<8} any P {figures['pa']:.2f} R {figures['ra']:.2f} F {figures['fa']:.2f} | "
+                f"mid P {figures['pm']:.2f} R {figures['rm']:.2f} F {figures['fm']:.2f}"
+            )
+    rows = []
+    for name in SETS:
+        if per_set[name].red:
+            figures = report(
+                f"{name} ({'held out' if name != 'M3' else 'development set'})", per_set[name], methods
+            )
+            sub = (
+                report(f"{name}, statsforecast subsample", sf_set[name], sf_methods)
+                if sf_set[name].smape
+                else {}
+            )
+            rows.append((name, int(np.concatenate(per_set[name].red).size), figures, sub))
     f = report("all sets", overall, methods)
+    rows.append(
+        (
+            "all",
+            int(np.concatenate(overall.red).size),
+            f,
+            report("all sets, statsforecast subsample", sf_tally, sf_methods) if sf_tally.smape else {},
+        )
+    )
+    summarise(rows)
     cycles = int(sum(g.size for g in groups))
     print(f"\n({time.perf_counter() - started:.0f} s)")
     print(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from test_governance_world import Store, events, result, results, weeks, with_policy, world
 
 from onpace.domain.governance import at_risk_holds, govern, resolve_after
@@ -87,3 +89,32 @@ def test_the_rule_counts_today_and_red_cases_keep_their_own_resolve_count() -> N
     policy = Policy(at_risk_after=4, auto_resolve_after=2)
     assert resolve_after("at_risk", policy) == 4
     assert resolve_after("red", policy) == 2
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seen=st.lists(st.booleans(), min_size=1, max_size=8),
+    after=st.integers(min_value=1, max_value=3),
+)
+def test_an_at_risk_case_opens_exactly_when_the_projection_has_held_its_count(
+    seen: list[bool], after: int
+) -> None:
+    store = Store()
+    policy = Policy(at_risk_after=after)
+    model = with_policy(world(), at_risk_after=after)
+    run, quiet, is_open = 0, 0, False
+    for risky, day in zip(seen, MONDAYS, strict=False):
+        run = run + 1 if risky else 0
+        found = results(**at_risk()) if risky else results()  # type: ignore[arg-type]
+        decision = store.run(model, found, day)
+        opened = events(decision, "case_opened")  # a reopening is announced as an opening
+        if is_open:
+            quiet = 0 if risky else quiet + 1
+            is_open = quiet < resolve_after("at_risk", policy)
+            assert opened == []
+        elif run >= after:
+            is_open, quiet = True, 0
+            assert [kind for _, kind, _ in opened] == ["at_risk"]
+        else:
+            assert opened == []
+        assert (len(store.open("lab_yield")) == 1) == is_open

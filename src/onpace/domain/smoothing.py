@@ -39,7 +39,7 @@ BETA_GRID = np.array([0.05, 0.15, 0.3])
 PHI_GRID = np.array([0.98, 0.9, 0.8])
 # The state before a long series' fitting window is smoothed with these.
 WARM = (0.5, 0.15, 0.9)
-DRIFT_UNCERTAINTY = 0.5
+DRIFT_UNCERTAINTY = 0.8
 FIT_WINDOW = 52
 INIT_WINDOW = 4
 _HEAD = 16
