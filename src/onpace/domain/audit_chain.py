@@ -59,6 +59,8 @@ def _plain(value: object) -> object:
     kind = type(value)
     if kind in _AS_IS:
         return value
+    if kind is float:
+        return value if math.isfinite(value) else str(value)  # type: ignore[arg-type]
     if kind is dict:
         return {str(k): _plain(v) for k, v in value.items()}  # type: ignore[attr-defined]
     if kind is list or kind is tuple:
