@@ -6,12 +6,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from modelfile_samples import BROKEN, VALID_FILES
 
 from onpace.modelfile import yamltree
 from onpace.modelfile.errors import ModelFileError
 from onpace.modelfile.load import parse_model_text
-
-from modelfile_samples import BROKEN, VALID_FILES
 
 pytestmark = pytest.mark.skipif(yamltree.LOADER is yaml.SafeLoader, reason="PyYAML built without libyaml")
 
