@@ -59,6 +59,8 @@ def audited_points(new: pl.DataFrame, *, manual: bool) -> dict[str, object]:
 
 
 def insert_points(session: Session, new: pl.DataFrame, lineage: Lineage, progress: Progress | None) -> None:
+    """Store the run's new points with their lineage; ``progress(done, total)`` follows the insert."""
+
     def report(done: int) -> None:
         if progress is not None:
             progress(done, new.height)
@@ -87,6 +89,7 @@ def insert_points(session: Session, new: pl.DataFrame, lineage: Lineage, progres
 
 
 def insert_quarantine(session: Session, bad: pl.DataFrame, lineage: Lineage) -> None:
+    """Keep the run's refused rows, in line order, with their reasons."""
     rows = bad.sort("line").select(
         pl.lit(lineage.org_id, pl.Int64).alias("org_id"),
         pl.lit(lineage.run_id, pl.Int64).alias("run_id"),

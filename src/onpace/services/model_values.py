@@ -23,18 +23,22 @@ Values = dict[str, Any]
 
 
 def unit_values(unit: Unit) -> Values:
+    """Return the column values of a unit."""
     return {"name": unit.name, "parent": unit.parent, "head": unit.head}
 
 
 def person_values(person: Person) -> Values:
+    """Return the column values of a person."""
     return {"name": person.name, "email": person.email, "unit": person.unit}
 
 
 def cycle_values(cycle: Cycle) -> Values:
+    """Return the column values of a cycle."""
     return {"starts_on": cycle.start, "ends_on": cycle.end}
 
 
 def objective_values(objective: Objective) -> Values:
+    """Return the column values of an objective."""
     return {
         "title": objective.title,
         "cycle": objective.cycle,
@@ -45,6 +49,7 @@ def objective_values(objective: Objective) -> Values:
 
 
 def kr_values(kr: KeyResult, objective_id: str) -> Values:
+    """Return the column values of a key result (under its objective)."""
     return {
         "objective_id": objective_id,
         "title": kr.title,
@@ -60,6 +65,7 @@ def kr_values(kr: KeyResult, objective_id: str) -> Values:
 
 
 def kpi_values(kpi: Kpi) -> Values:
+    """Return the column values of a KPI (owners, feeds and plans are stored apart)."""
     return {
         "title": kpi.title,
         "unit": kpi.unit,
@@ -79,6 +85,7 @@ def kpi_values(kpi: Kpi) -> Values:
 
 
 def initiative_values(initiative: Initiative) -> Values:
+    """Return the column values of an initiative."""
     return {
         "title": initiative.title,
         "owner": initiative.owner,
@@ -90,6 +97,7 @@ def initiative_values(initiative: Initiative) -> Values:
 
 
 def dependency_values(dependency: Dependency, recorded_delivery: dt.date | None) -> Values:
+    """Return the column values of a dependency (keeping a delivery recorded in the app)."""
     return {
         "title": dependency.title,
         "provider_unit": dependency.provider.unit,
@@ -104,6 +112,7 @@ def dependency_values(dependency: Dependency, recorded_delivery: dt.date | None)
 
 
 def source_values(source: Source) -> Values:
+    """Return the column values of a source."""
     return {
         "kind": source.kind,
         "every_seconds": None if source.every is None else source.every.total_seconds(),
@@ -112,6 +121,7 @@ def source_values(source: Source) -> Values:
 
 
 def route_values(route: NotifyRoute) -> Values:
+    """Return the column values of a notification route."""
     return {
         "url": route.url,
         "units": list(route.units),
