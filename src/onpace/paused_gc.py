@@ -23,4 +23,9 @@ def paused_gc() -> Iterator[None]:
         yield
     finally:
         if was_enabled:
+            if gc.get_freeze_count() == 0:
+                # Move what the step built to the oldest generation without walking it: else the
+                # first young collection after the pause walks every object the step made.
+                gc.freeze()
+                gc.unfreeze()
             gc.enable()

@@ -94,3 +94,18 @@ def test_a_pause_inside_a_pause_leaves_the_collector_off_until_the_outer_one_end
             pass
         assert not gc.isenabled()
     assert gc.isenabled()
+
+
+def test_a_pause_leaves_objects_frozen_by_the_server_frozen() -> None:
+    before = gc.get_freeze_count()
+    with paused_gc():
+        pass
+    assert gc.get_freeze_count() == before
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with paused_gc():
+            pass
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
