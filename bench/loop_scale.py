@@ -33,9 +33,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -44,6 +42,7 @@ import httpx
 import numpy as np
 import polars as pl
 from latency import SECRET, fresh_store, percentile, running_receiver
+from push_burst import burst
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
@@ -237,56 +236,6 @@ def latency_trials(base: str, token: str, receiver: object, kpis: list[str], tod
     return latencies
 
 
-def burst(
-    base: str, token: str, engine: Engine, clients: int, seconds: float, kpis: int, tag: str
-) -> Counter[int]:
-    """Have ``clients`` clients push batches for ``seconds``; check every acknowledged point is stored."""
-    statuses: Counter[int] = Counter()
-    acknowledged = [0] * clients
-    lock = threading.Lock()
-    deadline = time.monotonic() + seconds
-    origin = dt.date(2000, 1, 1)
-
-    def client(n: int) -> None:
-        batch = 0
-        with httpx.Client(timeout=120, headers={"Authorization": f"Bearer {token}"}) as http:
-            while time.monotonic() < deadline:
-                records = [
-                    {
-                        "metric": f"k{(n * 37 + j) % kpis}",
-                        "date": (origin + dt.timedelta(days=batch)).isoformat(),
-                        "value": 1.0,
-                    }
-                    for j in range(20)
-                ]
-                try:
-                    answer = http.post(
-                        f"{base}/api/v1/actuals", json={"source": f"{tag}{n}", "records": records}
-                    )
-                    code = answer.status_code
-                except httpx.TransportError:
-                    code = 0  # a reset connection
-                with lock:
-                    statuses[code] += 1
-                if code == 200:
-                    acknowledged[n] += answer.json()["added"]
-                batch += 1
-
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    with Session(engine) as session:
-        stored = session.scalar(select(func.count()).where(PointRow.source.like(f"{tag}%"))) or 0
-    print(
-        f"  {clients} clients for {seconds:.0f} s: answers {dict(sorted(statuses.items()))} "
-        f"(0 = connection reset), {sum(acknowledged)} points acknowledged, {stored} stored"
-        + ("" if stored == sum(acknowledged) else "  <-- MISMATCH")
-    )
-    return statuses
-
-
 def main(argv: list[str] | None = None) -> None:
     """Run the benchmark and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -368,7 +317,7 @@ def main(argv: list[str] | None = None) -> None:
                 f"p95 {p95s[workers]:.0f} ms, max {max(ms):.0f} ms"
             )
         print("concurrent pushes:")
-        statuses = burst(base, token, engine, args.clients, args.seconds, args.kpis, "burst")
+        statuses = burst(base, token, engine, args.clients, args.seconds, args.kpis).statuses
         errors = sum(n for code, n in statuses.items() if code >= 500)
         with Session(engine) as session:
             points = session.scalar(select(func.count()).select_from(PointRow)) or 0

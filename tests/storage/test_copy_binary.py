@@ -75,3 +75,22 @@ def test_blocks_carry_exactly_the_rows_asked_for_across_layouts() -> None:
     blocks = encode(frame, {"name": "TEXT"}, block_rows=4)
     assert blocks is not None
     assert [rows for _, rows in blocks] == [0, 4, 4, 2, 0]
+
+
+def test_columns_with_one_value_throughout_are_written_on_every_row_beside_the_varying_ones() -> None:
+    frame = pl.DataFrame(
+        {"org": [7, 7, 7], "n": [1, 2, 3], "flag": [True, True, True], "tag": ["x", "x", "x"]},
+        schema={"org": pl.Int64, "n": pl.Int64, "flag": pl.Boolean, "tag": pl.String},
+    )
+    body = payload(frame, {"org": "BIGINT", "n": "INTEGER", "flag": "BOOLEAN", "tag": "VARCHAR"})
+    rows = body[len(HEADER) : -len(TRAILER)]
+    expected = b"".join(
+        b"\x00\x04"
+        + b"\x00\x00\x00\x08\x00\x00\x00\x00\x00\x00\x00\x07"
+        + b"\x00\x00\x00\x04\x00\x00\x00"
+        + bytes([n])
+        + b"\x00\x00\x00\x01\x01"
+        + b"\x00\x00\x00\x01x"
+        for n in (1, 2, 3)
+    )
+    assert rows == expected

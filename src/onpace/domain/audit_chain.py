@@ -50,8 +50,21 @@ class AuditRow:
     key_id: str | None = None
 
 
+_AS_IS = frozenset({str, int, bool, type(None)})
+
+
 def _plain(value: object) -> object:
     """Return ``value`` as plain JSON data, in the one form every store gives back."""
+    # Exact-type fast paths first: a model load's audit payload holds about a million values.
+    kind = type(value)
+    if kind in _AS_IS:
+        return value
+    if kind is float:
+        return value if math.isfinite(value) else str(value)  # type: ignore[arg-type]
+    if kind is dict:
+        return {str(k): _plain(v) for k, v in value.items()}  # type: ignore[attr-defined]
+    if kind is list or kind is tuple:
+        return [_plain(v) for v in value]  # type: ignore[attr-defined]
     if isinstance(value, dt.datetime):
         aware = value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
         return aware.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")

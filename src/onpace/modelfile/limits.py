@@ -18,6 +18,7 @@ from yaml.events import (
     AliasEvent,
     CollectionEndEvent,
     CollectionStartEvent,
+    Event,
     ScalarEvent,
 )
 
@@ -36,10 +37,11 @@ class _Frame:
     size: int = 1
 
 
-def check_limits(text: str, filename: str) -> list[Problem]:
+def check_limits(text: str, filename: str, loader: type[yaml.SafeLoader] = yaml.SafeLoader) -> list[Problem]:
     """Return the limit ``text`` breaks (at most one problem), or an empty list.
 
     A syntax error is not reported here: composing the text reports it with its context.
+    ``loader`` is PyYAML's own reader or libyaml's (``yaml.CSafeLoader``, much faster).
     """
     if len(text) > MAX_CHARS:
         return [
@@ -54,42 +56,43 @@ def check_limits(text: str, filename: str) -> list[Problem]:
     frames = [_Frame(None, 0)]
     total = 0
     try:
-        for event in yaml.parse(text, Loader=yaml.SafeLoader):
-            line = int(event.start_mark.line) + 1 if event.start_mark is not None else 1
-            size = 0
-            if isinstance(event, CollectionStartEvent):
+        # Scalars first: they are most of the events, and a line is worked out only for a problem.
+        for event in yaml.parse(text, Loader=loader):
+            if isinstance(event, ScalarEvent):
+                if event.anchor:
+                    expanded[event.anchor] = 1
+                size, total = 1, total + 1
+            elif isinstance(event, CollectionStartEvent):
                 depth += 1
                 if depth > MAX_DEPTH:
                     return [
                         Problem(
                             filename,
-                            line,
+                            _line(event),
                             f"values are nested more than {MAX_DEPTH} levels deep here; "
                             "a model file needs far fewer",
                         )
                     ]
                 frames.append(_Frame(event.anchor))
-                total += 1
+                size, total = 0, total + 1
             elif isinstance(event, CollectionEndEvent):
                 depth -= 1
                 closed = frames.pop()
                 if closed.anchor:
                     expanded[closed.anchor] = closed.size
                 size = closed.size
-            elif isinstance(event, ScalarEvent):
-                if event.anchor:
-                    expanded[event.anchor] = 1
-                size, total = 1, total + 1
             elif isinstance(event, AliasEvent):
                 size = expanded.get(str(event.anchor), 1)
                 total += size
+            else:
+                continue
             if size:
                 frames[-1].size += size
             if total > MAX_VALUES:
                 return [
                     Problem(
                         filename,
-                        line,
+                        _line(event),
                         f"aliases here expand the file to more than {MAX_VALUES:,} values "
                         "(an alias bomb?); a model file needs far fewer",
                     )
@@ -97,3 +100,8 @@ def check_limits(text: str, filename: str) -> list[Problem]:
     except yaml.YAMLError:
         return []
     return []
+
+
+def _line(event: Event) -> int:
+    """Return the 1-based line where an event starts."""
+    return int(event.start_mark.line) + 1 if event.start_mark is not None else 1

@@ -11,6 +11,7 @@ from onpace.modelfile.links import check_links
 from onpace.modelfile.records import Sink
 from onpace.modelfile.sections import read_draft
 from onpace.modelfile.yamltree import compose_text
+from onpace.paused_gc import paused_gc
 
 
 def parse_model_text(text: str, filename: str = "onpace.yaml") -> Model:
@@ -19,17 +20,18 @@ def parse_model_text(text: str, filename: str = "onpace.yaml") -> Model:
     Raise ModelFileError listing every problem (sorted by line) when the text is not valid
     YAML or not a valid model; ``filename`` is used in the problems.
     """
-    root, problems = compose_text(text, filename)
-    if problems:
-        raise ModelFileError(problems)
-    if root is None:
-        raise ModelFileError([Problem(filename, 1, "the file is empty; a model needs at least `org:`")])
-    sink = Sink(filename)
-    draft = read_draft(sink, root)
-    check_links(draft, sink)
-    if sink.problems:
-        raise ModelFileError(sink.problems)
-    return draft.model()
+    with paused_gc():
+        root, problems = compose_text(text, filename)
+        if problems:
+            raise ModelFileError(problems)
+        if root is None:
+            raise ModelFileError([Problem(filename, 1, "the file is empty; a model needs at least `org:`")])
+        sink = Sink(filename)
+        draft = read_draft(sink, root)
+        check_links(draft, sink)
+        if sink.problems:
+            raise ModelFileError(sink.problems)
+        return draft.model()
 
 
 def load_model_file(path: Path) -> Model:

@@ -147,21 +147,47 @@ def claim_jobs(
 ) -> list[Job]:
     """Claim up to ``limit`` due jobs (of ``kinds`` when given) for ``worker_id``."""
     where = () if kinds is None else (JOBS.c.kind.in_(kinds),)
-    columns = ("id", "org_id", "kind", "payload", "attempts", "dedupe_key")
     rows = claim(
-        connection, JOBS, worker_id=worker_id, now=now, lease=lease, limit=limit, columns=columns, where=where
+        connection,
+        JOBS,
+        worker_id=worker_id,
+        now=now,
+        lease=lease,
+        limit=limit,
+        columns=JOB_COLUMNS,
+        where=where,
     )
-    return [
-        Job(
-            id=row["id"],
-            org_id=row["org_id"],
-            kind=row["kind"],
-            payload=dict(row["payload"] or {}),
-            attempts=row["attempts"],
-            dedupe_key=row["dedupe_key"],
+    return [_job(row) for row in rows]
+
+
+def claim_one(
+    engine: Engine,
+    *,
+    worker_id: str,
+    now: dt.datetime,
+    where: tuple[ColumnElement[bool], ...],
+    lease: dt.timedelta = DEFAULT_LEASE,
+) -> Job | None:
+    """Claim the oldest due job matching ``where`` in a transaction of its own; None when none is free."""
+    with engine.begin() as connection:
+        rows = claim(
+            connection, JOBS, worker_id=worker_id, now=now, lease=lease, columns=JOB_COLUMNS, where=where
         )
-        for row in rows
-    ]
+    return _job(rows[0]) if rows else None
+
+
+JOB_COLUMNS = ("id", "org_id", "kind", "payload", "attempts", "dedupe_key")
+
+
+def _job(row: dict[str, Any]) -> Job:
+    return Job(
+        id=row["id"],
+        org_id=row["org_id"],
+        kind=row["kind"],
+        payload=dict(row["payload"] or {}),
+        attempts=row["attempts"],
+        dedupe_key=row["dedupe_key"],
+    )
 
 
 def rowcount(result: Result[Any]) -> int:

@@ -140,6 +140,15 @@ def _copy_postgresql_binary(
     overlaps the server storing them.
     """
     connection = session.connection()
+    # A column that is NULL on every row and has no server default is NULL when left out: not
+    # sending it spares four bytes a row on the wire and a field to read on the server.
+    empty = [
+        name
+        for name in frame.columns
+        if table.c[name].server_default is None and frame[name].null_count() == frame.height
+    ]
+    if empty and len(empty) < frame.width:
+        frame = frame.drop(empty)
     types = {name: str(table.c[name].type.compile(dialect=connection.dialect)) for name in frame.columns}
     blocks = copy_binary.encode(frame, types, block_rows=chunk_size)
     if blocks is None:

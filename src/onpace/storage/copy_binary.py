@@ -114,7 +114,16 @@ def encode(
         rows = groups["_row"].explode().to_numpy().astype(np.int64)
         ends = groups["_row"].list.len().cum_sum().to_numpy()
         row_sets = list(np.split(rows, ends[:-1]))
-    return _blocks(prepared, layout, wires, row_sets, block_rows)
+    # Columns with one value throughout (the organisation, the run, the flags …) are laid into a
+    # row template once and copied with it, instead of being written field by field on every row.
+    same = prepared.select(
+        [(pl.col(name) == pl.col(name).first()).all().alias(name) for name in prepared.columns]
+    ).row(0)
+    constant = [
+        bool(flag) and prepared[name].null_count() == 0
+        for name, flag in zip(prepared.columns, same, strict=True)
+    ]
+    return _blocks(prepared, layout, wires, row_sets, block_rows, constant=constant)
 
 
 _NUMBERS: Mapping[str, type[pl.DataType]] = {
@@ -163,6 +172,8 @@ def _blocks(
     wires: list[str | None],
     row_sets: list[np.ndarray | None],
     block_rows: int,
+    *,
+    constant: list[bool],
 ) -> Iterator[Block]:
     yield HEADER, 0
     parts: list[bytes] = []
@@ -174,7 +185,7 @@ def _blocks(
         while start < group.height:
             # Blocks hold exactly ``block_rows`` rows (the last fewer), whatever the groups.
             part = group.slice(start, block_rows - pending)
-            parts.append(_rows(part, wires, widths))
+            parts.append(_rows(part, wires, widths, constant))
             pending += part.height
             start += part.height
             if pending == block_rows:
@@ -185,19 +196,33 @@ def _blocks(
     yield TRAILER, 0
 
 
-def _rows(group: pl.DataFrame, wires: list[str | None], widths: tuple[int, ...]) -> bytes:
-    """Return the rows of a group whose fields all take the same ``widths``, one after another."""
+def _rows(
+    group: pl.DataFrame, wires: list[str | None], widths: tuple[int, ...], constant: list[bool]
+) -> bytes:
+    """Return the rows of a group whose fields all take the same ``widths``, one after another.
+
+    Every row starts as a copy of one template (field count, each field's length and the
+    ``constant`` columns' bytes); only the other columns are then written field by field.
+    """
     length = 2 + sum(4 + max(width, 0) for width in widths)
-    block = np.empty((group.height, length), dtype=np.uint8)
-    block[:, 0:2] = np.array([len(wires)], dtype=">i2").view(np.uint8)
+    template = np.empty(length, dtype=np.uint8)
+    template[0:2] = np.array([len(wires)], dtype=">i2").view(np.uint8)
+    varying: list[tuple[str, str | None, int, int]] = []
     at = 2
-    for name, wire, width in zip(group.columns, wires, widths, strict=True):
-        block[:, at : at + 4] = np.array([width], dtype=">i4").view(np.uint8)
+    for name, wire, width, fixed in zip(group.columns, wires, widths, constant, strict=True):
+        template[at : at + 4] = np.array([width], dtype=">i4").view(np.uint8)
         at += 4
         if width <= 0:
             continue
-        block[:, at : at + width] = _field_bytes(group[name], wire, width)
+        if fixed:
+            template[at : at + width] = _field_bytes(group[name].head(1), wire, width)[0]
+        else:
+            varying.append((name, wire, width, at))
         at += width
+    block = np.empty((group.height, length), dtype=np.uint8)
+    block[:] = template
+    for name, wire, width, start in varying:
+        block[:, start : start + width] = _field_bytes(group[name], wire, width)
     return block.tobytes()
 
 
