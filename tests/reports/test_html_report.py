@@ -48,7 +48,7 @@ def test_the_document_is_standalone_with_inline_css_and_an_a4_page() -> None:
     assert found.sources == []
     assert "size: A4" in html
     assert "break-inside: avoid" in html
-    assert "<title>Weekly review · Greenway Grocers · 2026-06-07</title>" in html
+    assert "<title>Weekly review · Greenway Grocers · 7 Jun 2026</title>" in html
 
 
 def test_the_header_names_the_org_the_unit_and_the_date() -> None:
@@ -80,8 +80,8 @@ def test_an_item_shows_owner_since_explanation_actions_and_its_chart() -> None:
         "Grace Obi",
         "Explained (capacity):",
         "Courier rates rose in May",
-        "Renegotiate the courier contract — Ana Costa, due 2026-06-05 (overdue)",
-        "Freeze pilot hiring — Ana Costa, due 2026-05-30 (done)",
+        "Renegotiate the courier contract — Ana Costa, due 5 Jun 2026 (overdue)",
+        "Freeze pilot hiring — Ana Costa, due 30 May 2026 (done)",
         'class="badge s-red">red<',
     ):
         assert text in item, text

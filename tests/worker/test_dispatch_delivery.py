@@ -82,7 +82,7 @@ def test_the_owner_gets_an_email_through_the_smtp_server(store: Engine) -> None:
     assert len(to_lee) == 1
     assert to_lee[0]["Subject"] == "Orders shipped per day is red"
     text = body_text(to_lee[0])
-    assert "A case was opened for Lee Park as of 2026-02-03." in text
+    assert "A case was opened for Lee Park as of 3 Feb 2026." in text
     assert "https://onpace.example/cases/" in text
     # KR1 (Maria) and O1 (the CEO) have their own cases and their owners their own mail; the
     # API error rate has had no point in four weeks of the cycle, so Raj hears it went stale.

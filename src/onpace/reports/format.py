@@ -1,7 +1,7 @@
 """Format figures and moments the way people read them: one helper for pages, reviews and mails.
 
-:func:`format_value` writes a number in its unit of measure (``domain.units``); :func:`format_moment`
-writes a moment in the organisation's time zone. Both are pure and never raise on odd input.
+:func:`format_value` writes a number in its unit of measure (``domain.units``); :func:`format_day`
+a date (``3 Nov 2026``, never ISO); :func:`format_moment` a moment in the organisation's time zone. Both are pure and never raise on odd input.
 """
 
 from __future__ import annotations
@@ -51,8 +51,15 @@ def format_value(value: float | None, uom: str | None = None) -> str:
     return plain(value)
 
 
+def format_day(day: dt.date | None) -> str:
+    """Return a date as people read it, ``3 Nov 2026`` (a dash for none)."""
+    if day is None:
+        return MISSING
+    return f"{day.day} {day:%b %Y}"
+
+
 def format_moment(moment: dt.datetime | None, timezone: str = "UTC") -> str:
-    """Return ``moment`` as local date, time and zone (``2026-05-12 14:03 CEST``); naive is UTC."""
+    """Return ``moment`` as local date, time and zone (``12 May 2026, 14:03 CEST``); naive is UTC."""
     if moment is None:
         return MISSING
     aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
@@ -60,4 +67,4 @@ def format_moment(moment: dt.datetime | None, timezone: str = "UTC") -> str:
         local = aware.astimezone(zone(timezone))
     except ValueError:
         local = aware.astimezone(dt.UTC)
-    return local.strftime("%Y-%m-%d %H:%M %Z")
+    return f"{format_day(local.date())}, {local:%H:%M %Z}"

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from html import escape
 
 from onpace.domain.review import Chart
+from onpace.reports.format import format_day
 
 WIDTH = 560
 HEIGHT = 200
@@ -32,7 +33,7 @@ def chart_svg(chart: Chart, *, width: int = WIDTH, height: int = HEIGHT) -> str:
         name: _finite(getattr(chart, name), n) for name in ("plan", "actual", "forecast", "low", "high")
     }
     values = [v for vs in series.values() for v in vs if v is not None]
-    label = escape(f"{chart.subject}: plan, actual and forecast as of {chart.as_of.isoformat()}")
+    label = escape(f"{chart.subject}: plan, actual and forecast as of {format_day(chart.as_of)}")
     if n == 0 or not values:
         return (
             f'<svg xmlns="http://www.w3.org/2000/svg" class="chart-svg no-data" width="{width}" height="48" '

@@ -51,7 +51,7 @@ from onpace.domain.units import uom_of
 from onpace.notifiers import registry
 from onpace.notifiers.base import Channel, Notification, NotifyError
 from onpace.outbound import Allowlist
-from onpace.reports.format import format_moment, format_value
+from onpace.reports.format import format_day, format_moment, format_value
 from onpace.services import jobs
 from onpace.services.audit import append_audit
 from onpace.services.case_evidence import readable_moments
@@ -260,7 +260,7 @@ def describe(payload: Mapping[str, Any], model: Model, base_url: str) -> tuple[s
     name = _subject_title(model, subject)
     words = _KIND_WORDS.get(kind, kind)
     owner = _name(model, payload.get("owner"))
-    as_of = payload.get("as_of")
+    as_of = readable_day(payload.get("as_of"))
     if event == "case_opened":
         title = f"{name} {words}"
         lead = f"A case was opened for {owner} as of {as_of}."
@@ -291,6 +291,14 @@ def describe(payload: Mapping[str, Any], model: Model, base_url: str) -> tuple[s
     return title, text, url
 
 
+def readable_day(value: object) -> str:
+    """Return an ISO date of an event as people read it (``3 Nov 2026``); anything else as it is."""
+    try:
+        return format_day(dt.date.fromisoformat(str(value)[:10]))
+    except ValueError:
+        return str(value)
+
+
 def _describe_review(payload: Mapping[str, Any], model: Model, base_url: str) -> tuple[str, str, str | None]:
     """Return the title, text (the Markdown pack) and link of a ``review_ready`` event."""
     detail: Mapping[str, Any] = payload.get("detail") or {}
@@ -299,7 +307,7 @@ def _describe_review(payload: Mapping[str, Any], model: Model, base_url: str) ->
     scope = found.name if found is not None else str(detail.get("unit_name") or unit or model.org)
     new = detail.get("new_breaches")
     count = f": {new} new breach(es), {detail.get('items', 0)} item(s)" if isinstance(new, int) else ""
-    title = f"Weekly review for {scope} as of {payload.get('as_of')}{count}"
+    title = f"Weekly review for {scope} as of {readable_day(payload.get('as_of'))}{count}"
     root = base_url.rstrip("/")
     url = f"{root}/review?unit={unit}" if isinstance(unit, str) and unit else f"{root}/review"
     text = str(detail.get("markdown") or f"The weekly review of {scope} is ready.")

@@ -28,7 +28,7 @@ from onpace.domain.model import Cycle, Model
 from onpace.domain.results import SubjectResult
 from onpace.domain.review import ActionLine, Chart, ReviewItem, SectionKey
 from onpace.domain.units import uom_of
-from onpace.reports.format import format_value
+from onpace.reports.format import format_day, format_value
 from onpace.services.read_models import Verdict, hand_off_status
 from onpace.services.rebaseline import plan_end_value, shift_size
 from onpace.services.routing import subject_units
@@ -242,12 +242,12 @@ def case_facts(facts: ReviewFacts, case: Case | None) -> dict[str, str]:
     """Return the short facts of a case: its deadlines still open, its rung and who reviews it jointly."""
     if case is None:
         return {}
-    found = {"opened as": f"{case.kind.replace('_', ' ')} on {_day(facts, case.opened_at).isoformat()}"}
+    found = {"opened as": f"{case.kind.replace('_', ' ')} on {format_day(_day(facts, case.opened_at))}"}
     # Deadlines still ahead; missed ones are the overdue section's to tell.
     if case.explained_at is None and case.explain_due >= facts.moment:
-        found["explain by"] = _day(facts, case.explain_due).isoformat()
+        found["explain by"] = format_day(_day(facts, case.explain_due))
     if case.acted_at is None and case.act_due >= facts.moment:
-        found["act by"] = _day(facts, case.act_due).isoformat()
+        found["act by"] = format_day(_day(facts, case.act_due))
     if case.rung > 0:
         found["escalation level"] = str(case.rung)
     if case.joint_review:
@@ -364,7 +364,7 @@ def mirages(facts: ReviewFacts, _window: Window) -> list[ReviewItem]:
                 subject,
                 facts.results[subject].level,
                 headline=(
-                    f"reported {reported} (confidence {checkin.confidence}) on {checkin.date.isoformat()} "
+                    f"reported {reported} (confidence {checkin.confidence}) on {format_day(checkin.date)} "
                     f"by {_name(facts, checkin.by)} while the data says {computed}"
                 ),
                 status=mirage.computed,
@@ -496,17 +496,17 @@ def overdue(facts: ReviewFacts, _window: Window) -> list[ReviewItem]:
         if case.explained_at is None and case.explain_due < moment:
             late = (_day(facts, moment) - _day(facts, case.explain_due)).days
             parts.append(
-                f"explanation overdue since {_day(facts, case.explain_due).isoformat()} ({_days(late)})"
+                f"explanation overdue since {format_day(_day(facts, case.explain_due))} ({_days(late)})"
             )
             missed.append("explanation")
             dues.append(_day(facts, case.explain_due))
         if case.acted_at is None and case.act_due < moment:
-            parts.append(f"no corrective action committed (due {_day(facts, case.act_due).isoformat()})")
+            parts.append(f"no corrective action committed (due {format_day(_day(facts, case.act_due))})")
             missed.append("first action")
             dues.append(_day(facts, case.act_due))
         late_actions = [a for a in case.actions if a.done_at is None and a.due < _day(facts, moment)]
         if late_actions:
-            titles = ", ".join(f"'{a.title}' (due {a.due.isoformat()})" for a in late_actions)
+            titles = ", ".join(f"'{a.title}' (due {format_day(a.due)})" for a in late_actions)
             parts.append(f"{len(late_actions)} action(s) overdue: {titles}")
             missed.extend(f"action {a.id or a.title}" for a in late_actions)
             dues.extend(a.due for a in late_actions)
@@ -532,7 +532,7 @@ def escalations(facts: ReviewFacts, _window: Window) -> list[ReviewItem]:
         holder = _name(facts, case.holder) or "nobody"
         line = f"with {holder} (level {case.rung})"
         if last is not None:
-            line += f" since {last.at.date().isoformat()}"
+            line += f" since {format_day(last.at.date())}"
             reason = (last.detail or {}).get("reason")
             if isinstance(reason, str) and reason:
                 line += f": {_MOMENT.sub(lambda m: m.group(1), reason)}"
@@ -563,19 +563,19 @@ def handoffs(facts: ReviewFacts, _window: Window) -> list[ReviewItem]:
         health = facts.verdicts.get(dep.kpi) if dep.kpi else None
         if status == "late":
             days = (facts.as_of - dep.due).days
-            line = f"{waits}: due {dep.due.isoformat()}, {_days(days)} late"
+            line = f"{waits}: due {format_day(dep.due)}, {_days(days)} late"
             since = dep.due
         else:
             shown = status_words(health.effective_status) if health is not None else "off track"
             delivered = dep.delivered if dep.delivered is not None and dep.delivered <= facts.as_of else None
-            when = f"delivered {delivered.isoformat()}" if delivered else f"due {dep.due.isoformat()}"
+            when = f"delivered {format_day(delivered)}" if delivered else f"due {format_day(dep.due)}"
             line = f"{waits}: {when}, but its health KPI {dep.kpi} is {shown}"
             since = _since(facts, dep.kpi or dep.id, lambda p: p.effective_status in OFF_TRACK)
         case = _open_case(facts, dep.id, "dependency")
         details = {
             "provider": f"{provider} ({_name(facts, dep.provider.owner)})",
             "consumer": f"{consumer} ({_name(facts, dep.consumer.owner)})",
-            "due": dep.due.isoformat(),
+            "due": format_day(dep.due),
         }
         if dep.blocks:
             details["blocks"] = ", ".join(dep.blocks)
@@ -623,7 +623,7 @@ def rebaselines(facts: ReviewFacts, _window: Window) -> list[ReviewItem]:
         )
         if size is not None:
             line += f" ({percent(size, signed=True)})"
-        line += f", from {row.effective.isoformat()}"
+        line += f", from {format_day(row.effective)}"
         if row.approved_by:
             line += f"; approved by {_name(facts, row.approved_by)}"
         details = {"reason": row.reason, "version": str(row.version)}
@@ -647,8 +647,8 @@ def rebaselines(facts: ReviewFacts, _window: Window) -> list[ReviewItem]:
         if request.status != "requested" or request.requested_at > facts.moment:
             continue
         line = (
-            f"requested by {_name(facts, request.requested_by)} on {request.requested_at.date().isoformat()}, "
-            f"from {request.effective.isoformat()}; awaiting a decision"
+            f"requested by {_name(facts, request.requested_by)} on {format_day(request.requested_at.date())}, "
+            f"from {format_day(request.effective)}; awaiting a decision"
         )
         case = next((c for c in facts.cases if c.id == request.case_id), None)
         items.append(
@@ -679,7 +679,7 @@ def data_health(facts: ReviewFacts, window: Window) -> list[ReviewItem]:
         kpi = kpis.get(result.subject)
         if result.level == "kr" and any(kr.id == result.subject and kr.kpi for kr in facts.model.key_results):
             continue  # a KR measured by a KPI goes stale with it: the KPI's item says it
-        last = result.last_point.isoformat() if result.last_point else "the cycle started"
+        last = format_day(result.last_point) if result.last_point else "the cycle started"
         source = f" (source {kpi.source})" if kpi is not None and kpi.source else ""
         case = _open_case(facts, result.subject, "stale")
         items.append(
@@ -724,7 +724,7 @@ def data_health(facts: ReviewFacts, window: Window) -> list[ReviewItem]:
                 source,
                 "source",
                 key=f"data_health:failing:{source}",
-                headline=f"the last pull on {run.started_at.date().isoformat()} failed: {run.error or 'no reason given'}",
+                headline=f"the last pull on {format_day(run.started_at.date())} failed: {run.error or 'no reason given'}",
                 status="failed",
                 since=run.started_at.date(),
             )
@@ -754,8 +754,8 @@ def data_health(facts: ReviewFacts, window: Window) -> list[ReviewItem]:
                 level,
                 key=f"data_health:retro:{metric}",
                 headline=(
-                    f"{count} already evaluated value(s) corrected since {window.since.isoformat()} "
-                    f"(latest for {latest.isoformat()})"
+                    f"{count} already evaluated value(s) corrected since {format_day(window.since)} "
+                    f"(latest for {format_day(latest)})"
                 ),
                 status="retroactive",
                 since=latest,
@@ -821,7 +821,7 @@ def still_open(facts: ReviewFacts, covered: set[int]) -> list[ReviewItem]:
         result = facts.results.get(case.subject)
         figures = versus_plan(result) if result is not None else None
         kind = case.kind.replace("_", " ")
-        line = f"{kind}, open since {case.opened_at.date().isoformat()}" + (f"; {figures}" if figures else "")
+        line = f"{kind}, open since {format_day(case.opened_at.date())}" + (f"; {figures}" if figures else "")
         items.append(_case_item(facts, "still_open", case, headline=line, since=case.opened_at.date()))
     return items
 

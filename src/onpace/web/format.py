@@ -14,6 +14,7 @@ import re
 
 from onpace.domain.model import Model
 from onpace.domain.units import is_currency, uom_of
+from onpace.reports.format import format_day
 
 # Only letters, %, currency signs and spaces: the unit also travels to the chart script as data.
 _UNIT_IN_TITLE = re.compile(r"\(([A-Za-z%€$£ ]{1,12})\)\s*$")
@@ -67,10 +68,8 @@ def share(value: float | None, *, signed: bool = False) -> str:
 
 
 def human_date(value: dt.date | None) -> str:
-    """Return a date as "3 Nov 2026" ("–" for none)."""
-    if value is None:
-        return "–"
-    return f"{value.day} {value:%b %Y}"
+    """Return a date as "3 Nov 2026" ("–" for none): the reviews' and mails' way too."""
+    return format_day(value)
 
 
 def human_time(value: dt.datetime | None) -> str:
