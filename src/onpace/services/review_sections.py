@@ -27,6 +27,7 @@ from onpace.domain.hygiene import Finding
 from onpace.domain.model import Cycle, Model
 from onpace.domain.results import SubjectResult
 from onpace.domain.review import ActionLine, Chart, ReviewItem, SectionKey
+from onpace.domain.running_bucket import owed_plan
 from onpace.domain.units import uom_of
 from onpace.reports.format import format_day, format_value
 from onpace.services.read_models import Verdict, hand_off_status
@@ -866,10 +867,15 @@ def charts_for(facts: ReviewFacts, subjects: Iterable[str]) -> dict[str, Chart |
             if group is None or group.height == 0:
                 facts.charts[subject] = None
                 continue
+            result = facts.results.get(subject)
+            owed = result.plan_to_date if result is not None and not result.stale else None
+            starts = group["bucket_start"].to_list()
             facts.charts[subject] = Chart(
                 subject=subject,
-                periods=tuple(group["bucket_start"].to_list()),
-                plan=tuple(group["plan_to_date"].to_list()),
+                periods=tuple(starts),
+                plan=owed_plan(
+                    starts, group["bucket_end"].to_list(), group["plan_to_date"].to_list(), facts.as_of, owed
+                ),
                 actual=tuple(group["actual_to_date"].to_list()),
                 forecast=tuple(group["forecast"].to_list()),
                 low=tuple(group["lo"].to_list()),
