@@ -117,6 +117,9 @@ def test_the_kpi_page_carries_the_chart_series_and_lineage(
     assert "&#34;forecast&#34;" in page or '"forecast"' in page
     assert "Lineage of the points" in page
     assert "1 Jun 2026" in page
+    # Sources read in words, their ids in the tooltip; the lineage comes a page at a time.
+    assert '<span title="source shop_db">shop db, database query</span>' in page
+    assert 'aria-label="Lineage pages"' in page
 
 
 def test_the_dependency_map_colours_the_late_hand_off(

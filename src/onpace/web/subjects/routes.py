@@ -24,7 +24,7 @@ from onpace.services.cycle_view import cycle_trend
 from onpace.storage.repositories import cases_repo
 from onpace.web.charts import chart_markers
 from onpace.web.format import subject_unit
-from onpace.web.names import subject_titles
+from onpace.web.names import source_names, subject_titles
 from onpace.web.pages import (
     Page,
     RowIdPath,
@@ -91,6 +91,7 @@ def subject_page(
             "lineage_page": shown,
             "lineage_pages": pages,
             "lineage_total": len(lineage),
+            "sources": source_names(model),
             "may_request": may_request_rebaseline(context.who, model, subject),
             "may_checkin": detail.level == "kr" and may_check_in(context.who, model, subject),
             "today": context.now.date(),
