@@ -233,6 +233,7 @@ def test_the_tokens_page_names_each_token_and_keeps_its_number_in_the_tooltip(
     table = page[page.index('id="tokens"') :].split("</table>", 1)[0]
     assert "<th>#</th>" not in table
     row = re.search(r'<tr data-token="(\d+)" title="token (\d+)"[^>]*>\s*<td>([^<]+)</td>', table)
-    assert row is not None and row[1] == row[2]
+    assert row is not None
+    assert row[1] == row[2]
     assert not row[3].strip().isdigit()
     assert "<td>tests read</td>" in table
