@@ -43,3 +43,10 @@ def test_a_moment_is_shown_in_the_organisations_time_zone() -> None:
 def test_a_day_reads_as_people_read_it_never_iso() -> None:
     assert format_day(dt.date(2026, 11, 3)) == "3 Nov 2026"
     assert format_day(None) == "–"
+
+
+def test_iso_dates_and_moments_inside_a_text_read_as_days() -> None:
+    from onpace.reports.format import readable_days
+
+    text = "no explanation by 2026-11-10T23:59:59+00:00; due 2026-11-03, case 2026-99-99"
+    assert readable_days(text) == "no explanation by 10 Nov 2026; due 3 Nov 2026, case 2026-99-99"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 
 from onpace.domain.calendar import zone
 from onpace.domain.units import is_currency
@@ -56,6 +57,23 @@ def format_day(day: dt.date | None) -> str:
     if day is None:
         return MISSING
     return f"{day.day} {day:%b %Y}"
+
+
+_ISO_DAY = re.compile(
+    r"(?<![\d-])(\d{4}-\d{2}-\d{2})(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})?)?(?![\d])"
+)
+
+
+def readable_days(text: str) -> str:
+    """Return ``text`` with every ISO date or moment written as its day, ``3 Nov 2026``."""
+
+    def day(match: re.Match[str]) -> str:
+        try:
+            return format_day(dt.date.fromisoformat(match.group(1)))
+        except ValueError:
+            return match.group(0)
+
+    return _ISO_DAY.sub(day, text)
 
 
 def format_moment(moment: dt.datetime | None, timezone: str = "UTC") -> str:

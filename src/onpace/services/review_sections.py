@@ -10,7 +10,6 @@ its explanation and actions, and the figures in one line (the headline).
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -29,7 +28,7 @@ from onpace.domain.results import SubjectResult
 from onpace.domain.review import ActionLine, Chart, ReviewItem, SectionKey
 from onpace.domain.running_bucket import owed_plan
 from onpace.domain.units import uom_of
-from onpace.reports.format import format_day, format_value
+from onpace.reports.format import format_day, format_value, readable_days
 from onpace.services.read_models import Verdict, hand_off_status
 from onpace.services.rebaseline import plan_end_value, shift_size
 from onpace.services.routing import subject_units
@@ -40,7 +39,6 @@ from onpace.storage.tables import CaseEventRow, IngestRunRow, PlanVersionRow, Re
 #: Statuses of subjects that are off track (at risk folded in).
 OFF_TRACK = ("amber", "red", "at_risk")
 # A deadline written into an escalation's reason as an ISO moment; the pack shows its day.
-_MOMENT = re.compile(r"(\d{4}-\d{2}-\d{2})T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})?")
 
 
 @dataclass(frozen=True)
@@ -536,7 +534,7 @@ def escalations(facts: ReviewFacts, _window: Window) -> list[ReviewItem]:
             line += f" since {format_day(last.at.date())}"
             reason = (last.detail or {}).get("reason")
             if isinstance(reason, str) and reason:
-                line += f": {_MOMENT.sub(lambda m: m.group(1), reason)}"
+                line += f": {readable_days(reason)}"
         if len(steps) > 1:
             line += f"; escalated {len(steps)} times"
         items.append(
