@@ -57,7 +57,7 @@ from onpace.services.audit import append_audit
 from onpace.services.case_evidence import readable_moments
 from onpace.services.cases import case_from_row, record_events, save_case
 from onpace.services.pull import model_of
-from onpace.services.review_sections import figure, percent
+from onpace.services.review_parts import figure, percent
 from onpace.services.routing import EMAIL_CHANNEL_PREFIX, Delivery, deliveries_for
 from onpace.storage.repositories import cases_repo, outbox_repo
 from onpace.storage.tables import ChannelRow, DeliveryAttemptRow, OutboxRow

@@ -42,15 +42,9 @@ from onpace.services.checkins import checkins_as_of
 from onpace.services.evaluate_service import evaluate_store
 from onpace.services.model_store import load_model
 from onpace.services.read_models import latest_verdicts
-from onpace.services.review_sections import (
-    CHARTED_LEVELS,
-    OFF_TRACK,
-    ReviewFacts,
-    Window,
-    build_items,
-    charts_for,
-    in_scope,
-)
+from onpace.services.review_charts import CHARTED_LEVELS, charts_for, in_scope
+from onpace.services.review_parts import OFF_TRACK, ReviewFacts, Window
+from onpace.services.review_sections import build_items
 from onpace.storage.repositories import cases_repo, evaluations_repo, model_repo, review_repo
 from onpace.storage.tables import OrgRow, ReviewPackRow
 
