@@ -6,7 +6,7 @@ from typing import Any
 
 from test_routing import MODEL_OBJ
 
-from onpace.services.dispatch import alert_html, describe, figure_rows, notification_for
+from onpace.services.dispatch_messages import alert_html, describe, figure_rows, notification_for
 from onpace.services.routing import Delivery
 
 BASE = "https://onpace.example/"

@@ -25,7 +25,8 @@ from worker_support import (
 from loopback_receivers import body_text
 from onpace.notifiers.webhook import verify_signature
 from onpace.services import jobs
-from onpace.services.dispatch import disabled_channels, dispatch_due, enable_channel
+from onpace.services.dispatch import dispatch_due
+from onpace.services.dispatch_channels import disabled_channels, enable_channel
 from onpace.services.worker import run_worker
 from onpace.storage.tables import AuditRow, DeliveryAttemptRow, OutboxRow
 
@@ -226,5 +227,5 @@ def test_a_digest_route_sends_one_message_per_person_the_next_morning(store: Eng
     bodies = [json.loads(r.body) for r in receiver.received]
     assert sorted(b["owner"] for b in bodies) == ["ceo", "lee", "maria", "raj"]
     lee = next(b for b in bodies if b["owner"] == "lee")
-    assert lee["title"] == "Daily digest for Lee Park, 2026-02-03: 1 event(s)"
+    assert lee["title"] == "Daily digest for Lee Park, 3 Feb 2026: 1 event(s)"
     assert [e["subject"] for e in lee["detail"]["events"]] == ["throughput"]
