@@ -80,7 +80,7 @@ def subject_page(
             "kr": next((k for k in model.key_results if k.id == subject), None),
             "names": names,
             "units": {u.id: u.name for u in model.units},
-            "unit": subject_unit(model, subject, detail.title),
+            "unit": subject_unit(model, subject),
             "titles": subject_titles(model),
             "measures": [kr for kr in model.key_results if kr.kpi == subject],
             "initiatives": [
