@@ -137,7 +137,7 @@ def test_the_changes_since_the_last_pack_come_first_and_name_what_left() -> None
         ),
     )
     text = render_markdown(pack(changes=changes, previous_as_of=dt.date(2026, 5, 31)))
-    part = section_text(text, "## What changed since 2026-05-31")
+    part = section_text(text, "## What changed since 31 May 2026")
     assert text.index("## What changed") < text.index("## 1. New breaches")
     assert (
         "- **New** in New breaches: Micro-fulfilment pilot spend (EUR) — 212,400 vs plan 180,000 to date (+18.0 %)"
@@ -150,7 +150,7 @@ def test_the_changes_since_the_last_pack_come_first_and_name_what_left() -> None
 def test_a_first_pack_and_a_quiet_week_say_so() -> None:
     assert "nothing to compare with yet" in render_markdown(pack())
     quiet = render_markdown(pack(previous_as_of=dt.date(2026, 5, 31)))
-    assert "## What changed since 2026-05-31\n\nNothing changed." in quiet
+    assert "## What changed since 31 May 2026\n\nNothing changed." in quiet
 
 
 def test_a_sparkline_needs_two_actuals_and_scales_actuals_with_the_plan() -> None:

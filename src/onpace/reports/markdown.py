@@ -132,7 +132,7 @@ def render_changes(pack: ReviewPack) -> list[str]:
             "This is the first pack of its scope: nothing to compare with yet.",
             "",
         ]
-    lines = [f"## What changed since {pack.previous_as_of.isoformat()}", ""]
+    lines = [f"## What changed since {format_day(pack.previous_as_of)}", ""]
     if not pack.changes:
         return [*lines, "Nothing changed.", ""]
     return [*lines, *(_change_line(change) for change in pack.changes), ""]
