@@ -153,17 +153,28 @@ def overflow(page: object) -> int:
     return int(page.evaluate("document.documentElement.scrollWidth - window.innerWidth"))  # type: ignore[attr-defined]
 
 
-@pytest.mark.parametrize(("size", "viewport"), [("desktop", DESKTOP), ("phone", PHONE)])
+#: The pages an owner who heads a unit works on: their desk, their case, the review, the forms.
+OWNER_PAGES = ("/", "/cases", "/cases/2", "/review", "/kpis/substitution_rate", "/checkin", "/rebaselines")
+
+
+@pytest.mark.parametrize(
+    ("who", "size", "viewport", "pages"),
+    [
+        ("admin", "desktop", DESKTOP, PAGES),
+        ("admin", "phone", PHONE, PAGES),
+        ("owner", "phone", PHONE, OWNER_PAGES),
+    ],
+)
 def test_every_page_passes_axe_and_fits_the_screen(
-    demo: RunningDemo, browser: object, size: str, viewport: dict[str, int]
+    demo: RunningDemo, browser: object, who: str, size: str, viewport: dict[str, int], pages: tuple[str, ...]
 ) -> None:
-    page = signed_in(browser, demo, "admin", viewport)
+    page = signed_in(browser, demo, who, viewport)
     axe = axe_sync.Axe()
     problems: list[str] = []
-    for path in PAGES:
+    for path in pages:
         page.goto(f"{demo.url}{path}")  # type: ignore[attr-defined]
         page.wait_for_load_state("networkidle")  # type: ignore[attr-defined]
-        shoot(page, f"{size}{path.replace('/', '_') or '_'}")
+        shoot(page, f"{'' if who == 'admin' else who + '-'}{size}{path.replace('/', '_') or '_'}")
         wide = overflow(page)
         if size == "phone" and wide > 0:
             problems.append(f"{path} scrolls sideways by {wide}px at 390px")
