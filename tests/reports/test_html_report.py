@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 
 from pack_samples import ORDERS, POLLUTION, SPEND, THREATENED, sample_pack, section
 
-from onpace.domain.review import SECTION_TITLES, ReviewItem
+from onpace.domain.review import SECTION_TITLES, Chart, ReviewItem
 from onpace.reports.html import render_body, render_html
 
 
@@ -173,3 +174,22 @@ def test_the_web_body_is_the_document_body_without_the_frame() -> None:
     assert body.strip().startswith('<div class="pack"')
     assert str(body) in render_html(pack, base_url="")
     assert 'href="/cases/6"' in body
+
+
+def test_a_charts_text_names_its_subject_by_title() -> None:
+    from onpace.reports.svg_chart import chart_svg
+
+    chart = Chart(
+        subject="KR2",
+        periods=(dt.date(2026, 11, 2), dt.date(2026, 11, 9)),
+        plan=(1.0, 2.0),
+        actual=(1.0, 1.5),
+        forecast=(None, 2.1),
+        low=(None, 1.9),
+        high=(None, 2.3),
+        as_of=dt.date(2026, 11, 11),
+    )
+    svg = chart_svg(chart, title="Perfect orders from 91% to 97%")
+    assert "<title>Perfect orders from 91% to 97%: plan, actual and forecast as of 11 Nov 2026</title>" in svg
+    assert "KR2" not in svg
+    assert "<b>" not in chart_svg(chart, title="<b>bold</b>")
