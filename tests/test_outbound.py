@@ -95,6 +95,31 @@ def test_a_loopback_receiver_is_refused_without_the_allowlist_and_reached_with_i
         assert len(receiver.received) == 1
 
 
+def test_an_endpoint_entry_allows_its_one_port_and_nothing_else_on_that_address() -> None:
+    allow = Allowlist.parse("127.0.0.1:18931, [::1]:18932")
+    assert outbound.check_url("http://127.0.0.1:18931/v1", allow).port == 18931
+    assert outbound.check_url("http://[::1]:18932/v1", allow).port == 18932
+    for url in ("http://127.0.0.1:18932/v1", "http://127.0.0.1/v1", "http://127.0.0.2:18931/v1"):
+        with pytest.raises(OutboundError, match="loopback"):
+            outbound.check_url(url, allow)
+    with pytest.raises(ValueError, match=r"'127\.0\.0\.1:99999'"):
+        Allowlist.parse("127.0.0.1:99999")
+
+
+def test_a_loopback_receiver_is_reached_through_its_endpoint_entry_only() -> None:
+    with running_http_receiver() as receiver, httpx.Client() as client:
+        port = int(receiver.url.split(":")[2].split("/")[0])
+        with pytest.raises(OutboundError):
+            outbound.request(
+                client, "POST", receiver.url, allow=Allowlist.parse(f"127.0.0.1:{port + 1}"), content=b"{}"
+            )
+        response, _ = outbound.request(
+            client, "POST", receiver.url, allow=Allowlist.parse(f"127.0.0.1:{port}"), content=b"{}"
+        )
+        assert response.status_code == 200
+        assert len(receiver.received) == 1
+
+
 def test_the_allowlist_comes_from_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     from onpace.config import get_settings
 

@@ -6,11 +6,15 @@ The worker is the loop ``onpace worker`` runs (:func:`onpace.services.worker.run
 outlive the demo. Its settings: the demo's store, the mailbox as the SMTP URL (people's own
 email) and as the URL of every notify route the model reads from the environment (so chat
 routes arrive as mail addressed to the route, e.g. ``online-chat@greenway.example``), and none
-of the variables the model's sources read, so the demo never pulls from a real system. Its log
+of the variables the model's sources read but those that point them at the demo's own systems
+(:mod:`onpace.demo_endpoint` serves the HTTP sources on loopback, the SQL source reads the
+demo's SQLite shop database), so the demo never pulls from a real system and every pull works.
+The outbound guard lets the worker reach the demo's endpoint, that one address and port and
+nothing else on loopback (``ONPACE_OUTBOUND_ALLOW`` is set to it while the demo serves). Its log
 goes to ``worker.log``. The web app runs on uvicorn in another thread with the demo's secret key.
 While serving, the process works in the demo folder, where a ``csv`` source's relative drop
 folder (``drop/erp``) is made. SIGINT or SIGTERM stops the web app, then the worker (after the
-job in hand), then the mailbox.
+job in hand), then the sources' endpoint and the mailbox.
 """
 
 from __future__ import annotations
@@ -29,11 +33,13 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from onpace.config import ENV_PREFIX, Settings
+from onpace.config import ENV_PREFIX, Settings, get_settings
+from onpace.demo_endpoint import Endpoint, running_endpoint
 from onpace.env_refs import readable_environment
 from onpace.errors import UserError
 from onpace.mailbox import Mailbox, running_mailbox
 from onpace.services.demo import DemoStore, demo_domain, environment_names
+from onpace.services.demo_sources import source_environment
 from onpace.storage.db import make_engine
 
 Say = Callable[[str], None]
@@ -78,13 +84,20 @@ def tour_lines(store: DemoStore, base_url: str) -> list[str]:
     return ["where to click:"] + [f"  {base_url + stop.path:<{width}}  {stop.text}" for stop in store.tour]
 
 
-def worker_environment(store: DemoStore, mailbox: Mailbox, environ: Mapping[str, str]) -> dict[str, str]:
-    """Return the environment the demo's worker resolves ``env:`` names in (see the module docstring)."""
+def worker_environment(
+    store: DemoStore, mailbox: Mailbox, environ: Mapping[str, str], endpoint: Endpoint | None = None
+) -> dict[str, str]:
+    """Return the environment the demo's worker resolves ``env:`` names in (see the module docstring).
+
+    Without ``endpoint`` (the demo's sources not served) the sources' names are left unset.
+    """
     env = readable_environment({k: v for k, v in environ.items() if not k.startswith(ENV_PREFIX)})
     domain = demo_domain(store.model)
     routes, sources = environment_names(store.model)
     for name in sources - routes:
         env.pop(name, None)
+    if endpoint is not None:
+        env.update(source_environment(store.model, store.folder, endpoint=endpoint.url, token=endpoint.token))
     for route in store.model.notify:
         if route.url.startswith("env:"):
             env[route.url[4:].strip()] = mailbox.address_url(f"onpace@{domain}", f"{route.id}@{domain}")
@@ -93,12 +106,36 @@ def worker_environment(store: DemoStore, mailbox: Mailbox, environ: Mapping[str,
     return env
 
 
-def worker_settings(store: DemoStore, mailbox: Mailbox, base_url: str) -> Settings:
+def worker_settings(store: DemoStore, mailbox: Mailbox, base_url: str, outbound_allow: str = "") -> Settings:
     """Return the settings of the demo's worker: its store, the mailbox for people's mail, its links."""
     sender = f"onpace@{demo_domain(store.model)}"
     return Settings(
-        database_url=store.database_url, smtp_url=SecretStr(mailbox.smtp_url(sender)), base_url=base_url
+        database_url=store.database_url,
+        smtp_url=SecretStr(mailbox.smtp_url(sender)),
+        base_url=base_url,
+        outbound_allow=outbound_allow,
     )
+
+
+@contextmanager
+def allowing_outbound(entry: str) -> Iterator[None]:
+    """Make ``entry`` the process's whole outbound allowlist until the block ends, then restore it.
+
+    The demo's HTTP sources are read through the outbound guard, which takes its allowlist from
+    the process settings; the demo allows its own endpoint and nothing else.
+    """
+    name = f"{ENV_PREFIX}OUTBOUND_ALLOW"
+    before = os.environ.get(name)
+    os.environ[name] = entry
+    get_settings.cache_clear()
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = before
+        get_settings.cache_clear()
 
 
 @contextmanager
@@ -203,15 +240,20 @@ def serve_demo(store: DemoStore, *, host: str, port: int, say: Say) -> int:
         stop_on_signals() as stop,
         working_in(store.folder),
         running_mailbox(store.mail_folder) as mailbox,
+        running_endpoint(store.model, store.folder) as endpoint,
+        allowing_outbound(endpoint.allow_entry),
     ):
         say(
             f"mail: a local SMTP server on {mailbox.host}:{mailbox.port} keeps every message the "
             f"worker sends as an .eml file in {store.mail_folder}"
         )
-        settings = worker_settings(store, mailbox, base_url)
-        with running_worker(
-            settings, worker_environment(store, mailbox, os.environ), store.worker_log
-        ) as worker:
+        say(
+            f"sources: the HTTP sources are served on {endpoint.url}, the SQL source reads "
+            f"the shop database in {store.folder / 'sources'}; the worker pulls them now and on schedule"
+        )
+        settings = worker_settings(store, mailbox, base_url, endpoint.allow_entry)
+        env = worker_environment(store, mailbox, os.environ, endpoint)
+        with running_worker(settings, env, store.worker_log) as worker:
             say(f"worker: running, logging to {store.worker_log}")
             with running_web_app(store, host, port, base_url) as web:
                 say(f"web app: {base_url}/")

@@ -12,9 +12,10 @@ goes to the address that was checked, so a DNS answer that changes in between ca
 private address through. Redirects are followed hop by hop (at most :data:`MAX_REDIRECTS`),
 each target checked again; credentials are not carried to another origin.
 
-The allowlist (setting ``ONPACE_OUTBOUND_ALLOW``: comma-separated host names, addresses and
-networks, e.g. ``hooks.internal,10.20.0.0/16,127.0.0.1``) lets a deployment reach named
-internal services; nothing else bypasses the guard.
+The allowlist (setting ``ONPACE_OUTBOUND_ALLOW``: comma-separated host names, addresses,
+networks and address-and-port endpoints, e.g. ``hooks.internal,10.20.0.0/16,127.0.0.1:8080``)
+lets a deployment reach named internal services; an endpoint allows that one port of that one
+address and nothing else there. Nothing else bypasses the guard.
 """
 
 from __future__ import annotations
@@ -51,16 +52,18 @@ class OutboundError(Exception):
 
 @dataclass(frozen=True)
 class Allowlist:
-    """Host names, and networks, that may be reached although not public."""
+    """Host names, networks and address-and-port endpoints that may be reached although not public."""
 
     hosts: frozenset[str] = frozenset()
     networks: tuple[IPNetwork, ...] = ()
+    endpoints: frozenset[tuple[IPAddress, int]] = frozenset()
 
     @classmethod
     def parse(cls, text: str) -> Allowlist:
-        """Read ``host,address,network/prefix,…``; raise ValueError naming an entry that is none of them."""
+        """Read ``host,address,network/prefix,address:port,[v6]:port,…``; raise ValueError on anything else."""
         hosts: set[str] = set()
         networks: list[IPNetwork] = []
+        endpoints: set[tuple[IPAddress, int]] = set()
         for raw in text.split(","):
             entry = raw.strip()
             if not entry:
@@ -70,11 +73,15 @@ class Allowlist:
                 continue
             except ValueError:
                 pass
+            endpoint = _endpoint(entry)
+            if endpoint is not None:
+                endpoints.add(endpoint)
+                continue
             name = entry.lower().rstrip(".")
             if "/" in name or ":" in name or not all(part for part in name.split(".")):
                 raise ValueError(f"outbound allowlist: {entry!r} is not a host name, address or network")
             hosts.add(name)
-        return cls(frozenset(hosts), tuple(networks))
+        return cls(frozenset(hosts), tuple(networks), frozenset(endpoints))
 
     def allows_host(self, host: str) -> bool:
         """Return whether ``host`` (a name) is allowed whatever it resolves to."""
@@ -83,6 +90,23 @@ class Allowlist:
     def allows_address(self, address: IPAddress) -> bool:
         """Return whether ``address`` falls in an allowed network."""
         return any(address.version == net.version and address in net for net in self.networks)
+
+    def allows_endpoint(self, address: IPAddress, port: int) -> bool:
+        """Return whether ``address`` may be reached on ``port`` (an address-and-port entry)."""
+        return (address, port) in self.endpoints
+
+
+def _endpoint(entry: str) -> tuple[IPAddress, int] | None:
+    """Return the address and port of an ``a.b.c.d:port`` or ``[v6]:port`` entry, or None."""
+    host, colon, port = entry.rpartition(":")
+    if not colon or not port.isdigit() or not 0 < int(port) < 65536:
+        return None
+    if ":" in host and not (host.startswith("[") and host.endswith("]")):
+        return None
+    try:
+        return ipaddress.ip_address(host.strip("[]")), int(port)
+    except ValueError:
+        return None
 
 
 def current_allowlist() -> Allowlist:
@@ -170,7 +194,8 @@ def check_host(host: str, port: int, allow: Allowlist, *, what: str = "") -> IPA
     if allow.allows_host(host):
         return addresses[0]
     for address in addresses:
-        reason = None if allow.allows_address(address) else refusal(address)
+        allowed = allow.allows_address(address) or allow.allows_endpoint(address, port)
+        reason = None if allowed else refusal(address)
         if reason is not None:
             shown = f"{address} is" if _literal(host) is not None else f"{host} resolves to {address},"
             raise OutboundError(

@@ -9,6 +9,7 @@ import os
 import queue
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -19,6 +20,8 @@ from pathlib import Path
 
 import pytest
 from test_browser_journey import CHROMIUM, LAUNCH_ARGS, free_port
+
+import onpace
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 pytestmark = [
@@ -64,6 +67,8 @@ def read_lines(stream: object, into: queue.Queue[str | None]) -> None:
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningDemo]:
     folder = tmp_path_factory.mktemp("walk") / "onpace-demo"
     env = {k: v for k, v in os.environ.items() if not k.startswith("ONPACE_")}
+    # The demo runs the very code under test, whatever the working folder makes of a relative path.
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(onpace.__file__).resolve().parents[1]), *sys.path[1:]])
     process = subprocess.Popen(
         [sys.executable, "-m", "onpace", "demo", "--data-dir", str(folder), "--port", str(free_port())],
         stdout=subprocess.PIPE,
@@ -144,6 +149,41 @@ def test_the_worker_mails_the_notifications_into_the_demo_mailbox(demo: RunningD
     text = delivered[0].read_text(encoding="utf-8")
     assert "Subject: " in text
     assert "X-Application: Apprise" in text
+
+
+def latest_pulls(database: Path) -> dict[str, str]:
+    """Return each source's latest run status (the replay's own runs are the ``csv`` loader's)."""
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=10) as connection:
+        rows = connection.execute("SELECT source, status FROM ingest_runs ORDER BY started_at, id").fetchall()
+    return dict(rows)
+
+
+def test_every_source_pulls_for_real_and_data_health_shows_no_failing_source(
+    demo: RunningDemo, browser: object
+) -> None:
+    # The replay loads its points as the csv loader; the sources' runs are the worker's pulls.
+    database = demo.folder / "demo.db"
+    pulled = {"shop_db", "wms", "erp"}
+    deadline = time.monotonic() + MAIL_LIMIT
+    while not pulled <= set(latest_pulls(database)) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    statuses = latest_pulls(database)
+    assert {source: statuses.get(source) for source in pulled} == dict.fromkeys(pulled, "ok")
+    assert any("sources: the HTTP sources are served on http://127.0.0.1:" in line for line in demo.lines)
+
+    email, password = demo.logins["admin"]
+    page = browser.new_context().new_page()  # type: ignore[attr-defined]
+    page.goto(f"{demo.url}/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{demo.url}/")
+    page.goto(f"{demo.url}/review")
+    health = page.locator("section[data-section=data_health]")
+    text = health.inner_text()
+    assert "failed" not in text.lower(), text
+    assert health.locator("article.item.s-failed").count() == 0
+    assert health.locator("article.item.s-no_data").count() == 0
 
 
 def test_sigterm_stops_the_demo_cleanly(demo: RunningDemo) -> None:

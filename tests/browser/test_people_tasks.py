@@ -153,17 +153,28 @@ def overflow(page: object) -> int:
     return int(page.evaluate("document.documentElement.scrollWidth - window.innerWidth"))  # type: ignore[attr-defined]
 
 
-@pytest.mark.parametrize(("size", "viewport"), [("desktop", DESKTOP), ("phone", PHONE)])
+#: The pages an owner who heads a unit works on: their desk, their case, the review, the forms.
+OWNER_PAGES = ("/", "/cases", "/cases/2", "/review", "/kpis/substitution_rate", "/checkin", "/rebaselines")
+
+
+@pytest.mark.parametrize(
+    ("who", "size", "viewport", "pages"),
+    [
+        ("admin", "desktop", DESKTOP, PAGES),
+        ("admin", "phone", PHONE, PAGES),
+        ("owner", "phone", PHONE, OWNER_PAGES),
+    ],
+)
 def test_every_page_passes_axe_and_fits_the_screen(
-    demo: RunningDemo, browser: object, size: str, viewport: dict[str, int]
+    demo: RunningDemo, browser: object, who: str, size: str, viewport: dict[str, int], pages: tuple[str, ...]
 ) -> None:
-    page = signed_in(browser, demo, "admin", viewport)
+    page = signed_in(browser, demo, who, viewport)
     axe = axe_sync.Axe()
     problems: list[str] = []
-    for path in PAGES:
+    for path in pages:
         page.goto(f"{demo.url}{path}")  # type: ignore[attr-defined]
         page.wait_for_load_state("networkidle")  # type: ignore[attr-defined]
-        shoot(page, f"{size}{path.replace('/', '_') or '_'}")
+        shoot(page, f"{'' if who == 'admin' else who + '-'}{size}{path.replace('/', '_') or '_'}")
         wide = overflow(page)
         if size == "phone" and wide > 0:
             problems.append(f"{path} scrolls sideways by {wide}px at 390px")
@@ -187,3 +198,34 @@ def test_the_navigation_folds_behind_a_menu_button_on_a_phone(demo: RunningDemo,
     desktop = signed_in(browser, demo, "owner", DESKTOP)
     assert desktop.locator("#site-nav").is_visible()  # type: ignore[attr-defined]
     assert not desktop.locator("button.menu-toggle").is_visible()  # type: ignore[attr-defined]
+
+
+def test_the_printed_review_is_the_pack_alone_black_on_white_a_section_to_a_page(
+    demo: RunningDemo, browser: object
+) -> None:
+    page = signed_in(browser, demo, "admin", DESKTOP)
+    page.goto(f"{demo.url}/review")  # type: ignore[attr-defined]
+    page.emulate_media(media="print")  # type: ignore[attr-defined]
+    # No navigation, no filter form: only the pack is printed.
+    assert not page.locator("header.top").is_visible()  # type: ignore[attr-defined]
+    assert not page.locator("#review-filter").is_visible()  # type: ignore[attr-defined]
+    assert page.locator(".pack h1").is_visible()  # type: ignore[attr-defined]
+    # Printers drop background colours: a status badge must read without one.
+    badge = page.locator(".pack .badge.s-red").first  # type: ignore[attr-defined]
+    background, colour = badge.evaluate(
+        "e => [getComputedStyle(e).backgroundColor, getComputedStyle(e).color]"
+    )
+    assert background == "rgba(0, 0, 0, 0)"
+    assert colour == "rgb(0, 0, 0)"
+    cards = page.locator(".pack article.item")  # type: ignore[attr-defined]
+    backgrounds = cards.evaluate_all("els => els.map(e => getComputedStyle(e).backgroundColor)")
+    assert set(backgrounds) == {"rgba(0, 0, 0, 0)"}, "a card has a coloured background"
+    # Each section with items starts a page: the printout has at least one page per such section.
+    sections = page.locator(".pack section.has-items")  # type: ignore[attr-defined]
+    breaks = sections.evaluate_all("els => els.map(e => getComputedStyle(e).breakBefore)")
+    assert sections.count() >= 2
+    assert set(breaks) == {"page"}
+    printed = page.pdf(format="A4", print_background=False)  # type: ignore[attr-defined]
+    pages = len(re.findall(rb"/Type\s*/Page(?![s\w])", printed))
+    assert pages > sections.count()
+    shoot(page, "print-review")

@@ -60,7 +60,7 @@ def test_the_next_weeks_pack_says_what_changed_since_the_stored_one(evaluated: P
     assert runner.invoke(app, ["evaluate", "--as-of", "2026-06-07", "--json"]).exit_code == 0
     result = runner.invoke(app, ["review", "-o", "-"])
     assert result.exit_code == 0, result.output
-    assert "## What changed since 2026-05-31" in result.stdout
+    assert "## What changed since 31 May 2026" in result.stdout
     # No longer a new breach, its case is still open: it stays in the pack, under its case, not gone.
     assert "**Gone** in New breaches: Online items substituted" not in result.stdout
     assert "### Online items substituted or missing (%) (`substitution_rate`)" in result.stdout

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 
 from pack_samples import ORDERS, POLLUTION, SPEND, THREATENED, sample_pack, section
 
-from onpace.domain.review import SECTION_TITLES, ReviewItem
+from onpace.domain.review import SECTION_TITLES, Chart, ReviewItem
 from onpace.reports.html import render_body, render_html
 
 
@@ -48,7 +49,7 @@ def test_the_document_is_standalone_with_inline_css_and_an_a4_page() -> None:
     assert found.sources == []
     assert "size: A4" in html
     assert "break-inside: avoid" in html
-    assert "<title>Weekly review · Greenway Grocers · 2026-06-07</title>" in html
+    assert "<title>Weekly review · Greenway Grocers · 7 Jun 2026</title>" in html
 
 
 def test_the_header_names_the_org_the_unit_and_the_date() -> None:
@@ -80,8 +81,8 @@ def test_an_item_shows_owner_since_explanation_actions_and_its_chart() -> None:
         "Grace Obi",
         "Explained (capacity):",
         "Courier rates rose in May",
-        "Renegotiate the courier contract — Ana Costa, due 2026-06-05 (overdue)",
-        "Freeze pilot hiring — Ana Costa, due 2026-05-30 (done)",
+        "Renegotiate the courier contract — Ana Costa, due 5 Jun 2026 (overdue)",
+        "Freeze pilot hiring — Ana Costa, due 30 May 2026 (done)",
         'class="badge s-red">red<',
     ):
         assert text in item, text
@@ -107,7 +108,8 @@ def test_the_changes_since_the_last_pack_are_listed() -> None:
     changes = html[html.index('id="changes"') : html.index('id="section-new_breaches"')]
     assert "What changed since 31 May 2026" in changes
     assert "new</span> · New breaches: Micro-fulfilment pilot spend (EUR)" in changes
-    assert "(amber → at risk)" in changes
+    # Each side of a change is quoted: a state holding semicolons cannot run into the other.
+    assert "(<q>amber</q> → <q>at risk</q>)" in changes
     assert "gone</span> · New breaches: Perfect orders (%)" in changes
 
 
@@ -172,3 +174,22 @@ def test_the_web_body_is_the_document_body_without_the_frame() -> None:
     assert body.strip().startswith('<div class="pack"')
     assert str(body) in render_html(pack, base_url="")
     assert 'href="/cases/6"' in body
+
+
+def test_a_charts_text_names_its_subject_by_title() -> None:
+    from onpace.reports.svg_chart import chart_svg
+
+    chart = Chart(
+        subject="KR2",
+        periods=(dt.date(2026, 11, 2), dt.date(2026, 11, 9)),
+        plan=(1.0, 2.0),
+        actual=(1.0, 1.5),
+        forecast=(None, 2.1),
+        low=(None, 1.9),
+        high=(None, 2.3),
+        as_of=dt.date(2026, 11, 11),
+    )
+    svg = chart_svg(chart, title="Perfect orders from 91% to 97%")
+    assert "<title>Perfect orders from 91% to 97%: plan, actual and forecast as of 11 Nov 2026</title>" in svg
+    assert "KR2" not in svg
+    assert "<b>" not in chart_svg(chart, title="<b>bold</b>")

@@ -85,7 +85,7 @@ def section_text(text: str, heading: str) -> str:
 def test_the_title_names_the_organisation_the_unit_and_the_date() -> None:
     text = render_markdown(pack())
     assert text.startswith("# Weekly review: Greenway Markets — Online shop\n")
-    assert "As of 2026-06-07 · generated 2026-06-08 06:00 UTC · pack #4" in text
+    assert "As of 7 Jun 2026 · generated 8 Jun 2026, 06:00 UTC · pack #4" in text
     assert "**2 decision(s) needed**" in text
 
 
@@ -102,12 +102,12 @@ def test_an_item_says_who_since_when_the_case_what_was_explained_and_the_actions
     assert "### Micro-fulfilment pilot spend (EUR) (`fulfilment_spend`)" in text
     assert "212,400 vs plan 180,000 to date (+18.0 %)" in text
     assert (
-        "- status red · owner Ana Costa · held by Grace Obi · since 2026-05-31 · "
+        "- status red · owner Ana Costa · held by Grace Obi · since 31 May 2026 · "
         "[case #6](https://onpace.example/cases/6)"
     ) in text
     assert "- Explained (capacity): Courier rates rose in May \\*and\\* two extra vans ran." in text
-    assert "  - [ ] Renegotiate the courier contract — Ana Costa, due 2026-06-05 **overdue**" in text
-    assert "  - [x] Freeze pilot hiring — Lina Berg, due 2026-05-30" in text
+    assert "  - [ ] Renegotiate the courier contract — Ana Costa, due 5 Jun 2026 **overdue**" in text
+    assert "  - [x] Freeze pilot hiring — Lina Berg, due 30 May 2026" in text
     assert "- Was: amber" in text
     assert "- Trend: `" in text
 
@@ -137,7 +137,7 @@ def test_the_changes_since_the_last_pack_come_first_and_name_what_left() -> None
         ),
     )
     text = render_markdown(pack(changes=changes, previous_as_of=dt.date(2026, 5, 31)))
-    part = section_text(text, "## What changed since 2026-05-31")
+    part = section_text(text, "## What changed since 31 May 2026")
     assert text.index("## What changed") < text.index("## 1. New breaches")
     assert (
         "- **New** in New breaches: Micro-fulfilment pilot spend (EUR) — 212,400 vs plan 180,000 to date (+18.0 %)"
@@ -150,7 +150,7 @@ def test_the_changes_since_the_last_pack_come_first_and_name_what_left() -> None
 def test_a_first_pack_and_a_quiet_week_say_so() -> None:
     assert "nothing to compare with yet" in render_markdown(pack())
     quiet = render_markdown(pack(previous_as_of=dt.date(2026, 5, 31)))
-    assert "## What changed since 2026-05-31\n\nNothing changed." in quiet
+    assert "## What changed since 31 May 2026\n\nNothing changed." in quiet
 
 
 def test_a_sparkline_needs_two_actuals_and_scales_actuals_with_the_plan() -> None:

@@ -17,18 +17,10 @@ from onpace.errors import UserError
 from onpace.mailbox import Mailbox, running_mailbox
 from onpace.modelfile import load_model_file
 from onpace.services.cases import list_cases
-from onpace.services.demo import (
-    MARKER,
-    DemoStore,
-    as_of_steps,
-    build_demo,
-    claim_folder,
-    quarter_label,
-    shift_csv,
-    shift_dates,
-    striking_order,
-    week_shift,
-)
+from onpace.services.demo import DemoStore, build_demo
+from onpace.services.demo_folder import MARKER, claim_folder
+from onpace.services.demo_present import as_of_steps, quarter_label, shift_csv, shift_dates, week_shift
+from onpace.services.demo_tour import striking_order
 from onpace.services.users import authenticate
 from onpace.storage.db import make_engine
 from onpace.storage.repositories import cases_repo, model_repo

@@ -6,7 +6,7 @@ from typing import Any
 
 from test_routing import MODEL_OBJ
 
-from onpace.services.dispatch import alert_html, describe, figure_rows, notification_for
+from onpace.services.dispatch_messages import alert_html, describe, figure_rows, notification_for
 from onpace.services.routing import Delivery
 
 BASE = "https://onpace.example/"
@@ -30,7 +30,7 @@ def test_a_new_case_names_the_kpi_its_owner_and_the_figures() -> None:
     title, text, url = describe(payload(), MODEL_OBJ, BASE)
     assert title == "Orders shipped is red"
     assert text.splitlines() == [
-        "A case was opened for Lee Park as of 2026-02-03.",
+        "A case was opened for Lee Park as of 3 Feb 2026.",
         "Planned to date: 100",
         "Actual to date: 80.0",
     ]
@@ -83,7 +83,7 @@ def test_a_message_writes_figures_in_their_unit_and_deadlines_in_the_local_time_
     model = dataclasses.replace(MODEL_OBJ, kpis=kpis, calendar=Calendar("monday", "Europe/Oslo"))
     detail = payload()["detail"] | {"plan_to_date": 12500.0, "explain_due": "2026-02-05T22:59:59+00:00"}
     _, text, _ = describe(payload(detail=detail), model, BASE)
-    assert "Explain by: 2026-02-05 23:59 CET" in text.splitlines()
+    assert "Explain by: 5 Feb 2026, 23:59 CET" in text.splitlines()
     assert "Planned to date: €12,500" in text.splitlines()
     assert "Actual to date: €80.00" in text.splitlines()
 

@@ -80,7 +80,7 @@ def test_every_weeks_pack_names_the_breaches_the_replay_raised_that_week(session
     assert f"## 1. New breaches ({len(went_red[LAST_WEEK])})" in last
     assert re.search(r"\[case #\d+\]\(https://onpace\.example/cases/\d+\)", last)
     assert "### Perfect orders (complete, on time, undamaged) (%) (`perfect_order_rate`)" in last
-    changes = section_text(texts[LAST_WEEK], "## What changed since 2026-06-07")
+    changes = section_text(texts[LAST_WEEK], "## What changed since 7 Jun 2026")
     # Perfect orders had an open case before it went red: the same case, now worse, not a new one.
     assert (
         "- **Changed** in New breaches: Perfect orders (complete, on time, undamaged) (%) (worse)" in changes

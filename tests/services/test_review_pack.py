@@ -154,7 +154,7 @@ def test_the_explanation_and_actions_show_and_a_missed_action_is_overdue(
     pack = build_pack(session, org_id, now=morning_after(W5))
     [late] = [i for i in pack.items if i.case_id == case_id]
     assert late.section == "overdue"
-    assert late.headline == "1 action(s) overdue: 'Hire temporary pickers' (due 2026-02-05)"
+    assert late.headline == "1 action(s) overdue: 'Hire temporary pickers' (due 5 Feb 2026)"
     assert (late.explanation, late.cause) == ("Two pickers are off sick", "capacity")
     [action] = late.actions
     assert (action.title, action.owner, action.overdue, action.done) == (
@@ -208,14 +208,14 @@ def test_forecasts_mirages_threats_hand_offs_and_pollution_each_have_their_secti
     assert (risk.state or "").startswith("red in ")
     assert risk.since == W3
     mirage = find(pack, "mirages:KR1")
-    assert "reported green (confidence 8) on 2026-02-01 by Maria Chen while the data says red" in said(mirage)
+    assert "reported green (confidence 8) on 1 Feb 2026 by Maria Chen while the data says red" in said(mirage)
     assert mirage.facts["check-in comment"] == "Volumes fine"
     threat = find(pack, "threatened:KR1")
     assert threat.causes == ("Order API error rate (%): red, weight 0.40",)
     objective = find(pack, "threatened:O1")
     assert any(c.startswith("Throughput at 100 a day: red") for c in objective.causes)
     hand_off = find(pack, "handoffs:D1")
-    assert hand_off.headline == "Operations waits on IT: due 2026-01-26, 6 days late"
+    assert hand_off.headline == "Operations waits on IT: due 26 Jan 2026, 6 days late"
     assert (hand_off.owner, hand_off.status, hand_off.since) == ("raj", "late", dt.date(2026, 1, 26))
     assert hand_off.case_id == open_case_id(session, org_id, "D1", "dependency")
     assert find(pack, "pollution:page_views").subject == "page_views"
@@ -253,7 +253,7 @@ def test_goalpost_shifts_of_the_cycle_and_requests_awaiting_a_decision_are_liste
     run_week(session, org_id, model, W5, STORY[W5])
     pack = build_pack(session, org_id, now=morning_after(W5))
     shift = find(pack, "rebaselines:throughput:v2")
-    assert shift.headline == "end-of-cycle plan 100 → 90.0 (-10.0 %), from 2026-02-02; approved by Maria Chen"
+    assert shift.headline == "end-of-cycle plan 100 → 90.0 (-10.0 %), from 2 Feb 2026; approved by Maria Chen"
     assert shift.facts["reason"] == "one picking line is closed for repairs"
     pending = [i for i in pack.items if i.section == "rebaselines" and i.status == "requested"]
     assert [i.subject for i in pending] == ["complaints"]
@@ -281,7 +281,9 @@ def test_manual_points_and_corrections_of_evaluated_values_show_in_data_health(
     run_week(session, org_id, model, W5, STORY[W5])
     pack = build_pack(session, org_id, now=morning_after(W5))
     retro = find(pack, "data_health:retro:throughput")
-    assert retro.headline == "1 already evaluated value(s) corrected since 2026-02-01 (latest for 2026-01-18)"
+    assert (
+        retro.headline == "1 already evaluated value(s) corrected since 1 Feb 2026 (latest for 18 Jan 2026)"
+    )
     manual = find(pack, "data_health:manual:complaints")
     assert manual.headline == "1 of 6 points this cycle entered by hand (16.7 %)"
 

@@ -118,13 +118,16 @@ def test_account_forms_without_the_csrf_token_are_refused(
 # what the pages do
 
 
-def test_the_users_page_lists_each_user_with_role_and_person(
+def test_the_users_page_lists_each_user_with_role_and_person_by_name(
     client: TestClient, personas: dict[str, Persona]
 ) -> None:
     sign_in(client, personas["admin"])
     page = client.get("/users").text
     owner = page[page.index(f'data-user="{personas["owner"].email}"') :].split("</tr>", 1)[0]
-    assert "<td>ana</td>" in owner
+    # The person reads as a name; the id stays in the tooltip.
+    assert '<span title="ana">Ana Costa</span>' in owner
+    assert "<td>ana</td>" not in owner
+    assert '<option value="ana" title="ana">Ana Costa</option>' in page
     assert "<option selected>owner</option>" in owner
     assert "active" in owner
 
@@ -220,3 +223,17 @@ def test_a_viewer_may_create_read_tokens_only(client: TestClient, personas: dict
     refused = client.post("/tokens", data={"name": "w", "scope": "write", "csrf_token": csrf})
     assert refused.status_code == 403
     assert client.post("/tokens", data={"name": "r", "scope": "read", "csrf_token": csrf}).status_code == 201
+
+
+def test_the_tokens_page_names_each_token_and_keeps_its_number_in_the_tooltip(
+    client: TestClient, personas: dict[str, Persona]
+) -> None:
+    sign_in(client, personas["viewer"])
+    page = client.get("/tokens").text
+    table = page[page.index('id="tokens"') :].split("</table>", 1)[0]
+    assert "<th>#</th>" not in table
+    row = re.search(r'<tr data-token="(\d+)" title="token (\d+)"[^>]*>\s*<td>([^<]+)</td>', table)
+    assert row is not None
+    assert row[1] == row[2]
+    assert not row[3].strip().isdigit()
+    assert "<td>tests read</td>" in table

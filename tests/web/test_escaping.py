@@ -28,6 +28,7 @@ REVIEWED_MARKUP = {
     '""': "empty",
     'f\'<svg class="spark"': "a sparkline drawn from numbers",
     "chart_svg(chart)": "an SVG chart that escapes every text it places",
+    "chart_svg(chart, title=title)": "an SVG chart that escapes every text it places, its title too",
     '(TEMPLATES / "pack.css")': "the package's own stylesheet",
     "template.render(": "an autoescaped template's output",
 }

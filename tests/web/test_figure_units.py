@@ -1,4 +1,4 @@
-"""The pages write a KPI's figures in its unit of measure (``uom``); a title's "(EUR)" is only a fallback."""
+"""The pages write a KPI's figures in its unit of measure (``uom``); a unit is never guessed from a title."""
 
 from __future__ import annotations
 
@@ -11,15 +11,16 @@ from onpace.web.format import figure, subject_unit, subject_units
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "onpace.yaml"
 
 
-def test_the_uom_wins_over_the_title_and_the_title_is_read_only_without_one() -> None:
+def test_the_unit_is_the_models_uom_and_a_title_naming_another_is_not_read() -> None:
     model = load_model_file(EXAMPLE)
     spend = next(k for k in model.kpis if k.id == "fulfilment_spend")
-    renamed = dataclasses.replace(spend, title="Micro-fulfilment pilot spend", uom="NOK")
+    renamed = dataclasses.replace(spend, title="Micro-fulfilment pilot spend (EUR)", uom="NOK")
     model = dataclasses.replace(model, kpis=tuple(renamed if k is spend else k for k in model.kpis))
-    assert subject_unit(model, "fulfilment_spend", renamed.title) == "NOK"
+    assert subject_unit(model, "fulfilment_spend") == "NOK"
     unmeasured = dataclasses.replace(renamed, title="Pilot spend (EUR)", uom=None)
     model = dataclasses.replace(model, kpis=tuple(unmeasured if k is renamed else k for k in model.kpis))
-    assert subject_unit(model, "fulfilment_spend", unmeasured.title) == "EUR"
+    # Without a uom the figures are plain numbers: the title's "(EUR)" is not taken for one.
+    assert subject_unit(model, "fulfilment_spend") == ""
 
 
 def test_a_kr_measured_by_a_kpi_takes_the_kpis_unit() -> None:

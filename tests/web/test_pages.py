@@ -117,6 +117,9 @@ def test_the_kpi_page_carries_the_chart_series_and_lineage(
     assert "&#34;forecast&#34;" in page or '"forecast"' in page
     assert "Lineage of the points" in page
     assert "1 Jun 2026" in page
+    # Sources read in words, their ids in the tooltip; the lineage comes a page at a time.
+    assert '<span title="source shop_db">shop db, database query</span>' in page
+    assert 'aria-label="Lineage pages"' in page
 
 
 def test_the_dependency_map_colours_the_late_hand_off(
@@ -188,3 +191,35 @@ def test_the_scorecard_lists_cost_kpis_and_searches_by_title(
     found = client.get("/scorecard?q=pilot+spend", headers={"HX-Request": "true"}).text
     assert 'href="/kpis/fulfilment_spend"' in found
     assert 'href="/kpis/online_orders"' not in found
+
+
+def test_the_running_bucket_is_charted_at_the_plan_owed_so_far_not_the_whole_buckets_plan(
+    client: TestClient, personas: dict[str, Persona], world: tuple[str, dict[str, Persona]]
+) -> None:
+    import html
+    import json
+
+    from sqlalchemy.orm import Session
+
+    from onpace.services.read_models import latest_verdicts
+    from onpace.storage.db import make_engine
+
+    sign_in(client, personas["viewer"])
+    page = client.get("/kpis/fulfilment_spend").text
+    found = re.search(r"data-series='([^']+)'", page)
+    assert found
+    chart = json.loads(html.unescape(found[1]))
+    # The monthly budget's June is running on 7 June: its point sits on that day ...
+    assert chart["as_of"] == "2026-06-07"
+    at = chart["dates"].index("2026-06-07")
+    engine = make_engine(world[0])
+    try:
+        with Session(engine) as session:
+            verdict = latest_verdicts(session, 1, subjects=["fulfilment_spend"])["fulfilment_spend"]
+    finally:
+        engine.dispose()
+    # ... at the plan the status is judged against, short of the whole month's, and the plan
+    # still runs on to the end of June.
+    assert chart["plan"][at] == pytest.approx(verdict.plan_to_date)
+    assert chart["plan"][at + 1] > chart["plan"][at]
+    assert chart["dates"][at + 1] > "2026-06-07"

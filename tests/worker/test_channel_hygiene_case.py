@@ -22,7 +22,7 @@ from worker_support import (
 
 from onpace.domain.cases import Case
 from onpace.services.cases import case_history, list_cases
-from onpace.services.dispatch import enable_channel
+from onpace.services.dispatch_channels import enable_channel
 from onpace.services.pull import evaluate_and_govern
 from onpace.services.worker import run_worker
 from onpace.storage.tables import OutboxRow

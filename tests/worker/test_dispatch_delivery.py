@@ -25,7 +25,8 @@ from worker_support import (
 from loopback_receivers import body_text
 from onpace.notifiers.webhook import verify_signature
 from onpace.services import jobs
-from onpace.services.dispatch import disabled_channels, dispatch_due, enable_channel
+from onpace.services.dispatch import dispatch_due
+from onpace.services.dispatch_channels import disabled_channels, enable_channel
 from onpace.services.worker import run_worker
 from onpace.storage.tables import AuditRow, DeliveryAttemptRow, OutboxRow
 
@@ -82,7 +83,7 @@ def test_the_owner_gets_an_email_through_the_smtp_server(store: Engine) -> None:
     assert len(to_lee) == 1
     assert to_lee[0]["Subject"] == "Orders shipped per day is red"
     text = body_text(to_lee[0])
-    assert "A case was opened for Lee Park as of 2026-02-03." in text
+    assert "A case was opened for Lee Park as of 3 Feb 2026." in text
     assert "https://onpace.example/cases/" in text
     # KR1 (Maria) and O1 (the CEO) have their own cases and their owners their own mail; the
     # API error rate has had no point in four weeks of the cycle, so Raj hears it went stale.
@@ -226,5 +227,5 @@ def test_a_digest_route_sends_one_message_per_person_the_next_morning(store: Eng
     bodies = [json.loads(r.body) for r in receiver.received]
     assert sorted(b["owner"] for b in bodies) == ["ceo", "lee", "maria", "raj"]
     lee = next(b for b in bodies if b["owner"] == "lee")
-    assert lee["title"] == "Daily digest for Lee Park, 2026-02-03: 1 event(s)"
+    assert lee["title"] == "Daily digest for Lee Park, 3 Feb 2026: 1 event(s)"
     assert [e["subject"] for e in lee["detail"]["events"]] == ["throughput"]

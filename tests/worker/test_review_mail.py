@@ -50,13 +50,13 @@ def test_each_unit_head_gets_the_weekly_review_by_mail_on_the_review_day(store: 
     # pack asks a decision and its head gets a review too.
     assert set(reviews) == {("dana@hook.example",), ("maria@hook.example",), ("raj@hook.example",)}
     to_raj = reviews[("raj@hook.example",)]
-    assert to_raj["Subject"].startswith("Weekly review for IT as of 2026-02-03: 0 new breach(es), 1 item(s)")
+    assert to_raj["Subject"].startswith("Weekly review for IT as of 3 Feb 2026: 0 new breach(es), 1 item(s)")
     raj_reads = body_text(to_raj)
     assert "API error rate" in raj_reads
     assert "no data since the cycle started" in raj_reads
     assert "Orders shipped per day" not in raj_reads  # Operations' breach is not IT's
     to_maria = reviews[("maria@hook.example",)]
-    assert to_maria["Subject"].startswith("Weekly review for Operations as of 2026-02-03: 2 new breach(es)")
+    assert to_maria["Subject"].startswith("Weekly review for Operations as of 3 Feb 2026: 2 new breach(es)")
     assert to_maria.get_content_type() == "multipart/alternative"
     kinds = [part.get_content_type() for part in to_maria.walk() if not part.is_multipart()]
     assert kinds == ["text/plain", "text/html"]

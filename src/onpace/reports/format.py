@@ -1,13 +1,14 @@
 """Format figures and moments the way people read them: one helper for pages, reviews and mails.
 
-:func:`format_value` writes a number in its unit of measure (``domain.units``); :func:`format_moment`
-writes a moment in the organisation's time zone. Both are pure and never raise on odd input.
+:func:`format_value` writes a number in its unit of measure (``domain.units``); :func:`format_day`
+a date (``3 Nov 2026``, never ISO); :func:`format_moment` a moment in the organisation's time zone. Both are pure and never raise on odd input.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 
 from onpace.domain.calendar import zone
 from onpace.domain.units import is_currency
@@ -51,8 +52,32 @@ def format_value(value: float | None, uom: str | None = None) -> str:
     return plain(value)
 
 
+def format_day(day: dt.date | None) -> str:
+    """Return a date as people read it, ``3 Nov 2026`` (a dash for none)."""
+    if day is None:
+        return MISSING
+    return f"{day.day} {day:%b %Y}"
+
+
+_ISO_DAY = re.compile(
+    r"(?<![\d-])(\d{4}-\d{2}-\d{2})(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})?)?(?![\d])"
+)
+
+
+def readable_days(text: str) -> str:
+    """Return ``text`` with every ISO date or moment written as its day, ``3 Nov 2026``."""
+
+    def day(match: re.Match[str]) -> str:
+        try:
+            return format_day(dt.date.fromisoformat(match.group(1)))
+        except ValueError:
+            return match.group(0)
+
+    return _ISO_DAY.sub(day, text)
+
+
 def format_moment(moment: dt.datetime | None, timezone: str = "UTC") -> str:
-    """Return ``moment`` as local date, time and zone (``2026-05-12 14:03 CEST``); naive is UTC."""
+    """Return ``moment`` as local date, time and zone (``12 May 2026, 14:03 CEST``); naive is UTC."""
     if moment is None:
         return MISSING
     aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
@@ -60,4 +85,4 @@ def format_moment(moment: dt.datetime | None, timezone: str = "UTC") -> str:
         local = aware.astimezone(zone(timezone))
     except ValueError:
         local = aware.astimezone(dt.UTC)
-    return local.strftime("%Y-%m-%d %H:%M %Z")
+    return f"{format_day(local.date())}, {local:%H:%M %Z}"

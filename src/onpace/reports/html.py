@@ -53,9 +53,9 @@ def _environment() -> Environment:
     return env
 
 
-def _chart_markup(chart: Chart) -> Markup:
+def _chart_markup(chart: Chart, title: str | None = None) -> Markup:
     # Safe: chart_svg builds the markup itself and escapes every text it places in it.
-    return Markup(chart_svg(chart))
+    return Markup(chart_svg(chart, title=title))
 
 
 def pack_css() -> Markup:

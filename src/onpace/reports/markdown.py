@@ -8,11 +8,11 @@ an item with a chart gets a one-line text sparkline of its actuals against plan.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 
 from onpace.domain.review import SECTION_TITLES, ActionLine, Change, Chart, ReviewItem, ReviewPack, Section
 from onpace.domain.review_merge import summarise
+from onpace.reports.format import format_day, format_moment
 
 _SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|])")
 _BARS = "▁▂▃▄▅▆▇█"
@@ -56,7 +56,7 @@ def _action_line(action: ActionLine) -> str:
     box = "[x]" if action.done else "[ ]"
     who = f" — {escape(action.owner)}" if action.owner else ""
     mark = " **overdue**" if action.overdue else ""
-    return f"  - {box} {escape(action.title)}{who}, due {action.due.isoformat()}{mark}"
+    return f"  - {box} {escape(action.title)}{who}, due {format_day(action.due)}{mark}"
 
 
 def render_item(item: ReviewItem, *, base_url: str | None = None) -> list[str]:
@@ -70,7 +70,7 @@ def render_item(item: ReviewItem, *, base_url: str | None = None) -> list[str]:
     if item.holder_name and item.holder_name != item.owner_name:
         who.append(f"held by {escape(item.holder_name)}")
     if item.since is not None:
-        who.append(f"since {item.since.isoformat()}")
+        who.append(f"since {format_day(item.since)}")
     if item.case_id is not None:
         who.append(case_link(item.case_id, base_url))
     if who:
@@ -132,7 +132,7 @@ def render_changes(pack: ReviewPack) -> list[str]:
             "This is the first pack of its scope: nothing to compare with yet.",
             "",
         ]
-    lines = [f"## What changed since {pack.previous_as_of.isoformat()}", ""]
+    lines = [f"## What changed since {format_day(pack.previous_as_of)}", ""]
     if not pack.changes:
         return [*lines, "Nothing changed.", ""]
     return [*lines, *(_change_line(change) for change in pack.changes), ""]
@@ -146,12 +146,12 @@ def render_markdown(pack: ReviewPack, *, base_url: str | None = None) -> str:
     """
     scope = f" — {escape(pack.unit_name or pack.unit or '')}" if pack.unit else ""
     number = f" · pack #{pack.id}" if pack.id is not None else ""
-    generated = pack.generated_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    generated = format_moment(pack.generated_at)
     summary = summarise(pack)
     lines = [
         f"# Weekly review: {escape(pack.org)}{scope}",
         "",
-        f"As of {pack.as_of.isoformat()} · generated {generated}{number}",
+        f"As of {format_day(pack.as_of)} · generated {generated}{number}",
         "",
         f"**{summary.decisions} decision(s) needed** · {summary.new} new · {summary.worsening} worse"
         f" · {summary.overdue} overdue · {summary.escalated} escalated",

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from html import escape
 
 from onpace.domain.review import Chart
+from onpace.reports.format import format_day
 
 WIDTH = 560
 HEIGHT = 200
@@ -21,10 +22,10 @@ COLOURS = {"plan": "#718096", "actual": "#2b6cb0", "forecast": "#b7791f", "band"
 DASHES = {"plan": 'stroke-dasharray="5 3" ', "actual": "", "forecast": 'stroke-dasharray="2 2" '}
 
 
-def chart_svg(chart: Chart, *, width: int = WIDTH, height: int = HEIGHT) -> str:
+def chart_svg(chart: Chart, *, width: int = WIDTH, height: int = HEIGHT, title: str | None = None) -> str:
     """Return an SVG of the chart's plan, actual and forecast with its band and an "as of" marker.
 
-    Missing values (``None``, NaN, infinities) leave gaps in the lines; a chart with no value at
+    ``title`` names the subject in the picture's text (its id when none is given). Missing values (``None``, NaN, infinities) leave gaps in the lines; a chart with no value at
     all is a small "no data" picture. Every coordinate lies inside the ``viewBox``.
     """
     n = len(chart.periods)
@@ -32,7 +33,7 @@ def chart_svg(chart: Chart, *, width: int = WIDTH, height: int = HEIGHT) -> str:
         name: _finite(getattr(chart, name), n) for name in ("plan", "actual", "forecast", "low", "high")
     }
     values = [v for vs in series.values() for v in vs if v is not None]
-    label = escape(f"{chart.subject}: plan, actual and forecast as of {chart.as_of.isoformat()}")
+    label = escape(f"{title or chart.subject}: plan, actual and forecast as of {format_day(chart.as_of)}")
     if n == 0 or not values:
         return (
             f'<svg xmlns="http://www.w3.org/2000/svg" class="chart-svg no-data" width="{width}" height="48" '

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from onpace.domain.cases import Case
 from onpace.domain.model import DEFAULT_TOLERANCE, Dependency, Model, PlanVersion, Tolerance
+from onpace.domain.running_bucket import owed_rows
 from onpace.services.cases import list_cases
 from onpace.services.evaluate_service import evaluate_store
 from onpace.services.model_store import plan_versions
@@ -391,15 +392,21 @@ def subject_detail(
         unit = next((o.unit for o in model.objectives if o.id == kr.objective), None)
         links = [(k.id, kr.id, f.weight, f.lag_days) for k in model.kpis for f in k.feeds if f.kr == kr.id]
     rows = series.to_dicts()
+    verdict = verdicts.get(subject)
+    # The running bucket is drawn at the plan owed so far, as the verdict judges it.
+    owed = (
+        verdict.plan_to_date if verdict is not None and verdict.as_of == as_of and not verdict.stale else None
+    )
+    drawn = owed_rows(rows, as_of, owed)
     chart: dict[str, Any] = {
-        "dates": [r["bucket_end"].isoformat() for r in rows],
-        "plan": [r["plan_to_date"] for r in rows],
-        "actual": [r["actual_to_date"] for r in rows],
-        "forecast": [r["forecast"] for r in rows],
-        "lo": [r["lo"] for r in rows],
-        "hi": [r["hi"] for r in rows],
-        "amber": [_bands(r["plan_to_date"], tolerance, direction)[0] for r in rows],
-        "red": [_bands(r["plan_to_date"], tolerance, direction)[1] for r in rows],
+        "dates": [r["bucket_end"].isoformat() for r in drawn],
+        "plan": [r["plan_to_date"] for r in drawn],
+        "actual": [r["actual_to_date"] for r in drawn],
+        "forecast": [r["forecast"] for r in drawn],
+        "lo": [r["lo"] for r in drawn],
+        "hi": [r["hi"] for r in drawn],
+        "amber": [_bands(r["plan_to_date"], tolerance, direction)[0] for r in drawn],
+        "red": [_bands(r["plan_to_date"], tolerance, direction)[1] for r in drawn],
         "as_of": as_of.isoformat(),
     }
     leadlag = evaluation.leadlag

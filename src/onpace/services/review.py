@@ -36,20 +36,15 @@ from onpace.domain.review import (
 from onpace.domain.review_codec import pack_from_doc, pack_to_doc
 from onpace.domain.review_merge import merge_items
 from onpace.errors import UserError
+from onpace.reports.format import format_day
 from onpace.services.cases import list_cases
 from onpace.services.checkins import checkins_as_of
 from onpace.services.evaluate_service import evaluate_store
 from onpace.services.model_store import load_model
 from onpace.services.read_models import latest_verdicts
-from onpace.services.review_sections import (
-    CHARTED_LEVELS,
-    OFF_TRACK,
-    ReviewFacts,
-    Window,
-    build_items,
-    charts_for,
-    in_scope,
-)
+from onpace.services.review_charts import CHARTED_LEVELS, charts_for, in_scope
+from onpace.services.review_parts import OFF_TRACK, ReviewFacts, Window
+from onpace.services.review_sections import build_items
 from onpace.storage.repositories import cases_repo, evaluations_repo, model_repo, review_repo
 from onpace.storage.tables import OrgRow, ReviewPackRow
 
@@ -175,7 +170,7 @@ def _gone_why(
     why: dict[str, str] = {}
     for case in cases_repo.cases_by_id(session, org_id, ids) if ids else ():
         if case.status != "open" and case.resolved_at is not None:
-            why[f"case:{case.id}"] = f"case {case.status} on {case.resolved_at.date().isoformat()}"
+            why[f"case:{case.id}"] = f"case {case.status} on {format_day(case.resolved_at.date())}"
         else:
             why[f"case:{case.id}"] = "case still open, no longer in this scope"
     return why

@@ -27,7 +27,8 @@ from onpace.domain.review_merge import summarise
 from onpace.reports.html import pack_css, render_body
 from onpace.reports.markdown import render_markdown
 from onpace.services import jobs
-from onpace.services.dispatch import REVIEW_READY, DispatchOptions
+from onpace.services.dispatch import DispatchOptions
+from onpace.services.dispatch_messages import REVIEW_READY
 from onpace.services.review import build_packs, org_model, save_pack
 from onpace.storage import codec
 from onpace.storage.repositories import review_repo

@@ -1,7 +1,8 @@
 """Format figures, dates and times as people read them on the pages.
 
-Figures follow the unit of measure of their KPI (``Kpi.uom``, see ``onpace.domain.units``), or
-when none is set the one its title names ("(%)", "(EUR)"): percentages with one decimal, money
+Figures follow the unit of measure of their KPI (``Kpi.uom``, see ``onpace.domain.units``), the
+model's word on it; a KPI without one shows plain numbers (a unit is never guessed from a title,
+which may name it wrongly or not at all): percentages with one decimal, money
 and counts with thousands separators and fewer decimals as they grow, spans of time with theirs. Times
 read "3 Nov 2026, 23:59"; ids never reach the text (callers pass names).
 """
@@ -10,32 +11,24 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import re
 
 from onpace.domain.model import Model
 from onpace.domain.units import is_currency, uom_of
+from onpace.reports.format import format_day
 
-# Only letters, %, currency signs and spaces: the unit also travels to the chart script as data.
-_UNIT_IN_TITLE = re.compile(r"\(([A-Za-z%€$£ ]{1,12})\)\s*$")
 CURRENCIES = frozenset(("EUR", "USD", "GBP", "CHF", "€", "$", "£"))
 SPANS = frozenset(("days", "hours", "minutes"))
 
 
-def measure_unit(title: str | None) -> str:
-    """Return the unit of measure a title ends with ("%" for "Perfect orders (%)"), or ""."""
-    found = _UNIT_IN_TITLE.search(title or "")
-    return found.group(1).strip() if found else ""
-
-
-def subject_unit(model: Model, subject: str, title: str | None = None) -> str:
-    """Return the unit of a KPI's or KR's figures: its KPI's ``uom``, else the one ``title`` names."""
-    return uom_of(model, subject) or measure_unit(title)
+def subject_unit(model: Model, subject: str) -> str:
+    """Return the unit of a KPI's or KR's figures: its KPI's ``uom`` ("" when the model gives none)."""
+    return uom_of(model, subject) or ""
 
 
 def subject_units(model: Model) -> dict[str, str]:
     """Return :func:`subject_unit` of every KPI and key result by id."""
-    kpis = {kpi.id: subject_unit(model, kpi.id, kpi.title) for kpi in model.kpis}
-    return kpis | {kr.id: subject_unit(model, kr.id, kr.title) for kr in model.key_results}
+    kpis = {kpi.id: subject_unit(model, kpi.id) for kpi in model.kpis}
+    return kpis | {kr.id: subject_unit(model, kr.id) for kr in model.key_results}
 
 
 def figure(value: float | None, unit: str = "", *, signed: bool = False) -> str:
@@ -67,10 +60,8 @@ def share(value: float | None, *, signed: bool = False) -> str:
 
 
 def human_date(value: dt.date | None) -> str:
-    """Return a date as "3 Nov 2026" ("–" for none)."""
-    if value is None:
-        return "–"
-    return f"{value.day} {value:%b %Y}"
+    """Return a date as "3 Nov 2026" ("–" for none): the reviews' and mails' way too."""
+    return format_day(value)
 
 
 def human_time(value: dt.datetime | None) -> str:

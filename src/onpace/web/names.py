@@ -1,4 +1,4 @@
-"""Look up what a person reads instead of an id: the titles of the model's subjects."""
+"""Look up what a person reads instead of an id: the titles of the model's subjects, its sources' kinds."""
 
 from __future__ import annotations
 
@@ -10,3 +10,18 @@ def subject_titles(model: Model) -> dict[str, str]:
     titles = {o.id: o.title for o in model.objectives} | {kr.id: kr.title for kr in model.key_results}
     titles |= {k.id: k.title for k in model.kpis} | {d.id: d.title for d in model.dependencies}
     return titles | {i.id: i.title for i in model.initiatives}
+
+
+#: What each kind of source is, in words (a source has no title of its own).
+SOURCE_KINDS = {
+    "sql": "database query",
+    "http": "web API",
+    "csv": "CSV drop folder",
+    "excel": "spreadsheet drop folder",
+    "push": "pushed through the API",
+}
+
+
+def source_names(model: Model) -> dict[str, str]:
+    """Return what a person reads for each source: its id in words and its kind ("shop db, database query")."""
+    return {s.id: f"{s.id.replace('_', ' ')}, {SOURCE_KINDS.get(s.kind, s.kind)}" for s in model.sources}

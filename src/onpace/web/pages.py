@@ -58,7 +58,6 @@ TEMPLATES.env.filters.update(
     figure=fmt.figure,
     share=fmt.share,
     lateness=fmt.lateness,
-    measure_unit=fmt.measure_unit,
 )
 TEMPLATES.env.filters["tojson_attr"] = lambda value: json.dumps(value, default=str)
 

@@ -185,9 +185,7 @@ def _case_view(
             "people": model.people,
             "now": context.now,
             "subject_href": subject_href(case.subject_level, case.subject),
-            "unit": fmt.subject_unit(
-                model, evidence.detail.id if evidence.detail else case.subject, evidence.measured_title
-            ),
+            "unit": fmt.subject_unit(model, evidence.detail.id if evidence.detail else case.subject),
             "done": DONE.get(done, ""),
             "errors": errors or {},
             "typed": typed or {},

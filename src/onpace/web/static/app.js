@@ -61,7 +61,9 @@
       tooltip: plainText,
       legend: { data: ["plan", "actual", "forecast", "amber line", "red line"], type: "scroll", top: 0 },
       grid: { left: 64, right: 24, top: 44, bottom: 30, containLabel: false },
-      xAxis: { type: "time", max: s.dates[s.dates.length - 1] },
+      // A phone's chart has room for a few dates: fewer ticks, and none drawn over another.
+      xAxis: { type: "time", max: s.dates[s.dates.length - 1], splitNumber: el.clientWidth < 520 ? 4 : 8,
+               axisLabel: { hideOverlap: true } },
       yAxis: { type: "value", scale: true, axisLabel: { formatter: fmt } },
       series: [
         { name: "forecast low", type: "line", data: low, stack: "band", lineStyle: { opacity: 0 }, symbol: "none", tooltip: { show: false } },

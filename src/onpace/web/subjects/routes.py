@@ -24,7 +24,7 @@ from onpace.services.cycle_view import cycle_trend
 from onpace.storage.repositories import cases_repo
 from onpace.web.charts import chart_markers
 from onpace.web.format import subject_unit
-from onpace.web.names import subject_titles
+from onpace.web.names import source_names, subject_titles
 from onpace.web.pages import (
     Page,
     RowIdPath,
@@ -80,7 +80,7 @@ def subject_page(
             "kr": next((k for k in model.key_results if k.id == subject), None),
             "names": names,
             "units": {u.id: u.name for u in model.units},
-            "unit": subject_unit(model, subject, detail.title),
+            "unit": subject_unit(model, subject),
             "titles": subject_titles(model),
             "measures": [kr for kr in model.key_results if kr.kpi == subject],
             "initiatives": [
@@ -91,6 +91,7 @@ def subject_page(
             "lineage_page": shown,
             "lineage_pages": pages,
             "lineage_total": len(lineage),
+            "sources": source_names(model),
             "may_request": may_request_rebaseline(context.who, model, subject),
             "may_checkin": detail.level == "kr" and may_check_in(context.who, model, subject),
             "today": context.now.date(),
