@@ -9,10 +9,11 @@ one verdict per subject and date. Nothing is committed.
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, insert
+from sqlalchemy import Table, delete, insert, select
 from sqlalchemy.orm import Session
 
 from onpace.domain.engine import Evaluation, evaluate_model
@@ -24,6 +25,9 @@ from onpace.services.cycle_state import closed_cycles, frozen_on
 from onpace.services.model_store import plan_versions
 from onpace.storage.repositories import points_repo
 from onpace.storage.tables import EvaluationRow
+
+#: Subjects named in one DELETE (SQLite binds at most 32,766 values in a statement).
+DELETE_CHUNK = 10_000
 
 
 def evaluation_rows(
@@ -58,15 +62,76 @@ def evaluation_rows(
     ]
 
 
+#: The columns that hold a verdict: two rows that agree on these say the same thing.
+VERDICT_COLUMNS = (
+    "subject",
+    "level",
+    "status",
+    "at_risk",
+    "stale",
+    "threatened_by",
+    "plan_to_date",
+    "actual_to_date",
+    "variance_abs",
+    "variance_pct",
+    "forecast_end",
+    "forecast_low",
+    "forecast_high",
+    "plan_end",
+    "p_target",
+    "weeks_to_red",
+    "attainment",
+    "last_point",
+)
+
+
+def _verdict(row: Mapping[str, Any]) -> tuple[Any, ...]:
+    return tuple(
+        tuple(row[name] or ()) if name == "threatened_by" else row[name] for name in VERDICT_COLUMNS
+    )
+
+
 def store_evaluation(
     session: Session, org_id: int, as_of: dt.date, results: Mapping[str, SubjectResult], *, now: dt.datetime
 ) -> int:
-    """Replace the stored verdicts of ``as_of`` with ``results``; return the number of rows."""
-    session.execute(delete(EvaluationRow).where(EvaluationRow.org_id == org_id, EvaluationRow.as_of == as_of))
+    """Make the stored verdicts of ``as_of`` those of ``results``; return the number of rows written.
+
+    Only the verdicts that differ from the stored ones are rewritten (deleted, then inserted
+    with one ``executemany``): re-evaluating a day after one new point changes a handful of
+    subjects, and rewriting all of an organisation's rows was most of the cost. The table ends
+    up exactly as a full rewrite would leave it, except that an unchanged verdict keeps the
+    ``created_at`` of the evaluation that first reached it.
+    """
+    table = cast(Table, EvaluationRow.__table__)
+    stored = [
+        _verdict(row)
+        for row in session.execute(
+            select(*(table.c[name] for name in VERDICT_COLUMNS)).where(
+                table.c.org_id == org_id, table.c.as_of == as_of
+            )
+        ).mappings()
+    ]
+    # A subject stored twice (by an older writer) is rewritten whatever its verdicts say.
+    twice = {subject for subject, n in Counter(v[0] for v in stored).items() if n > 1}
+    kept = set(stored)
     rows = evaluation_rows(org_id, results, now=now)
-    if rows:
-        session.execute(insert(EvaluationRow), rows)
-    return len(rows)
+    fresh = [row for row in rows if row["subject"] in twice or _verdict(row) not in kept]
+    wanted = set(results)
+    stale = {verdict[0] for verdict in kept if verdict[0] not in wanted}
+    stale |= {row["subject"] for row in fresh}
+    if stale:
+        targets = sorted(stale)
+        for start in range(0, len(targets), DELETE_CHUNK):
+            session.execute(
+                delete(table).where(
+                    table.c.org_id == org_id,
+                    table.c.as_of == as_of,
+                    table.c.subject.in_(targets[start : start + DELETE_CHUNK]),
+                )
+            )
+    if fresh:
+        session.connection().execute(insert(table), fresh)
+    return len(fresh)
 
 
 @timed(EVALUATION_SECONDS)
