@@ -86,9 +86,7 @@ VERDICT_COLUMNS = (
 
 
 def _verdict(row: Mapping[str, Any]) -> tuple[Any, ...]:
-    return tuple(
-        tuple(row[name] or ()) if name == "threatened_by" else row[name] for name in VERDICT_COLUMNS
-    )
+    return tuple(tuple(row[name] or ()) if name == "threatened_by" else row[name] for name in VERDICT_COLUMNS)
 
 
 def store_evaluation(

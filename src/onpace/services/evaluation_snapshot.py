@@ -28,9 +28,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import threading
-from functools import cached_property
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
+from functools import cached_property
 
 import polars as pl
 from sqlalchemy import select
@@ -139,7 +139,9 @@ def metrics_of_runs(session: Session, org_id: int, runs: Sequence[int]) -> set[s
         chunk = ordered[start : start + RUN_CHUNK]
         found |= set(
             session.scalars(
-                select(PointRow.metric).where(PointRow.run_id.in_(chunk), PointRow.org_id == org_id).distinct()
+                select(PointRow.metric)
+                .where(PointRow.run_id.in_(chunk), PointRow.org_id == org_id)
+                .distinct()
             )
         )
     return found
@@ -177,10 +179,9 @@ def refresh(session: Session, kept: Snapshot | None, org_id: int, as_of: dt.date
     points = kept.points
     if changed:
         fresh = points_repo.points_frame(session, org_id, as_of, since=kept.since, metrics=changed)
-        points = (
-            pl.concat([points.filter(~pl.col("metric").is_in(sorted(changed))), fresh], how="vertical")
-            .sort("metric", "date", "source")
-        )
+        points = pl.concat(
+            [points.filter(~pl.col("metric").is_in(sorted(changed))), fresh], how="vertical"
+        ).sort("metric", "date", "source")
     return dataclasses.replace(kept, version=version, head=head[1], points=points, refreshed="runs")
 
 

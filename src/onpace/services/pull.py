@@ -38,8 +38,8 @@ from onpace.domain.model import Model, Source
 from onpace.errors import UserError
 from onpace.services import jobs
 from onpace.services.evaluate_service import evaluate_store, store_evaluation
-from onpace.services.evaluation_snapshot import WORKER_SNAPSHOTS
 from onpace.services.evaluation_requests import enqueue_evaluation
+from onpace.services.evaluation_snapshot import WORKER_SNAPSHOTS
 from onpace.services.govern import GovernReport, govern_store
 from onpace.services.ingest import IngestReport, ingest_frame, record_failed_run
 from onpace.services.model_store import load_model
