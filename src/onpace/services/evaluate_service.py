@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, insert, select
+from sqlalchemy import RowMapping, Table, delete, insert, select
 from sqlalchemy.orm import Session
 
 from onpace.domain.engine import Evaluation, evaluate_model
@@ -85,7 +85,7 @@ VERDICT_COLUMNS = (
 )
 
 
-def _verdict(row: Mapping[str, Any]) -> tuple[Any, ...]:
+def _verdict(row: Mapping[str, Any] | RowMapping) -> tuple[Any, ...]:
     return tuple(tuple(row[name] or ()) if name == "threatened_by" else row[name] for name in VERDICT_COLUMNS)
 
 
