@@ -165,17 +165,42 @@ def run_child(args: list[str], env: dict[str, str]) -> tuple[float, float, str]:
 
 
 def service_child(url: str, as_of: str) -> None:
-    """Time one evaluate-and-govern call (the body of ``--service-child``) and print the seconds."""
+    """Time evaluate-and-govern calls (the body of ``--service-child``) and print the seconds.
+
+    First the call of a process that has read nothing yet (cold), then, after one pushed point,
+    the call of a process that evaluated before (warm: a running worker's steady state).
+    """
+    from onpace.services.ingest import ingest_frame
     from onpace.services.pull import evaluate_and_govern
     from onpace.storage.db import make_engine
 
+    day = dt.date.fromisoformat(as_of)
     engine = make_engine(url, sqlite_immediate=True)
     with Session(engine) as session:
         org_id = session.scalars(select(OrgRow.id)).one()
     started = time.perf_counter()
     with Session(engine) as session, session.begin():
-        evaluate_and_govern(session, org_id, as_of=dt.date.fromisoformat(as_of), now=dt.datetime.now(dt.UTC))
-    print(f"{time.perf_counter() - started:.3f}")
+        evaluate_and_govern(session, org_id, as_of=day, now=dt.datetime.now(dt.UTC))
+    cold = time.perf_counter() - started
+    point = pl.DataFrame(
+        {"metric": ["k1"], "date": [day], "value": [100.0 + time.time() % 1], "source": ["feed"]}
+    )
+    with Session(engine) as session, session.begin():
+        ingest_frame(
+            session,
+            org_id,
+            point,
+            source="feed",
+            run_by="bench",
+            manual=False,
+            now=dt.datetime.now(dt.UTC),
+            known_metrics={"k1"},
+        )
+    started = time.perf_counter()
+    with Session(engine) as session, session.begin():
+        evaluate_and_govern(session, org_id, as_of=day, now=dt.datetime.now(dt.UTC))
+    warm = time.perf_counter() - started
+    print(f"{cold:.3f} {warm:.3f}")
     print(f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f}")
 
 
@@ -379,8 +404,11 @@ def main(argv: list[str] | None = None) -> None:
         eval_s, eval_rss, _ = run_child(evaluate, env)
         print(f"onpace evaluate (steady): {eval_s:.2f} s, peak RSS {eval_rss:.0f} MB")
         _, _, out = run_child([__file__, "--service-child", url, today.isoformat()], env)
-        service_s, service_rss = (float(x) for x in out.split())
-        print(f"evaluate-and-govern service call: {service_s:.2f} s (process peak RSS {service_rss:.0f} MB)")
+        cold_s, service_s, service_rss = (float(x) for x in out.split())
+        print(
+            f"evaluate-and-govern service call: cold (fresh process) {cold_s:.2f} s, warm (after one pushed "
+            f"point, as in a running worker) {service_s:.2f} s (process peak RSS {service_rss:.0f} MB)"
+        )
         if args.only_evaluate:
             return
 
