@@ -110,7 +110,7 @@ def model_text(kpis: int, today: dt.date) -> str:
         "policy:",
         "  open_case_on: [red]",
         "notify:",
-        '  - {id: owner-hook, url: "env:BENCH_HOOK_URL", secret: "env:BENCH_SECRET", '
+        '  - {id: owner-hook, url: "env:ONPACE_ROUTE_BENCH_HOOK_URL", secret: "env:ONPACE_ROUTE_BENCH_SECRET", '
         f"units: [{', '.join(f'u{u}' for u in range(units))}], events: [case_opened]}}",
     ]
     return "\n".join(lines) + "\n"
@@ -375,8 +375,8 @@ def main(argv: list[str] | None = None) -> None:
             "ONPACE_SECRET_KEY": "scale-bench-key-0123456789abcdef",
             "ONPACE_OUTBOUND_ALLOW": "127.0.0.1",
             "ONPACE_LOG_LEVEL": "WARNING",
-            "BENCH_HOOK_URL": receiver.url,
-            "BENCH_SECRET": SECRET,
+            "ONPACE_ROUTE_BENCH_HOOK_URL": receiver.url,
+            "ONPACE_ROUTE_BENCH_SECRET": SECRET,
         }
         print(f"store: {engine.dialect.name}; machine: {os.cpu_count()} CPUs (shared)")
         with Session(engine) as session:
