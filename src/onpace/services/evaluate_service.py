@@ -13,7 +13,8 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
-from sqlalchemy import RowMapping, Table, delete, insert, select
+import polars as pl
+from sqlalchemy import Table, delete, insert, select
 from sqlalchemy.orm import Session
 
 from onpace.domain.engine import Evaluation, evaluate_model
@@ -23,6 +24,7 @@ from onpace.domain.results import SubjectResult
 from onpace.metrics import EVALUATION_SECONDS, timed
 from onpace.services.cycle_state import closed_cycles, frozen_on
 from onpace.services.model_store import plan_versions
+from onpace.storage import bulk
 from onpace.storage.repositories import points_repo
 from onpace.storage.tables import EvaluationRow
 
@@ -85,8 +87,47 @@ VERDICT_COLUMNS = (
 )
 
 
-def _verdict(row: Mapping[str, Any] | RowMapping) -> tuple[Any, ...]:
-    return tuple(tuple(row[name] or ()) if name == "threatened_by" else row[name] for name in VERDICT_COLUMNS)
+#: Joins a verdict's ``threatened_by`` names into one hashable text (ids hold no control characters).
+NAME_SEPARATOR = "\x1f"
+
+STORED_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
+    "subject": pl.String,
+    "level": pl.String,
+    "status": pl.String,
+    "at_risk": pl.Boolean,
+    "stale": pl.Boolean,
+    "threatened_by": pl.String,
+    **dict.fromkeys(
+        ("plan_to_date", "actual_to_date", "variance_abs", "variance_pct", "forecast_end", "forecast_low"),
+        pl.Float64,
+    ),
+    **dict.fromkeys(("forecast_high", "plan_end", "p_target"), pl.Float64),
+    "weeks_to_red": pl.Int64,
+    "attainment": pl.Float64,
+    "last_point": pl.Date,
+}
+
+
+def _verdict(row: Mapping[str, Any]) -> tuple[Any, ...]:
+    return tuple(
+        NAME_SEPARATOR.join(row[name] or ()) if name == "threatened_by" else row[name]
+        for name in VERDICT_COLUMNS
+    )
+
+
+def stored_verdicts(session: Session, org_id: int, as_of: dt.date) -> list[tuple[Any, ...]]:
+    """Return the verdicts stored for ``as_of``, one tuple of ``VERDICT_COLUMNS`` per row.
+
+    Read in bulk (``bulk.read_frame``) rather than row by row: this runs after every evaluation.
+    """
+    table = cast(Table, EvaluationRow.__table__)
+    stmt = select(*(table.c[name] for name in VERDICT_COLUMNS)).where(
+        table.c.org_id == org_id, table.c.as_of == as_of
+    )
+    frame = bulk.read_frame(session, stmt, STORED_SCHEMA).with_columns(
+        pl.col("threatened_by").str.json_decode(pl.List(pl.String)).list.join(NAME_SEPARATOR).fill_null("")
+    )
+    return frame.rows()
 
 
 def store_evaluation(
@@ -101,14 +142,7 @@ def store_evaluation(
     ``created_at`` of the evaluation that first reached it.
     """
     table = cast(Table, EvaluationRow.__table__)
-    stored = [
-        _verdict(row)
-        for row in session.execute(
-            select(*(table.c[name] for name in VERDICT_COLUMNS)).where(
-                table.c.org_id == org_id, table.c.as_of == as_of
-            )
-        ).mappings()
-    ]
+    stored = stored_verdicts(session, org_id, as_of)
     # A subject stored twice (by an older writer) is rewritten whatever its verdicts say.
     twice = {subject for subject, n in Counter(v[0] for v in stored).items() if n > 1}
     kept = set(stored)
