@@ -243,3 +243,25 @@ def test_the_snapshot_is_read_again_when_the_date_changes(session: Session) -> N
     assert first.refreshed == "full"
     assert cache.snapshot(session, org_id, AS_OF) is first
     assert cache.snapshot(session, org_id, AS_OF + dt.timedelta(days=1)).refreshed == "full"
+
+
+def test_storing_an_evaluation_again_rewrites_only_the_verdicts_that_changed(session: Session) -> None:
+    org_id = save_model(session, the_model(), by="test", now=end_of_day(START)).org_id
+    ingest(
+        session,
+        org_id,
+        [("daily", START + dt.timedelta(days=i), 10.0) for i in range(20)],
+        source="feed",
+        at=0,
+    )
+    cache = SnapshotCache()
+    now = end_of_day(AS_OF)
+    first = cache.snapshot(session, org_id, AS_OF).evaluation.results
+    assert store_evaluation(session, org_id, AS_OF, first, now=now) == len(first)
+    assert store_evaluation(session, org_id, AS_OF, first, now=now) == 0
+    ingest(session, org_id, [("monthly", START, 999.0)], source="feed", at=1)
+    second = cache.snapshot(session, org_id, AS_OF).evaluation.results
+    changed = {s for s in second if second[s] != first[s]}
+    assert "monthly" in changed
+    assert "daily" not in changed
+    assert store_evaluation(session, org_id, AS_OF, second, now=now) == len(changed)
