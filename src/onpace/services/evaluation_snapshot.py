@@ -36,6 +36,7 @@ import polars as pl
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from onpace.domain.components import components, evaluate_changed
 from onpace.domain.engine import Evaluation, evaluate_model
 from onpace.domain.model import Model, PlanVersion
 from onpace.domain.read_window import evaluation_metrics, evaluation_window
@@ -69,11 +70,28 @@ class Snapshot:
     metrics: frozenset[str] | None
     points: pl.DataFrame
     refreshed: str  # how it was last brought up to date: "full" or "runs"
+    parts: dict[str, str]  # the model's components (``domain.components``)
+    base: Evaluation | None = None  # an earlier evaluation, before the points of ``changed`` changed
+    changed: frozenset[str] = frozenset()
 
     @cached_property
     def evaluation(self) -> Evaluation:
-        """Return the engine's evaluation of the snapshot (made on first use, then kept)."""
-        return evaluate_model(self.model, self.points, self.as_of, self.versions, self.closed)
+        """Return the engine's evaluation of the snapshot (made on first use, then kept).
+
+        From an earlier evaluation, only the components that read the changed metrics are
+        evaluated again (``domain.components``); the result is the same.
+        """
+        if self.base is None:
+            return evaluate_model(self.model, self.points, self.as_of, self.versions, self.closed)
+        return evaluate_changed(
+            self.model,
+            self.parts,
+            self.base,
+            self.changed,
+            points=self.points,
+            plan_versions=self.versions,
+            closed=self.closed,
+        )
 
 
 def store_head(session: Session, org_id: int) -> tuple[int, str]:
@@ -108,6 +126,7 @@ def read_snapshot(session: Session, org_id: int, as_of: dt.date, head: tuple[int
         metrics=metrics,
         points=points,
         refreshed="full",
+        parts=components(model),
     )
 
 
@@ -181,7 +200,17 @@ def refresh(session: Session, kept: Snapshot | None, org_id: int, as_of: dt.date
         # metric keeps that order without sorting every kept point again.
         others = points.filter(~pl.col("metric").is_in(sorted(changed)))
         points = others.merge_sorted(fresh.select(others.columns), key="metric")
-    return dataclasses.replace(kept, version=version, head=head[1], points=points, refreshed="runs")
+    made = kept.__dict__.get("evaluation")  # the kept evaluation, if it was made
+    base, before = (made, frozenset()) if made is not None else (kept.base, kept.changed)
+    return dataclasses.replace(
+        kept,
+        version=version,
+        head=head[1],
+        points=points,
+        refreshed="runs",
+        base=base,
+        changed=before | changed,
+    )
 
 
 class SnapshotCache:
