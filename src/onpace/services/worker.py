@@ -30,6 +30,7 @@ from onpace.services import jobs, pull
 from onpace.services.dispatch import DIGEST, DispatchOptions, dispatch_due, run_digest_job
 from onpace.services.evaluation_requests import EVALUATE
 from onpace.services.review_mail import REVIEW, REVIEW_TIME, run_review_job, sync_review_schedules
+from onpace.services.work_signal import WorkWaiter
 
 log = structlog.get_logger("onpace.worker")
 
@@ -231,6 +232,29 @@ def run_worker(
     stats = WorkerStats()
     bound = log.bind(worker=worker_id)
     bound.info("worker.started", once=once, poll_interval=poll_interval, kinds=sorted(kinds))
+    waiter = WorkWaiter(engine) if not once else None
+    try:
+        _loop(engine, worker_id, once, poll_interval, stop, now_fn, options, kinds, stats, waiter)
+    finally:
+        if waiter is not None:
+            waiter.close()
+    bound.info("worker.stopped", **vars(stats))
+    return stats
+
+
+def _loop(  # noqa: PLR0917 - the body of run_worker
+    engine: Engine,
+    worker_id: str,
+    once: bool,
+    poll_interval: float,
+    stop: threading.Event,
+    now_fn: Clock,
+    options: WorkerOptions,
+    kinds: Mapping[str, jobs.Handler],
+    stats: WorkerStats,
+    waiter: WorkWaiter | None,
+) -> None:
+    bound = log.bind(worker=worker_id)
     next_sync: dt.datetime | None = None
     errors_in_row = 0
     while not stop.is_set():
@@ -256,8 +280,7 @@ def run_worker(
             continue
         if handled:
             continue
-        if once:
+        if once or waiter is None:
             break
-        stop.wait(poll_interval)
-    bound.info("worker.stopped", **vars(stats))
-    return stats
+        # Idle: wait for the next look, or less when work is announced (services.work_signal).
+        waiter.wait(poll_interval, stop)
