@@ -49,11 +49,13 @@ class WorkWaiter:
     def __init__(self, engine: Engine) -> None:
         self._dialect = engine.dialect.name
         self._fairy: Any = None
+        self._raw: Any = None
         self._version: int | None = None
         try:
             self._fairy = engine.raw_connection()
+            self._raw = self._fairy.driver_connection
             self._fairy.detach()  # held for the worker's life, never handed back to the pool
-            raw = self._fairy.driver_connection
+            raw = self._raw
             if self._dialect == "postgresql":
                 raw.autocommit = True
                 raw.execute(f"LISTEN {CHANNEL}")
@@ -64,7 +66,7 @@ class WorkWaiter:
             self.close()
 
     def _data_version(self) -> int:
-        cursor = self._fairy.driver_connection.execute("PRAGMA data_version")
+        cursor = self._raw.execute("PRAGMA data_version")
         return int(cursor.fetchone()[0])
 
     def wait(self, timeout: float, stop: threading.Event) -> bool:
@@ -84,7 +86,7 @@ class WorkWaiter:
             return False
 
     def _wait_postgresql(self, deadline: float, stop: threading.Event) -> bool:
-        raw = self._fairy.driver_connection
+        raw = self._raw
         while not stop.is_set():
             left = deadline - time.monotonic()
             if left <= 0:
@@ -111,4 +113,4 @@ class WorkWaiter:
             try:
                 self._fairy.close()
             finally:
-                self._fairy = None
+                self._fairy = self._raw = None
