@@ -1,0 +1,48 @@
+"""An idle worker is woken when an evaluation is requested, not at its next look for work."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+from worker_support import model_text, options, save
+
+from onpace.services import jobs
+from onpace.services.evaluation_requests import EVALUATE, enqueue_evaluation
+from onpace.services.worker import run_worker
+
+
+def test_an_idle_worker_takes_a_requested_evaluation_long_before_its_next_poll(store: Engine) -> None:
+    org_id, _ = save(store, model_text())
+    ran = threading.Event()
+
+    def evaluate(run: jobs.JobRun) -> None:
+        ran.set()
+
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=run_worker,
+        kwargs={
+            "engine": store,
+            "worker_id": "w",
+            "poll_interval": 60.0,
+            "stop_event": stop,
+            "options": options(),
+            "handlers": {EVALUATE: evaluate},
+        },
+    )
+    thread.start()
+    try:
+        time.sleep(1.0)  # the worker has looked, found nothing, and waits for a minute
+        asked = time.monotonic()
+        with Session(store) as session, session.begin():
+            enqueue_evaluation(session, org_id, now=dt.datetime.now(dt.UTC))
+        assert ran.wait(10)
+        assert time.monotonic() - asked < 10
+    finally:
+        stop.set()
+        thread.join(10)
+    assert not thread.is_alive()
