@@ -432,7 +432,10 @@ def main(argv: list[str] | None = None) -> None:
 
         with Session(engine) as session, session.begin():
             now = dt.datetime.now(dt.UTC)
-            add_user(session, email="feed@scale.example", name="Feed", role="editor", password=None, now=now)
+            if not built:  # a kept store has its user from the first run
+                add_user(
+                    session, email="feed@scale.example", name="Feed", role="editor", password=None, now=now
+                )
             token = create_token(
                 session, email="feed@scale.example", name="bench", scope="write", now=now
             ).token
