@@ -278,3 +278,18 @@ def test_storing_an_evaluation_again_rewrites_only_the_verdicts_that_changed(ses
     assert "monthly" in changed
     assert "daily" not in changed
     assert store_evaluation(session, org_id, AS_OF, second, now=now) == len(changed)
+
+
+def test_the_kept_model_serves_deliveries_until_the_model_changes(session: Session) -> None:
+    org_id = save_model(session, the_model(), by="test", now=end_of_day(START)).org_id
+    cache = SnapshotCache()
+    kept = cache.snapshot(session, org_id, AS_OF).model
+    ingest(session, org_id, [("daily", START, 10.0)], source="feed", at=1)
+    assert cache.current_model(session, org_id) is kept
+    renamed = dataclasses.replace(
+        kept, kpis=tuple(dataclasses.replace(k, title="Renamed") if k.id == "daily" else k for k in kept.kpis)
+    )
+    save_model(session, renamed, by="test", now=end_of_day(START) + dt.timedelta(minutes=2))
+    fresh = cache.current_model(session, org_id)
+    assert fresh is not kept
+    assert next(k.title for k in fresh.kpis if k.id == "daily") == "Renamed"

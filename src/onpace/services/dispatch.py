@@ -56,6 +56,7 @@ from onpace.services import jobs
 from onpace.services.audit import append_audit
 from onpace.services.case_evidence import readable_moments
 from onpace.services.cases import case_from_row, record_events, save_case
+from onpace.services.evaluation_snapshot import WORKER_SNAPSHOTS
 from onpace.services.pull import model_of
 from onpace.services.review_sections import figure, percent
 from onpace.services.routing import EMAIL_CHANNEL_PREFIX, Delivery, deliveries_for
@@ -694,7 +695,8 @@ def _load_models(
         for org in sorted({int(r["org_id"]) for r in rows}):
             try:
                 with session.begin_nested():
-                    models[org] = model_of(session, org)
+                    # The worker's kept model when the model has not changed since.
+                    models[org] = WORKER_SNAPSHOTS.current_model(session, org)
             except Exception as err:  # other organisations' events still go out
                 log.exception("outbox.model_unavailable", org=org)
                 for row in rows:

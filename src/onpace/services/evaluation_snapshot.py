@@ -232,6 +232,23 @@ class SnapshotCache:
                 self._items.popitem(last=False)
         return current
 
+    def current_model(self, session: Session, org_id: int) -> Model:
+        """Return the organisation's model: the kept one while only ingest runs and cases changed since.
+
+        The outbox dispatcher needs the model (routes, people, units) for every batch it
+        delivers; reading a model of thousands of KPIs again each time took seconds.
+        """
+        with self._lock:
+            kept = self._items.get(org_id)
+        if kept is not None and _same_store(session, kept):
+            head = store_head(session, org_id)
+            if head[0] == kept.version or changed_runs(session, org_id, kept.version, head[0]) is not None:
+                return kept.model
+        org = session.get(OrgRow, org_id)
+        if org is None:
+            raise LookupError(f"there is no organisation {org_id}")
+        return load_model(session, org.name)
+
     def clear(self) -> None:
         """Forget every snapshot."""
         with self._lock:
