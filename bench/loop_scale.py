@@ -9,7 +9,8 @@ dropped at the end — nothing is started on the server) it prints:
 - ``onpace load`` of the model, in a fresh process;
 - ``onpace evaluate`` end to end in a fresh process (first run: opens the cases; second: the
   steady state), with the process's peak RSS;
-- the evaluate-and-govern service call alone (a process that imports, then times only the call);
+- the evaluate-and-govern service call alone (a process that imports, then times only the call):
+  cold (nothing read yet), then warm (after one pushed point, as a running worker meets it);
 - push → case opened → signed webhook received, over ``--trials`` trials, through a real
   ``onpace serve`` and one ``onpace worker`` (and three on PostgreSQL): p50/p95/max;
 - ``--clients`` clients (default 50) pushing batches for ``--seconds`` seconds (default 30):
@@ -17,9 +18,11 @@ dropped at the end — nothing is started on the server) it prints:
 
 The last line is exactly
 ``loop_scale: <kpis> kpis, <points> points, evaluate <s> s, service <s> s, push p95 <ms> ms, 5xx <n>``
-(evaluate: the steady-state fresh-process run; push p95: one worker; 5xx: over the bursts).
+(evaluate: the steady-state fresh-process run; service: the warm call; push p95: one worker; 5xx:
+over the bursts). ``--keep PATH`` keeps the store (a SQLite file, or a PostgreSQL schema named after
+PATH's stem) and reuses it on the next run, skipping the load and the history.
 
-    python bench/loop_scale.py [--kpis 10000] [--years 3] [--url postgresql://…] [--port 8000]
+    python bench/loop_scale.py [--kpis 10000] [--years 3] [--url postgresql://…] [--port 8000] [--keep PATH]
 """
 
 from __future__ import annotations
