@@ -221,6 +221,16 @@ class SnapshotCache:
         self._items: OrderedDict[int, Snapshot] = OrderedDict()
         self._lock = threading.Lock()
 
+    def __contains__(self, org_id: object) -> bool:
+        """Say whether the cache keeps a snapshot of the organisation."""
+        with self._lock:
+            return org_id in self._items
+
+    @property
+    def size(self) -> int:
+        """Return how many organisations the cache keeps."""
+        return self._size
+
     def snapshot(self, session: Session, org_id: int, as_of: dt.date) -> Snapshot:
         """Return the organisation's snapshot of the store as ``session`` sees it, and keep it."""
         with self._lock:
@@ -257,3 +267,8 @@ class SnapshotCache:
 
 #: The snapshots of this process's worker loop.
 WORKER_SNAPSHOTS = SnapshotCache()
+
+
+def organisations_to_keep(session: Session, cache: SnapshotCache = WORKER_SNAPSHOTS) -> list[int]:
+    """Return the organisations a starting worker reads ahead: the first ones, as many as it keeps."""
+    return list(session.scalars(select(OrgRow.id).order_by(OrgRow.id).limit(cache.size)))

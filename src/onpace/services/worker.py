@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from onpace.services import jobs, pull
 from onpace.services.dispatch import DIGEST, DispatchOptions, dispatch_due, run_digest_job
 from onpace.services.evaluation_requests import EVALUATE
+from onpace.services.evaluation_snapshot import organisations_to_keep
 from onpace.services.review_mail import REVIEW, REVIEW_TIME, run_review_job, sync_review_schedules
 from onpace.services.work_signal import WorkWaiter
 
@@ -206,6 +207,29 @@ def sync(engine: Engine, *, now: dt.datetime, options: WorkerOptions) -> int:
         if options.review_at is not None:
             changed += sync_review_schedules(session, now=now, at=options.review_at)
         return changed
+
+
+def read_ahead(engine: Engine, *, now: dt.datetime) -> int:
+    """Read and evaluate the organisations this worker will keep, before it takes any job; return how many.
+
+    A worker's first evaluation of an organisation reads everything (seconds for thousands of
+    KPIs); doing it before the worker joins the others keeps that wait off the first push it
+    takes. A failure only means the first evaluation reads everything after all.
+    """
+    try:
+        with Session(engine) as session:
+            org_ids = organisations_to_keep(session)
+    except Exception as err:  # a store not there yet: the loop waits for it
+        log.warning("worker.read_ahead_failed", error=str(err))
+        return 0
+    done = 0
+    for org_id in org_ids:
+        try:
+            pull.prepare_evaluation(engine, org_id, as_of=pull.org_today(engine, org_id, now), now=now)
+            done += 1
+        except Exception as err:
+            log.warning("worker.read_ahead_failed", org=org_id, error=str(err))
+    return done
 
 
 def run_worker(
