@@ -23,7 +23,7 @@ from onpace.config import Settings, get_settings
 from onpace.env_refs import readable_environment
 from onpace.outbound import Allowlist
 from onpace.services.dispatch import DispatchOptions
-from onpace.services.worker import WorkerOptions, WorkerStats, new_worker_id, run_worker
+from onpace.services.worker import WorkerOptions, WorkerStats, new_worker_id, read_ahead, run_worker, utc_now
 from onpace.storage.db import make_engine
 
 
@@ -88,6 +88,8 @@ def serve(
         for sig in (signal.SIGTERM, signal.SIGINT):
             previous[sig] = signal.signal(sig, on_signal)
     try:
+        if not once:
+            read_ahead(engine, now=utc_now())
         return run_worker(
             engine,
             worker_id=worker_id or new_worker_id(),

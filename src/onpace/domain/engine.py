@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import weakref
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -250,7 +251,7 @@ def _run(
     policy = model.policy
     week_start = model.calendar.week_start_index
     today = day_number(as_of)
-    specs = series_specs(model)
+    specs = _specs_of(model)
     flow = specs.bools(0)
     direction = specs.ints(1)
     grain = specs.ints(2)
@@ -352,6 +353,22 @@ def _run(
             model, specs.ids, fb, grain=grain, direction=direction, week_start=week_start
         ),
     )
+
+
+# Series specs by model object: a model is immutable, and a worker evaluates the same model
+# object after every push, so its specs (a pass over every KPI) are worked out once.
+_SPECS: dict[int, tuple[weakref.ref[Model], SeriesSpecs]] = {}
+
+
+def _specs_of(model: Model) -> SeriesSpecs:
+    """Return :func:`series_specs` of ``model``, worked out once per model object."""
+    key = id(model)
+    kept = _SPECS.get(key)
+    if kept is not None and kept[0]() is model:
+        return kept[1]
+    specs = series_specs(model)
+    _SPECS[key] = (weakref.ref(model, lambda _gone: _SPECS.pop(key, None)), specs)
+    return specs
 
 
 class _Entry(NamedTuple):

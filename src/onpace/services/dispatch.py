@@ -54,6 +54,7 @@ from onpace.services.dispatch_sending import (
     record_attempts,
     sender,
 )
+from onpace.services.evaluation_snapshot import WORKER_SNAPSHOTS
 from onpace.services.pull import model_of
 from onpace.services.routing import Delivery, deliveries_for
 from onpace.storage.repositories import outbox_repo
@@ -252,7 +253,8 @@ def _load_models(
         for org in sorted({int(r["org_id"]) for r in rows}):
             try:
                 with session.begin_nested():
-                    models[org] = model_of(session, org)
+                    # The worker's kept model when the model has not changed since.
+                    models[org] = WORKER_SNAPSHOTS.current_model(session, org)
             except Exception as err:  # other organisations' events still go out
                 log.exception("outbox.model_unavailable", org=org)
                 for row in rows:

@@ -7,8 +7,8 @@ a source's pull (a drop folder is one) and corrections through any of them — c
 :func:`onpace.services.pull.run_evaluate_job`.
 
 Coalescing: requests made while one is pending are that one request (its ``dedupe_key`` is
-taken), so a burst of writes before a worker picks the request up (a worker polls every quarter
-second when idle) costs one evaluation. A request made while an evaluation runs queues exactly
+taken), so a burst of writes before a worker picks the request up costs one evaluation. An idle
+worker is woken by the request (:mod:`onpace.services.work_signal`) rather than at its next poll. A request made while an evaluation runs queues exactly
 one more, so data that arrived mid-run is never left behind, and at most one evaluation of an
 organisation waits behind the one running however many writes arrive. The request is due at
 once: delaying it to gather more writes would only add to the time a breach takes to reach
@@ -27,6 +27,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from onpace.services import jobs
+from onpace.services.work_signal import announce_work
 
 EVALUATE = "evaluate"
 
@@ -46,6 +47,7 @@ def enqueue_evaluation(session: Session, org_id: int, *, now: dt.datetime) -> No
         org_id=org_id,
         dedupe_key=evaluation_key(org_id),
     )
+    announce_work(session)
 
 
 def evaluate_pending(

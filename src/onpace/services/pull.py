@@ -22,6 +22,7 @@ from onpace.domain.model import Model
 from onpace.services import jobs
 from onpace.services.evaluate_service import evaluate_store, store_evaluation
 from onpace.services.evaluation_requests import enqueue_evaluation
+from onpace.services.evaluation_snapshot import WORKER_SNAPSHOTS
 from onpace.services.govern import GovernReport, govern_store
 from onpace.services.source_pulls import (
     DEFAULT_TICK,
@@ -138,12 +139,17 @@ def org_today(engine: Engine, org_id: int, now: dt.datetime) -> dt.date:
 
 
 def prepare_evaluation(engine: Engine, org_id: int, *, as_of: dt.date, now: dt.datetime) -> Prepared:
-    """Evaluate the organisation in a read-only transaction: no lock held while the engine works."""
+    """Evaluate the organisation in a read-only transaction: no lock held while the engine works.
+
+    The inputs come from this process's snapshot of the organisation
+    (:mod:`onpace.services.evaluation_snapshot`): only what changed since the last evaluation is
+    read again.
+    """
+    del now  # the evaluation does not depend on the clock, only on ``as_of``
     with Session(reading(engine), expire_on_commit=False) as session, session.begin():
-        version = store_version(session, org_id)
-        model = model_of(session, org_id)
-        evaluation = evaluate_store(session, org_id, model, as_of, now=now, store=False)
-    return Prepared(model, version, evaluation)
+        snapshot = WORKER_SNAPSHOTS.snapshot(session, org_id, as_of)
+        evaluation = snapshot.evaluation
+    return Prepared(snapshot.model, snapshot.version, evaluation)
 
 
 def evaluate_and_govern(
@@ -168,8 +174,10 @@ def evaluate_and_govern(
     session.execute(select(OrgRow.id).where(OrgRow.id == org_id).with_for_update(key_share=True))
     if prepared is not None and store_version(session, org_id) == prepared.version:
         model, evaluation = prepared.model, prepared.evaluation
+    elif model is None:
+        snapshot = WORKER_SNAPSHOTS.snapshot(session, org_id, as_of)
+        model, evaluation = snapshot.model, snapshot.evaluation
     else:
-        model = model or model_of(session, org_id)
         evaluation = evaluate_store(session, org_id, model, as_of, now=now, store=False)
     previous = live_previous_statuses(session, org_id, as_of, evaluation.results.keys())
     store_evaluation(session, org_id, as_of, evaluation.results, now=now)

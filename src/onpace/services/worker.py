@@ -29,7 +29,9 @@ from sqlalchemy.orm import Session
 from onpace.services import jobs, pull
 from onpace.services.dispatch import DIGEST, DispatchOptions, dispatch_due, run_digest_job
 from onpace.services.evaluation_requests import EVALUATE
+from onpace.services.evaluation_snapshot import organisations_to_keep
 from onpace.services.review_mail import REVIEW, REVIEW_TIME, run_review_job, sync_review_schedules
+from onpace.services.work_signal import WorkWaiter
 
 log = structlog.get_logger("onpace.worker")
 
@@ -207,6 +209,29 @@ def sync(engine: Engine, *, now: dt.datetime, options: WorkerOptions) -> int:
         return changed
 
 
+def read_ahead(engine: Engine, *, now: dt.datetime) -> int:
+    """Read and evaluate the organisations this worker will keep, before it takes any job; return how many.
+
+    A worker's first evaluation of an organisation reads everything (seconds for thousands of
+    KPIs); doing it before the worker joins the others keeps that wait off the first push it
+    takes. A failure only means the first evaluation reads everything after all.
+    """
+    try:
+        with Session(engine) as session:
+            org_ids = organisations_to_keep(session)
+    except Exception as err:  # a store not there yet: the loop waits for it
+        log.warning("worker.read_ahead_failed", error=str(err))
+        return 0
+    done = 0
+    for org_id in org_ids:
+        try:
+            pull.prepare_evaluation(engine, org_id, as_of=pull.org_today(engine, org_id, now), now=now)
+            done += 1
+        except Exception as err:
+            log.warning("worker.read_ahead_failed", org=org_id, error=str(err))
+    return done
+
+
 def run_worker(
     engine: Engine,
     *,
@@ -231,6 +256,29 @@ def run_worker(
     stats = WorkerStats()
     bound = log.bind(worker=worker_id)
     bound.info("worker.started", once=once, poll_interval=poll_interval, kinds=sorted(kinds))
+    waiter = WorkWaiter(engine) if not once else None
+    try:
+        _loop(engine, worker_id, once, poll_interval, stop, now_fn, options, kinds, stats, waiter)
+    finally:
+        if waiter is not None:
+            waiter.close()
+    bound.info("worker.stopped", **vars(stats))
+    return stats
+
+
+def _loop(  # noqa: PLR0917 - the body of run_worker
+    engine: Engine,
+    worker_id: str,
+    once: bool,
+    poll_interval: float,
+    stop: threading.Event,
+    now_fn: Clock,
+    options: WorkerOptions,
+    kinds: Mapping[str, jobs.Handler],
+    stats: WorkerStats,
+    waiter: WorkWaiter | None,
+) -> None:
+    bound = log.bind(worker=worker_id)
     next_sync: dt.datetime | None = None
     errors_in_row = 0
     while not stop.is_set():
@@ -256,8 +304,7 @@ def run_worker(
             continue
         if handled:
             continue
-        if once:
+        if once or waiter is None:
             break
-        stop.wait(poll_interval)
-    bound.info("worker.stopped", **vars(stats))
-    return stats
+        # Idle: wait for the next look, or less when work is announced (services.work_signal).
+        waiter.wait(poll_interval, stop)

@@ -306,11 +306,15 @@ class PointRow(Base):
     """
 
     __tablename__ = "points"
-    # The unique key also serves every lookup by (org, metric, date); no other index, because
-    # each one slows bulk ingestion and points are by far the largest table. For the same
-    # reason no foreign keys (checked row by row): only ingestion writes points, inserting the
-    # run (keyed to the organisation) in the same transaction (migration 0004).
-    __table_args__ = (UniqueConstraint("org_id", "metric", "date", "source", "version"),)
+    # The unique key also serves every lookup by (org, metric, date). The one other index, by
+    # run, lets an evaluation read back only the points of the runs since its last one; run ids
+    # only grow, so it is appended at its end and costs bulk ingestion little. No foreign keys
+    # (checked row by row): only ingestion writes points, inserting the run (keyed to the
+    # organisation) in the same transaction (migration 0004).
+    __table_args__ = (
+        UniqueConstraint("org_id", "metric", "date", "source", "version"),
+        Index("ix_points_run_id", "run_id"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     org_id: Mapped[int]

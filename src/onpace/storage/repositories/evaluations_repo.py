@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection
 
+import polars as pl
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from onpace.storage import bulk
 from onpace.storage.tables import EvaluationRow
 
 
@@ -139,4 +141,6 @@ def statuses_on(session: Session, org_id: int, day: dt.date) -> list[tuple[str, 
         .where(EvaluationRow.org_id == org_id, EvaluationRow.as_of == day)
         .order_by(EvaluationRow.id)
     )
-    return [(row[0], row[1], bool(row[2])) for row in session.execute(stmt)]
+    # In bulk: the live loop reads every subject's verdict after each evaluation.
+    frame = bulk.read_frame(session, stmt, {"subject": pl.String, "status": pl.String, "at_risk": pl.Boolean})
+    return frame.rows()

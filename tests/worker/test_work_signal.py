@@ -1,0 +1,61 @@
+"""An idle worker is woken when an evaluation is requested, not at its next look for work."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+from worker_support import model_text, options, save
+
+from onpace.services import jobs
+from onpace.services.evaluation_requests import EVALUATE, enqueue_evaluation
+from onpace.services.evaluation_snapshot import WORKER_SNAPSHOTS
+from onpace.services.worker import read_ahead, run_worker
+from onpace.storage.db import make_engine
+
+
+def test_an_idle_worker_takes_a_requested_evaluation_long_before_its_next_poll(store: Engine) -> None:
+    org_id, _ = save(store, model_text())
+    ran = threading.Event()
+
+    def evaluate(run: jobs.JobRun) -> None:
+        ran.set()
+
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=run_worker,
+        kwargs={
+            "engine": store,
+            "worker_id": "w",
+            "poll_interval": 60.0,
+            "stop_event": stop,
+            "options": options(),
+            "handlers": {EVALUATE: evaluate},
+        },
+    )
+    thread.start()
+    try:
+        time.sleep(1.0)  # the worker has looked, found nothing, and waits for a minute
+        asked = time.monotonic()
+        with Session(store) as session, session.begin():
+            enqueue_evaluation(session, org_id, now=dt.datetime.now(dt.UTC))
+        assert ran.wait(10)
+        assert time.monotonic() - asked < 10
+    finally:
+        stop.set()
+        thread.join(10)
+    assert not thread.is_alive()
+
+
+def test_a_starting_worker_reads_its_organisations_ahead_and_a_missing_store_does_not_stop_it(
+    store: Engine, tmp_path: Path
+) -> None:
+    org_id, _ = save(store, model_text())
+    WORKER_SNAPSHOTS.clear()
+    assert read_ahead(store, now=dt.datetime.now(dt.UTC)) == 1
+    assert org_id in WORKER_SNAPSHOTS
+    assert read_ahead(make_engine(f"sqlite:///{tmp_path / 'not-yet.db'}"), now=dt.datetime.now(dt.UTC)) == 0
