@@ -66,27 +66,15 @@ def evaluate_pending(
     """
     from onpace.services.pull import run_evaluate_job
 
-    with engine.begin() as connection:
-        claimed = jobs.claim(
-            connection,
-            jobs.JOBS,
-            worker_id=worker_id,
-            now=clock(),
-            lease=lease,
-            columns=("id", "org_id", "kind", "payload", "attempts", "dedupe_key"),
-            where=(jobs.JOBS.c.kind == EVALUATE, jobs.JOBS.c.org_id == org_id),
-        )
-    if not claimed:
-        return False
-    row = claimed[0]
-    job = jobs.Job(
-        id=row["id"],
-        org_id=row["org_id"],
-        kind=row["kind"],
-        payload=dict(row["payload"] or {}),
-        attempts=row["attempts"],
-        dedupe_key=row["dedupe_key"],
+    job = jobs.claim_one(
+        engine,
+        worker_id=worker_id,
+        now=clock(),
+        lease=lease,
+        where=(jobs.JOBS.c.kind == EVALUATE, jobs.JOBS.c.org_id == org_id),
     )
+    if job is None:
+        return False
     run = jobs.JobRun(engine, job, worker_id=worker_id, now=clock(), clock=clock, env=dict(env or {}))
     try:
         with jobs.keep_claimed(engine, jobs.JOBS, [job.id], worker_id=worker_id, clock=clock, lease=lease):
