@@ -27,7 +27,6 @@ from onpace.services.tokens import create_token
 from onpace.services.users import add_user
 
 HOOK_SECRET = "loop-hook-secret"
-PORTS = range(8350, 8400)
 
 
 def model_text(today: dt.date, kpis: int = 3) -> str:
@@ -72,15 +71,15 @@ def seed(engine: Engine, today: dt.date, kpis: int = 3) -> str:
 
 
 def free_port() -> int:
-    """Return a port of our range that nothing listens on."""
-    for port in PORTS:
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in the range")
+    """Return a port nothing listens on, chosen by the system.
+
+    A fixed range probed in order hands the same port to two test processes running at once,
+    and one of them then talks to the other's server.
+    """
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
 
 
 def wait_for(condition: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
