@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
-from onpace.cli import app
+from onpace.cli import app, data_commands
 from onpace.config import get_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -101,3 +101,20 @@ def test_the_verdicts_table_shows_figures_in_their_unit(store: sa.Engine) -> Non
     # The table's width follows the console the process started with: read the figures, not rows.
     assert "%" in result.stdout
     assert "€" in result.stdout
+
+
+def test_a_large_organisations_table_lists_only_what_is_not_green_unless_asked_for_all(
+    store: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The example organisation stands in for a large one: past two subjects the table is long.
+    monkeypatch.setattr(data_commands, "LIST_ALL_UP_TO", 2)
+    short = runner.invoke(app, ["evaluate", "--as-of", "2026-06-01", "--no-govern"], env={"COLUMNS": "200"})
+    every = runner.invoke(
+        app, ["evaluate", "--as-of", "2026-06-01", "--no-govern", "--all"], env={"COLUMNS": "200"}
+    )
+    assert short.exit_code == every.exit_code == 0, short.output + every.output
+    assert "green ones not listed; --all lists them" in short.stdout
+    assert "not listed" not in every.stdout
+    assert " green " in every.stdout
+    assert " green " not in short.stdout.split("subjects (")[0]
+    assert short.stdout.count("\n") < every.stdout.count("\n")

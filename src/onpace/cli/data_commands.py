@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,6 +24,9 @@ from onpace.cli.app import (
     user_errors,
 )
 
+# Past this many subjects the table lists only the ones that are not green (see `evaluate --all`).
+LIST_ALL_UP_TO = 500
+
 
 @app.command()
 def evaluate(
@@ -34,13 +38,20 @@ def evaluate(
             help="Store the verdicts and open, update and escalate cases (the loop); --no-govern only prints."
         ),
     ] = True,
+    every: Annotated[
+        bool,
+        typer.Option(
+            "--all",
+            help=f"List every subject in the table; past {LIST_ALL_UP_TO:,} subjects only those not green are listed.",
+        ),
+    ] = False,
 ) -> None:
     """Evaluate every KPI, KR and objective in the store as of a date and print the verdicts."""
     from dataclasses import fields
 
     from onpace.domain.calendar import end_of_day, local_day
     from onpace.domain.results import SubjectResult
-    from onpace.domain.units import uom_of
+    from onpace.domain.units import uoms_of
     from onpace.services.evaluate_service import evaluate_store
     from onpace.services.govern import govern_store
 
@@ -66,25 +77,37 @@ def evaluate(
             "".join(json.dumps({n: getattr(r, n) for n in names}, default=str) + "\n" for r in results)
         )
         return
+    listed = results
+    if not every and len(results) > LIST_ALL_UP_TO:
+        # Thousands of green rows bury the few that need someone, and take a terminal seconds to draw.
+        listed = [r for r in results if r.effective_status != "green" or r.stale]
+    uoms = uoms_of(model)
     table = Table(title=f"{model.org} as of {day}")
     for column in ("subject", "level", "plan", "actual", "variance", "status", "forecast", "weeks to red"):
         table.add_column(column, justify="right" if column in ("plan", "actual", "forecast") else "left")
     colours = {"green": "green", "amber": "yellow", "red": "red", "at_risk": "magenta"}
-    for r in results:
+    for r in listed:
         status = r.effective_status + (" (stale)" if r.stale else "")
         colour = colours.get(r.effective_status, "dim")
         variance = "-" if r.variance_pct is None else f"{r.variance_pct * 100:+.1f}%"
         table.add_row(
             r.subject,
             r.level,
-            figure(r.plan_to_date, uom_of(model, r.subject)),
-            figure(r.actual_to_date, uom_of(model, r.subject)),
+            figure(r.plan_to_date, uoms.get(r.subject)),
+            figure(r.actual_to_date, uoms.get(r.subject)),
             variance,
             f"[{colour}]{status}[/{colour}]",
-            figure(r.forecast_end, uom_of(model, r.subject)),
+            figure(r.forecast_end, uoms.get(r.subject)),
             "-" if r.weeks_to_red is None else str(r.weeks_to_red),
         )
     out.print(table)
+    if len(listed) < len(results):
+        counts = Counter(r.effective_status for r in results)
+        tally = ", ".join(f"{n:,} {status}" for status, n in sorted(counts.items()))
+        out.print(
+            f"{len(results):,} subjects ({tally}): {len(results) - len(listed):,} green ones not listed; "
+            "--all lists them, --json gives every verdict"
+        )
     if govern:
         out.print(f"{len(events)} governance event(s) written to the outbox")
 

@@ -8,11 +8,15 @@ code (``EUR``, ``USD``, ``NOK`` …). None means a plain number.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from onpace.domain.model import Model
 
 PLAIN_UOMS: tuple[str, ...] = ("%", "count", "days", "hours", "minutes")
 _CURRENCY = re.compile(r"[A-Z]{3}")
+# The models whose index uoms_of built last, newest first (see there).
+_KEEP = 4
+_RECENT: list[tuple[Model, dict[str, str | None]]] = []
 
 
 def is_currency(uom: str | None) -> bool:
@@ -30,10 +34,22 @@ def check_uom(uom: str) -> str | None:
     )
 
 
+def uoms_of(model: Model) -> Mapping[str, str | None]:
+    """Return the unit of measure of every KPI, and of every KR measured by a KPI, by subject id.
+
+    Kept for the last few models by identity: pages, mails and the command line ask for one
+    subject at a time, and rebuilding the index for each of 10,000 KPIs took seconds.
+    """
+    for kept, index in _RECENT:
+        if kept is model:
+            return index
+    kpis = {k.id: k.uom for k in model.kpis}
+    index = {**{kr.id: kpis.get(kr.kpi) for kr in model.key_results if kr.kpi is not None}, **kpis}
+    _RECENT.insert(0, (model, index))
+    del _RECENT[_KEEP:]
+    return index
+
+
 def uom_of(model: Model, subject: str) -> str | None:
     """Return the unit of a KPI's figures, or of a KR measured by a KPI; None otherwise."""
-    kpis = {k.id: k for k in model.kpis}
-    if subject in kpis:
-        return kpis[subject].uom
-    kr_kpi = next((kr.kpi for kr in model.key_results if kr.id == subject), None)
-    return kpis[kr_kpi].uom if kr_kpi in kpis else None
+    return uoms_of(model).get(subject)
