@@ -6,8 +6,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import event, select
+from sqlalchemy.orm import ORMExecuteState, Session
 
 from onpace.storage.errors import OrgNotFoundError
 from onpace.storage.tables import (
@@ -119,7 +119,20 @@ def model_rows(session: Session, org_id: int, *, include_archived: bool = False)
 
 
 def plan_version_rows(session: Session, org_id: int) -> list[PlanVersionRow]:
-    """Return every plan version of the organisation, by subject, then effective date and version."""
+    """Return every plan version of the organisation, by subject, then effective date and version.
+
+    Read once per session until it next writes: loading the model, its cycle plans and the
+    home-cycle plans each want them, and at 10,000 KPIs each read took a fifth of a second.
+    """
+    if session.new or session.dirty or session.deleted:
+        _forget_plan_rows(session)  # the query below flushes them first
+    kept: dict[int, list[PlanVersionRow]] = session.info.setdefault(_PLAN_ROWS, {})
+    if org_id in kept:
+        return list(kept[org_id])
+    if not event.contains(session, "after_flush", _forget_plan_rows):
+        for name in ("after_flush", "after_commit", "after_rollback"):
+            event.listen(session, name, _forget_plan_rows)
+        event.listen(session, "do_orm_execute", _forget_plan_rows_on_write)
     stmt = (
         select(PlanVersionRow)
         .where(PlanVersionRow.org_id == org_id)
@@ -130,7 +143,22 @@ def plan_version_rows(session: Session, org_id: int) -> list[PlanVersionRow]:
             PlanVersionRow.version,
         )
     )
-    return list(session.scalars(stmt))
+    kept[org_id] = list(session.scalars(stmt))
+    return list(kept[org_id])
+
+
+_PLAN_ROWS = "onpace.plan_version_rows"
+
+
+def _forget_plan_rows(session: Session, *_: Any) -> None:
+    # Anything written, committed or rolled back may have changed the plan versions.
+    session.info.pop(_PLAN_ROWS, None)
+
+
+def _forget_plan_rows_on_write(state: ORMExecuteState) -> None:
+    # Bulk statements (INSERT … VALUES of many rows) write without a flush.
+    if state.is_insert or state.is_update or state.is_delete:
+        _forget_plan_rows(state.session)
 
 
 # The reason of a version written from a dated ``plans:`` item of the model file (a re-baseline
