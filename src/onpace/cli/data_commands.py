@@ -106,7 +106,9 @@ def evaluate(
         tally = ", ".join(f"{n:,} {status}" for status, n in sorted(counts.items()))
         out.print(
             f"{len(results):,} subjects ({tally}): {len(results) - len(listed):,} green ones not listed; "
-            "--all lists them, --json gives every verdict"
+            "--all lists them, --json gives every verdict",
+            soft_wrap=True,
+            markup=False,
         )
     if govern:
         out.print(f"{len(events)} governance event(s) written to the outbox")
