@@ -53,7 +53,7 @@ from onpace.domain.model import DEFAULT_TOLERANCE, Cycle, Model, Plan, PlanVersi
 from onpace.domain.phasing import BucketPlans, bucket_plans, plan_table
 from onpace.domain.point_sources import declared_sources, one_source_per_day
 from onpace.domain.resources import resources
-from onpace.domain.results import SubjectResult
+from onpace.domain.results import VERDICT_FIELDS, SubjectResult
 
 Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
@@ -857,26 +857,7 @@ def _finite(frame: pl.DataFrame) -> pl.DataFrame:
 
 def _results(subjects: pl.DataFrame, as_of: dt.date) -> dict[str, SubjectResult]:
     """Turn the subject frame into one SubjectResult per subject."""
-    fields = [
-        "subject",
-        "level",
-        "status",
-        "at_risk",
-        "stale",
-        "threatened_by",
-        "plan_to_date",
-        "actual_to_date",
-        "variance_abs",
-        "variance_pct",
-        "forecast_end",
-        "forecast_low",
-        "forecast_high",
-        "plan_end",
-        "p_target",
-        "weeks_to_red",
-        "attainment",
-        "last_point",
-    ]
+    fields = VERDICT_FIELDS
     columns = [subjects[name].to_list() for name in fields]
     results: dict[str, SubjectResult] = {}
     for (

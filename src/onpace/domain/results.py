@@ -19,6 +19,29 @@ STATUSES: tuple[Status, ...] = ("green", "amber", "red", "no_data", "unplanned")
 STATUS_SCORE: dict[str, int] = {"green": 0, "amber": 1, "red": 2}
 
 
+#: The fields of a verdict, in the order the engine builds them and the store compares them.
+VERDICT_FIELDS = (
+    "subject",
+    "level",
+    "status",
+    "at_risk",
+    "stale",
+    "threatened_by",
+    "plan_to_date",
+    "actual_to_date",
+    "variance_abs",
+    "variance_pct",
+    "forecast_end",
+    "forecast_low",
+    "forecast_high",
+    "plan_end",
+    "p_target",
+    "weeks_to_red",
+    "attainment",
+    "last_point",
+)
+
+
 @dataclass(frozen=True)
 class SubjectResult:
     """Return value of the engine for one subject; every float is finite or None (never NaN/inf).

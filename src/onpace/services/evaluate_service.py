@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from onpace.domain.engine import Evaluation, evaluate_model
 from onpace.domain.model import Model, PlanVersion
 from onpace.domain.read_window import evaluation_metrics, evaluation_window
-from onpace.domain.results import SubjectResult
+from onpace.domain.results import VERDICT_FIELDS, SubjectResult
 from onpace.metrics import EVALUATION_SECONDS, timed
 from onpace.services.cycle_state import closed_cycles, frozen_on
 from onpace.services.model_store import plan_versions
@@ -65,26 +65,7 @@ def evaluation_rows(
 
 
 #: The columns that hold a verdict: two rows that agree on these say the same thing.
-VERDICT_COLUMNS = (
-    "subject",
-    "level",
-    "status",
-    "at_risk",
-    "stale",
-    "threatened_by",
-    "plan_to_date",
-    "actual_to_date",
-    "variance_abs",
-    "variance_pct",
-    "forecast_end",
-    "forecast_low",
-    "forecast_high",
-    "plan_end",
-    "p_target",
-    "weeks_to_red",
-    "attainment",
-    "last_point",
-)
+VERDICT_COLUMNS = VERDICT_FIELDS
 
 
 #: Joins a verdict's ``threatened_by`` names into one hashable text (ids hold no control characters).
