@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from onpace.config import Settings
 from onpace.domain import audit_chain
 from onpace.services import audit_anchors
-from onpace.services.audit import append_audit, verify_audit
+from onpace.services.audit import AuditEntry, append_audit, append_audits, verify_audit
 from onpace.services.audit_key import audit_key
 from onpace.storage.tables import AuditHeadRow, AuditRow
 
@@ -212,3 +212,22 @@ def test_an_export_file_reads_back_and_a_broken_one_is_named(tmp_path: Path, ses
     path.write_text('{"format": "something else"}', encoding="utf-8")
     with pytest.raises(audit_anchors.CheckpointFileError, match=r"anchors\.json: not a checkpoint file"):
         audit_anchors.read_checkpoint_file(path)
+
+
+def test_rows_appended_together_seal_the_same_chain_as_rows_appended_one_by_one(session: Session) -> None:
+    write(session, 3)
+    entries = [
+        AuditEntry(None, T0 + dt.timedelta(hours=1, minutes=i), "maria", "case.act", f"case:{i}", {"n": i})
+        for i in range(4)
+    ]
+    append_audits(session, entries)
+    append_audit(
+        session, org_id=None, at=T0 + dt.timedelta(hours=2), actor="ivo", action="case.close", subject=None
+    )
+    rows = stored(session)
+    assert [r.seq for r in rows] == list(range(1, 9))
+    assert [r.action for r in rows[3:7]] == ["case.act"] * 4
+    assert verify_audit(session) == []
+    # The head moved with the batch: cutting its last row is found.
+    cut_tail(session, 6)
+    assert verify_audit(session)[0].startswith("audit row 7: is missing")

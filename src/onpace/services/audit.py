@@ -17,6 +17,7 @@ import datetime as dt
 import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
@@ -42,6 +43,18 @@ def _lock(session: Session) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK_KEY})
 
 
+@dataclass(frozen=True)
+class AuditEntry:
+    """One row to append to the chain: who did what to which subject, when, with what detail."""
+
+    org_id: int | None
+    at: dt.datetime
+    actor: str
+    action: str
+    subject: str | None
+    payload: Mapping[str, object] | None = None
+
+
 def append_audit(
     session: Session,
     *,
@@ -53,33 +66,56 @@ def append_audit(
     payload: Mapping[str, object] | None = None,
 ) -> AuditRow:
     """Append one row to the chain (not committed: it belongs to the caller's transaction)."""
+    return append_audits(session, [AuditEntry(org_id, at, actor, action, subject, payload)])[0]
+
+
+def append_audits(session: Session, entries: Sequence[AuditEntry]) -> list[AuditRow]:
+    """Append rows to the chain in order, under one lock and one head update (not committed).
+
+    An evaluation that opens and escalates hundreds of cases writes hundreds of rows: reading
+    the tail and moving the head once for all of them, not once a row, is what keeps it fast.
+    """
+    if not entries:
+        return []
     _lock(session)
     session.flush()
     last = session.scalars(select(AuditRow).order_by(AuditRow.seq.desc()).limit(1)).first()
-    seq = last.seq + 1 if last is not None else 1
+    seq = last.seq if last is not None else 0
     prev = last.hash if last is not None else audit_chain.GENESIS
-    plain = _plain_payload(payload or {})
     key = audit_key()
-    sealed = audit_chain.seal_keyed(
-        audit_chain.AuditRow(seq, at, actor, action, subject, plain, org_id=org_id), prev, key.key
+    rows: list[AuditRow] = []
+    for entry in entries:
+        seq += 1
+        plain = _plain_payload(entry.payload or {})
+        sealed = audit_chain.seal_keyed(
+            audit_chain.AuditRow(
+                seq, entry.at, entry.actor, entry.action, entry.subject, plain, org_id=entry.org_id
+            ),
+            prev,
+            key.key,
+        )
+        rows.append(
+            AuditRow(
+                seq=seq,
+                org_id=entry.org_id,
+                at=entry.at,
+                actor=entry.actor,
+                action=entry.action,
+                subject=entry.subject,
+                payload=plain,
+                prev_hash=sealed.prev_hash,
+                hash=sealed.hash,
+                scheme=sealed.scheme,
+                key_id=sealed.key_id,
+            )
+        )
+        prev = sealed.hash
+    session.add_all(rows)
+    audit_anchors.advance_head(
+        session, seq=seq, head_hash=prev, key=key, at=entries[-1].at, rows=len(entries)
     )
-    row = AuditRow(
-        seq=seq,
-        org_id=org_id,
-        at=at,
-        actor=actor,
-        action=action,
-        subject=subject,
-        payload=plain,
-        prev_hash=sealed.prev_hash,
-        hash=sealed.hash,
-        scheme=sealed.scheme,
-        key_id=sealed.key_id,
-    )
-    session.add(row)
-    audit_anchors.advance_head(session, seq=seq, head_hash=sealed.hash, key=key, at=at)
     session.flush()
-    return row
+    return rows
 
 
 class _Tail:

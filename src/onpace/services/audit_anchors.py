@@ -62,14 +62,16 @@ class Checkpoint:
         return f"the checkpoint of {self.taken_at.astimezone(dt.UTC):%Y-%m-%d %H:%M:%S} UTC"
 
 
-def advance_head(session: Session, *, seq: int, head_hash: str, key: AuditKey, at: dt.datetime) -> None:
-    """Count one more row in the head record and re-MAC it (not committed)."""
+def advance_head(
+    session: Session, *, seq: int, head_hash: str, key: AuditKey, at: dt.datetime, rows: int = 1
+) -> None:
+    """Count ``rows`` more rows (the last one ``seq``) in the head record and re-MAC it (not committed)."""
     head = session.get(AuditHeadRow, HEAD_ID)
     if head is None:
-        head = AuditHeadRow(id=HEAD_ID, row_count=seq - 1, head_hash=audit_chain.GENESIS, updated_at=at)
+        head = AuditHeadRow(id=HEAD_ID, row_count=seq - rows, head_hash=audit_chain.GENESIS, updated_at=at)
         session.add(head)
     # From the head's own count, not from ``seq``: rows deleted at the tail stay counted.
-    head.row_count = head.row_count + 1
+    head.row_count = head.row_count + rows
     head.head_hash = head_hash
     head.key_id = audit_chain.key_id(key.key)
     head.mac = audit_chain.anchor_mac(key.key, "head", head.row_count, head_hash)

@@ -24,7 +24,7 @@ from onpace.domain import case_workflow
 from onpace.domain.audit_chain import canonical_json
 from onpace.domain.cases import Action, Case, CaseEvent
 from onpace.errors import UserError
-from onpace.services.audit import append_audit
+from onpace.services.audit import AuditEntry, append_audits
 from onpace.storage.repositories import cases_repo
 from onpace.storage.tables import CaseEventRow, CaseRow, CorrectiveActionRow, OutboxRow
 
@@ -244,6 +244,7 @@ def record_events(
         stmt = select(OutboxRow.idempotency_key).where(OutboxRow.idempotency_key.in_(keys))
         existing = set(session.scalars(stmt))
     recorded: list[Recorded] = []
+    audits: list[AuditEntry] = []
     for event, key in zip(items, keys, strict=True):
         if event.case_id is not None:
             session.add(
@@ -256,14 +257,20 @@ def record_events(
                     detail=_json({"kind": event.kind, "level": event.level, **event.detail}),
                 )
             )
-            append_audit(
-                session,
-                org_id=org_id,
-                at=event.at,
-                actor=event.by,
-                action=f"case.{event.event}",
-                subject=f"case:{event.case_id}",
-                payload={"subject": event.subject, "kind": event.kind, "level": event.level, **event.detail},
+            audits.append(
+                AuditEntry(
+                    org_id=org_id,
+                    at=event.at,
+                    actor=event.by,
+                    action=f"case.{event.event}",
+                    subject=f"case:{event.case_id}",
+                    payload={
+                        "subject": event.subject,
+                        "kind": event.kind,
+                        "level": event.level,
+                        **event.detail,
+                    },
+                )
             )
         written: str | None = None
         if outbox and key not in existing:
@@ -281,6 +288,8 @@ def record_events(
             existing.add(key)
             written = key
         recorded.append(Recorded(event, written))
+    # One chain append for all of them, in the events' order.
+    append_audits(session, audits)
     session.flush()
     return recorded
 
