@@ -31,7 +31,7 @@ def test_an_idle_worker_takes_a_requested_evaluation_long_before_its_next_poll(s
         kwargs={
             "engine": store,
             "worker_id": "w",
-            "poll_interval": 60.0,
+            "poll_interval": 3600.0,
             "stop_event": stop,
             "options": options(),
             "handlers": {EVALUATE: evaluate},
@@ -39,12 +39,12 @@ def test_an_idle_worker_takes_a_requested_evaluation_long_before_its_next_poll(s
     )
     thread.start()
     try:
-        time.sleep(1.0)  # the worker has looked, found nothing, and waits for a minute
-        asked = time.monotonic()
+        time.sleep(1.0)  # the worker has looked, found nothing, and waits an hour
         with Session(store) as session, session.begin():
             enqueue_evaluation(session, org_id, now=dt.datetime.now(dt.UTC))
-        assert ran.wait(10)
-        assert time.monotonic() - asked < 10
+        # Only the wake-up can run it within the hour the worker would otherwise sleep; the wait
+        # is generous so a busy machine does not fail it (speed is measured in bench/).
+        assert ran.wait(120)
     finally:
         stop.set()
         thread.join(10)
