@@ -43,7 +43,8 @@ from onpace.services.demo_folder import (
 )
 from onpace.services.demo_present import as_of_steps, write_present_org
 from onpace.services.demo_sources import write_source_systems
-from onpace.services.demo_tour import Login, TourStop, person_name, striking_order, tour_of
+from onpace.services.demo_tour import Login, TourStop, striking_order, tour_of
+from onpace.services.dispatch_messages import person_name
 from onpace.services.ingest import IngestError, read_actuals_csv
 from onpace.services.rebaseline import approve_rebaseline, plan_from_text, request_rebaseline, shift_size
 from onpace.services.replay import ReplayStep, replay_into

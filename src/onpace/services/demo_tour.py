@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from onpace.domain.cases import Case
 from onpace.domain.model import Model
+from onpace.services.dispatch_messages import person_name, subject_title
 
 # How much a kind of open case says to a visitor, most first: the owner of the top one signs in.
 _STRIKING = {"red": 6, "mirage": 5, "at_risk": 4, "dependency_late": 3, "threatened": 2, "stale": 1}
@@ -31,27 +32,6 @@ class TourStop:
     text: str
 
 
-def person_name(model: Model, person_id: str | None) -> str:
-    person = model.person(person_id) if person_id else None
-    return person.name if person is not None else str(person_id or "nobody")
-
-
-def _title(model: Model, subject: str) -> str:
-    for kpi in model.kpis:
-        if kpi.id == subject:
-            return kpi.title or subject
-    for kr in model.key_results:
-        if kr.id == subject:
-            return kr.title
-    for objective in model.objectives:
-        if objective.id == subject:
-            return objective.title
-    for dep in model.dependencies:
-        if dep.id == subject:
-            return dep.title
-    return subject
-
-
 def striking_order(cases: Iterable[Case]) -> list[Case]:
     """Return open cases, the most striking first: by kind, then escalation rung, then severity, then age."""
     open_cases = [c for c in cases if c.is_open]
@@ -71,7 +51,7 @@ def _case_words(model: Model, case: Case) -> str:
         "stale": "stopped receiving data",
         "hygiene": "has a model hygiene finding",
     }.get(case.kind, case.kind)
-    text = f"{_title(model, case.subject)} {kind} (owner {person_name(model, case.owner)}"
+    text = f"{subject_title(model, case.subject)} {kind} (owner {person_name(model, case.owner)}"
     if case.holder and case.holder != case.owner:
         text += f", escalated to {person_name(model, case.holder)}"
     return text + ")"
