@@ -63,7 +63,9 @@ def test_the_answer_is_the_same_for_an_unknown_email(session: Session) -> None:
         attempt(session, "ghost@example.org", "nope", T0 + i * dt.timedelta(seconds=1)) for i in range(4)
     ]
     assert statuses == [401, 401, 429, 429]
-    audit = session.scalars(select(AuditRow).where(AuditRow.subject == "ghost@example.org")).all()
+    audit = session.scalars(
+        select(AuditRow).where(AuditRow.subject == "ghost@example.org").order_by(AuditRow.seq)
+    ).all()
     assert [row.action for row in audit] == ["login_failed", "login_failed", "login_failed", "login_locked"]
     assert audit[0].payload == {"address": "10.0.0.1", "account_exists": False}
 
