@@ -1,5 +1,7 @@
 """An evaluation from the worker's kept snapshot, brought up to date run by run, equals a full one.
 
+So do the points a process that keeps nothing yet reads from the store's cache of the window.
+
 Random changes — new points, corrections, a second source, the first points of a KPI, points of
 a formula's inputs (one read by a nested formula), points outside the window, a
 manual entry awaiting approval, now and then a plan change — are ingested one run at a time. After
@@ -15,12 +17,14 @@ import random
 
 import polars as pl
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from onpace.domain.calendar import end_of_day
 from onpace.domain.model import Model, Plan
+from onpace.domain.read_window import evaluation_metrics, evaluation_window
 from onpace.modelfile import parse_model_text
+from onpace.services import points_cache
 from onpace.services.evaluate_service import (
     VERDICT_COLUMNS,
     evaluate_store,
@@ -30,7 +34,8 @@ from onpace.services.evaluate_service import (
 from onpace.services.evaluation_snapshot import SnapshotCache
 from onpace.services.ingest import ingest_frame
 from onpace.services.model_store import load_model, save_model
-from onpace.storage.tables import EvaluationRow
+from onpace.storage.repositories import points_repo
+from onpace.storage.tables import EvaluationRow, PointsCacheRow
 
 START = dt.date(2026, 1, 5)
 AS_OF = START + dt.timedelta(days=40)
@@ -293,3 +298,93 @@ def test_the_kept_model_serves_deliveries_until_the_model_changes(session: Sessi
     fresh = cache.current_model(session, org_id)
     assert fresh is not kept
     assert next(k.title for k in fresh.kpis if k.id == "daily") == "Renamed"
+
+
+def full_points(session: Session, org_id: int) -> pl.DataFrame:
+    model = load_model(session, "Snapshot check")
+    return points_repo.points_frame(
+        session, org_id, AS_OF, since=evaluation_window(model, AS_OF), metrics=evaluation_metrics(model)
+    )
+
+
+def window_points(session: Session, org_id: int) -> points_cache.WindowPoints:
+    model = load_model(session, "Snapshot check")
+    return points_cache.read_window_points(
+        session, org_id, as_of=AS_OF, since=evaluation_window(model, AS_OF), metrics=evaluation_metrics(model)
+    )
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_points_read_from_the_stores_cache_after_random_runs_equal_a_full_read(
+    session: Session, seed: int
+) -> None:
+    rng = random.Random(seed)
+    org_id = save_model(session, the_model(), by="test", now=end_of_day(START)).org_id
+    ingest(
+        session,
+        org_id,
+        [("daily", START + dt.timedelta(days=i), 10.0) for i in range(20)],
+        source="feed",
+        at=0,
+    )
+    sent: list[tuple[str, dt.date, str]] = [
+        ("daily", START + dt.timedelta(days=i), "feed") for i in range(20)
+    ]
+    first = window_points(session, org_id)
+    assert first.behind == points_cache.NO_CACHE
+    assert points_cache.keep_window_points(session, org_id, first, now=end_of_day(AS_OF))
+    used = 0
+    for step in range(1, 16):
+        before = points_cache.store_head(session, org_id)
+        kind = random_change(rng, session, org_id, sent, step)
+        window = window_points(session, org_id)
+        assert window.points.equals(full_points(session, org_id)), f"seed {seed}, step {step}, {kind}"
+        if kind == "plan" and points_cache.store_head(session, org_id) != before:
+            # A change to the model is not an ingest run: the cache cannot be brought up to date.
+            assert window.behind == points_cache.NO_CACHE
+        used += window.behind < points_cache.NO_CACHE
+        # As an evaluation that stores its verdicts would: written again when missing.
+        points_cache.keep_window_points(session, org_id, window, now=end_of_day(AS_OF))
+        # A process that keeps nothing yet starts from the cache and evaluates as a full read does.
+        cold = SnapshotCache().snapshot(session, org_id, AS_OF)
+        full = evaluate_store(
+            session, org_id, load_model(session, "Snapshot check"), AS_OF, now=end_of_day(AS_OF), store=False
+        )
+        assert cold.evaluation.results == full.results, f"seed {seed}, step {step}, {kind}"
+    assert used >= 10
+
+
+def test_a_damaged_cache_is_read_past_and_written_again(session: Session) -> None:
+    org_id = save_model(session, the_model(), by="test", now=end_of_day(START)).org_id
+    ingest(session, org_id, [("daily", START, 10.0), ("weekly", START, 90.0)], source="feed", at=0)
+    assert points_cache.keep_window_points(
+        session, org_id, window_points(session, org_id), now=end_of_day(AS_OF)
+    )
+    kept = window_points(session, org_id)
+    assert kept.behind == 0
+    assert not points_cache.keep_window_points(session, org_id, kept, now=end_of_day(AS_OF))
+    session.execute(update(PointsCacheRow).values(points=b"not arrow at all"))
+    damaged = window_points(session, org_id)
+    assert damaged.behind == points_cache.NO_CACHE
+    assert damaged.points.equals(full_points(session, org_id))
+    assert points_cache.keep_window_points(session, org_id, damaged, now=end_of_day(AS_OF))
+    assert window_points(session, org_id).behind == 0
+
+
+def test_the_cache_of_a_window_serves_the_next_day_of_the_same_cycles(session: Session) -> None:
+    org_id = save_model(session, the_model(), by="test", now=end_of_day(START)).org_id
+    later = AS_OF + dt.timedelta(days=1)
+    ingest(session, org_id, [("daily", AS_OF, 10.0), ("daily", later, 12.0)], source="feed", at=0)
+    assert points_cache.keep_window_points(
+        session, org_id, window_points(session, org_id), now=end_of_day(AS_OF)
+    )
+    model = load_model(session, "Snapshot check")
+    since = evaluation_window(model, later)
+    assert since == evaluation_window(model, AS_OF)
+    next_day = points_cache.read_window_points(
+        session, org_id, as_of=later, since=since, metrics=evaluation_metrics(model)
+    )
+    assert next_day.behind == 0
+    full = points_repo.points_frame(session, org_id, later, since=since, metrics=evaluation_metrics(model))
+    assert next_day.points.equals(full)
+    assert next_day.points.filter(pl.col("date") == later)["value"].to_list() == [12.0]

@@ -24,8 +24,8 @@ from onpace.domain.results import VERDICT_FIELDS, SubjectResult
 from onpace.metrics import EVALUATION_SECONDS, timed
 from onpace.services.cycle_state import closed_cycles, frozen_on
 from onpace.services.model_store import plan_versions
+from onpace.services.points_cache import keep_window_points, read_window_points
 from onpace.storage import bulk
-from onpace.storage.repositories import points_repo
 from onpace.storage.tables import EvaluationRow
 
 #: Subjects named in one DELETE (SQLite binds at most 32,766 values in a statement).
@@ -164,14 +164,15 @@ def evaluate_store(
     closed cycles are left out, and a date inside closed cycles only is evaluated but not stored.
     """
     # Only the points of the cycles judged: the cost follows the cycles, not the years stored.
-    points = points_repo.points_frame(
-        session, org_id, as_of, since=evaluation_window(model, as_of), metrics=evaluation_metrics(model)
+    window = read_window_points(
+        session, org_id, as_of=as_of, since=evaluation_window(model, as_of), metrics=evaluation_metrics(model)
     )
     if versions is None:
         versions = plan_versions(session, org_id)
     closed = closed_cycles(session, org_id)
-    evaluation = evaluate_model(model, points, as_of, versions, closed)
+    evaluation = evaluate_model(model, window.points, as_of, versions, closed)
     # A date inside closed cycles only keeps the verdicts stored before the close.
     if store and not frozen_on(model, closed, as_of):
         store_evaluation(session, org_id, as_of, evaluation.results, now=now)
+        keep_window_points(session, org_id, window, now=now)
     return evaluation

@@ -17,6 +17,10 @@ its plans or its cycles appends a row of its own. On the next evaluation:
 - anything else (model, plan, cycle changes, another date, an audit row not understood):
   everything is read again.
 
+A process that keeps no snapshot yet reads the points from the store's cache of the window
+(:mod:`onpace.services.points_cache`), brought up to date the same way; evaluations that store
+their verdicts write that cache again when it lags.
+
 The engine then runs on the snapshot exactly as on a fresh read, so the evaluation is the one a
 full read gives (``tests/services/test_evaluation_snapshot.py`` checks it on random changes).
 A snapshot lives in one process; it is never trusted without checking the store's version, so
@@ -42,17 +46,18 @@ from onpace.domain.model import Model, PlanVersion
 from onpace.domain.read_window import evaluation_metrics, evaluation_window
 from onpace.services.cycle_state import closed_cycles
 from onpace.services.model_store import load_model, plan_versions
-from onpace.storage.repositories import points_repo
-from onpace.storage.tables import AuditRow, OrgRow, PointRow
-
-INGESTED = "actuals.ingested"
-
-#: Audit actions that cannot change an evaluation (prefixes): cases and their events, check-ins
-#: (governance reads them itself), delivery channels, accounts and sign-ins.
-UNRELATED = ("case.", "checkin.", "channel.", "token_", "user_", "login_")
-
-#: Runs named in one query (SQLite binds at most 32,766 values in a statement).
-RUN_CHUNK = 10_000
+from onpace.services.points_cache import (
+    NO_CACHE,
+    WindowPoints,
+    changed_runs,
+    keep_window_points,
+    metrics_of_runs,
+    read_window_points,
+    replace_metrics,
+    same_store,
+    store_head,
+)
+from onpace.storage.tables import OrgRow
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,11 +73,16 @@ class Snapshot:
     closed: frozenset[str]
     since: dt.date
     metrics: frozenset[str] | None
-    points: pl.DataFrame
+    window: WindowPoints  # the points, and the store's cache of them
     refreshed: str  # how it was last brought up to date: "full" or "runs"
     parts: dict[str, str]  # the model's components (``domain.components``)
     base: Evaluation | None = None  # an earlier evaluation, before the points of ``changed`` changed
     changed: frozenset[str] = frozenset()
+
+    @property
+    def points(self) -> pl.DataFrame:
+        """Return the points in force the evaluation reads (dated up to ``as_of``)."""
+        return self.window.points
 
     @cached_property
     def evaluation(self) -> Evaluation:
@@ -94,26 +104,19 @@ class Snapshot:
         )
 
 
-def store_head(session: Session, org_id: int) -> tuple[int, str]:
-    """Return the organisation's store version (its latest audit sequence) and that row's hash."""
-    row = session.execute(
-        select(AuditRow.seq, AuditRow.hash)
-        .where(AuditRow.org_id == org_id)
-        .order_by(AuditRow.seq.desc())
-        .limit(1)
-    ).first()
-    return (0, "") if row is None else (int(row[0]), str(row[1]))
-
-
 def read_snapshot(session: Session, org_id: int, as_of: dt.date, head: tuple[int, str]) -> Snapshot:
-    """Read everything an evaluation of the organisation as of ``as_of`` needs from the store."""
+    """Read everything an evaluation of the organisation as of ``as_of`` needs from the store.
+
+    The points come from the store's cache of the window when it can be brought up to date
+    (:mod:`onpace.services.points_cache`).
+    """
     org = session.get(OrgRow, org_id)
     if org is None:
         raise LookupError(f"there is no organisation {org_id}")
     model = load_model(session, org.name)
     since = evaluation_window(model, as_of)
     metrics = evaluation_metrics(model)
-    points = points_repo.points_frame(session, org_id, as_of, since=since, metrics=metrics)
+    window = read_window_points(session, org_id, as_of=as_of, since=since, metrics=metrics, head=head)
     return Snapshot(
         org_id=org_id,
         as_of=as_of,
@@ -124,52 +127,15 @@ def read_snapshot(session: Session, org_id: int, as_of: dt.date, head: tuple[int
         closed=closed_cycles(session, org_id),
         since=since,
         metrics=metrics,
-        points=points,
+        window=window,
         refreshed="full",
         parts=components(model),
     )
 
 
-def changed_runs(session: Session, org_id: int, after: int, upto: int) -> list[int] | None:
-    """Return the ingest runs audited between two store versions, or None if anything else changed.
-
-    None means the model, its plans or cycles may have changed (or an audit row this module does
-    not know): the caller reads everything again.
-    """
-    rows = session.execute(
-        select(AuditRow.action, AuditRow.payload).where(
-            AuditRow.org_id == org_id, AuditRow.seq > after, AuditRow.seq <= upto
-        )
-    ).all()
-    runs: list[int] = []
-    for action, payload in rows:
-        if action == INGESTED and isinstance(payload, dict) and isinstance(payload.get("run_id"), int):
-            runs.append(payload["run_id"])
-        elif not action.startswith(UNRELATED):
-            return None
-    return runs
-
-
-def metrics_of_runs(session: Session, runs: Sequence[int]) -> set[str]:
-    """Return the metrics the given ingest runs wrote points for (by the points' run index).
-
-    Run ids are unique across organisations, so the runs alone name the points: a condition on
-    the organisation would let the store walk the organisation's points instead of the index.
-    """
-    found: set[str] = set()
-    ordered = sorted(set(runs))
-    for start in range(0, len(ordered), RUN_CHUNK):
-        chunk = ordered[start : start + RUN_CHUNK]
-        found |= set(session.scalars(select(PointRow.metric).where(PointRow.run_id.in_(chunk)).distinct()))
-    return found
-
-
 def _same_store(session: Session, kept: Snapshot) -> bool:
     """Say whether the store still holds the audit row the snapshot was read at (same store, same past)."""
-    found = session.scalar(
-        select(AuditRow.hash).where(AuditRow.seq == kept.version, AuditRow.org_id == kept.org_id)
-    )
-    return found is not None and found == kept.head
+    return same_store(session, kept.org_id, kept.version, kept.head)
 
 
 def refresh(session: Session, kept: Snapshot | None, org_id: int, as_of: dt.date) -> Snapshot:
@@ -193,20 +159,16 @@ def refresh(session: Session, kept: Snapshot | None, org_id: int, as_of: dt.date
     changed = metrics_of_runs(session, runs)
     if kept.metrics is not None:
         changed &= kept.metrics
-    points = kept.points
-    if changed:
-        fresh = points_repo.points_frame(session, org_id, as_of, since=kept.since, metrics=changed)
-        # Both frames are sorted by metric, date, source and share no metric: merging them by
-        # metric keeps that order without sorting every kept point again.
-        others = points.filter(~pl.col("metric").is_in(sorted(changed)))
-        points = others.merge_sorted(fresh.select(others.columns), key="metric")
+    dated = replace_metrics(session, org_id, kept.window.dated, changed, since=kept.since)
+    behind = min(NO_CACHE, kept.window.behind + len(runs))
+    window = WindowPoints(dated, as_of, kept.window.key, version, head[1], behind)
     made = kept.__dict__.get("evaluation")  # the kept evaluation, if it was made
     base, before = (made, frozenset()) if made is not None else (kept.base, kept.changed)
     return dataclasses.replace(
         kept,
         version=version,
         head=head[1],
-        points=points,
+        window=window,
         refreshed="runs",
         base=base,
         changed=before | changed,
@@ -241,6 +203,24 @@ class SnapshotCache:
             while len(self._items) > self._size:
                 self._items.popitem(last=False)
         return current
+
+    def keep_points(self, session: Session, org_id: int, *, now: dt.datetime) -> bool:
+        """Write the kept snapshot's points to the store's cache when it lags; say whether it wrote.
+
+        So a process that has read nothing yet starts from them (:mod:`onpace.services.points_cache`).
+        Not committed: the caller's transaction writes them with its verdicts.
+        """
+        with self._lock:
+            kept = self._items.get(org_id)
+        if kept is None:
+            return False
+        if not keep_window_points(session, org_id, kept.window, now=now):
+            return False
+        with self._lock:
+            if self._items.get(org_id) is kept:
+                kept_window = dataclasses.replace(kept.window, behind=0)
+                self._items[org_id] = dataclasses.replace(kept, window=kept_window)
+        return True
 
     def current_model(self, session: Session, org_id: int) -> Model:
         """Return the organisation's model: the kept one while only ingest runs and cases changed since.

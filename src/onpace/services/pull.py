@@ -181,6 +181,7 @@ def evaluate_and_govern(
         evaluation = evaluate_store(session, org_id, model, as_of, now=now, store=False)
     previous = live_previous_statuses(session, org_id, as_of, evaluation.results.keys())
     store_evaluation(session, org_id, as_of, evaluation.results, now=now)
+    WORKER_SNAPSHOTS.keep_points(session, org_id, now=now)
     # Compare with the day's own earlier verdicts, so re-evaluating a day announces nothing twice.
     return govern_store(
         session,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import event, select
 from sqlalchemy.orm import ORMExecuteState, Session
@@ -80,17 +80,25 @@ def find_org(session: Session, org: str | None = None) -> OrgRow:
 def model_rows(session: Session, org_id: int, *, include_archived: bool = False) -> ModelRows:
     """Return the model rows of organisation ``org_id``: active ones, or all with ``include_archived``.
 
-    One query per table. KPI owners are returned for every listed KPI.
+    One query per table. KPI owners are returned for every listed KPI. The active rows are
+    read-only rows with the tables' attribute names, not ORM objects: reading the model of
+    10,000 KPIs built 43,000 objects in half a second. With ``include_archived`` (to change the
+    stored model) they are ORM objects.
     """
     org = session.get(OrgRow, org_id)
     if org is None:
         raise OrgNotFoundError(f"no organisation with id {org_id} in the store")
 
+    def rows(row_cls: Any, stmt: Any) -> list[Any]:
+        if include_archived:
+            return list(session.scalars(stmt))
+        return list(session.execute(stmt.with_only_columns(*row_cls.__table__.columns)))
+
     def items(row_cls: Any) -> list[Any]:
         stmt = select(row_cls).where(row_cls.org_id == org_id)
         if not include_archived:
             stmt = stmt.where(row_cls.archived_at.is_(None))
-        return list(session.scalars(stmt.order_by(row_cls.position, row_cls.id)))
+        return rows(row_cls, stmt.order_by(row_cls.position, row_cls.id))
 
     feeds = select(FeedRow).where(FeedRow.org_id == org_id)
     if not include_archived:
@@ -109,8 +117,8 @@ def model_rows(session: Session, org_id: int, *, include_archived: bool = False)
         objectives=items(ObjectiveRow),
         key_results=items(KeyResultRow),
         kpis=items(KpiRow),
-        kpi_owners=list(session.scalars(owners)),
-        feeds=list(session.scalars(feeds.order_by(FeedRow.kpi_id, FeedRow.position))),
+        kpi_owners=rows(KpiOwnerRow, owners),
+        feeds=rows(FeedRow, feeds.order_by(FeedRow.kpi_id, FeedRow.position)),
         initiatives=items(InitiativeRow),
         dependencies=items(DependencyRow),
         sources=items(SourceRow),
@@ -122,7 +130,8 @@ def plan_version_rows(session: Session, org_id: int) -> list[PlanVersionRow]:
     """Return every plan version of the organisation, by subject, then effective date and version.
 
     Read once per session until it next writes: loading the model, its cycle plans and the
-    home-cycle plans each want them, and at 10,000 KPIs each read took a fifth of a second.
+    home-cycle plans each want them, and at 10,000 KPIs each read took a fifth of a second. The
+    rows are read-only (they carry PlanVersionRow's attributes but are not ORM objects).
     """
     if session.new or session.dirty or session.deleted:
         _forget_plan_rows(session)  # the query below flushes them first
@@ -133,8 +142,9 @@ def plan_version_rows(session: Session, org_id: int) -> list[PlanVersionRow]:
         for name in ("after_flush", "after_commit", "after_rollback"):
             event.listen(session, name, _forget_plan_rows)
         event.listen(session, "do_orm_execute", _forget_plan_rows_on_write)
+    # Read-only rows with PlanVersionRow's attributes, not ORM objects: a tenth of the cost.
     stmt = (
-        select(PlanVersionRow)
+        select(*PlanVersionRow.__table__.columns)
         .where(PlanVersionRow.org_id == org_id)
         .order_by(
             PlanVersionRow.subject_level,
@@ -143,7 +153,7 @@ def plan_version_rows(session: Session, org_id: int) -> list[PlanVersionRow]:
             PlanVersionRow.version,
         )
     )
-    kept[org_id] = list(session.scalars(stmt))
+    kept[org_id] = cast(list[PlanVersionRow], list(session.execute(stmt)))
     return list(kept[org_id])
 
 
