@@ -114,7 +114,7 @@ def test_a_leading_kpi_that_does_not_lead_is_a_hygiene_finding() -> None:
 
 
 def test_the_shown_lags_say_their_unit() -> None:
-    from onpace.services.read_models import leadlag_rows
+    from onpace.services.subject_view import leadlag_rows
 
     rng = np.random.default_rng(5)
     driver = 100 + np.cumsum(rng.normal(0, 3, 12))

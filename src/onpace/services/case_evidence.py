@@ -22,7 +22,8 @@ from onpace.domain.accountability import SubjectIndex
 from onpace.domain.cases import Case
 from onpace.domain.escalation import ladder
 from onpace.domain.model import Model
-from onpace.services.read_models import SubjectDetail, latest_verdicts, subject_detail
+from onpace.services.read_models import latest_verdicts
+from onpace.services.subject_view import SubjectDetail, subject_detail
 from onpace.storage.tables import CaseEventRow
 
 STATUS_WORDS = {

@@ -1,4 +1,7 @@
-"""Read models for the pages: the latest verdicts, trends, my desk, one subject, the dependency map.
+"""Read models for the pages: the latest verdicts, trends, the scorecard and my desk.
+
+One KPI or KR: :mod:`onpace.services.subject_view`; the dependency map:
+:mod:`onpace.services.dependency_view`.
 
 Each function reads what a page shows in a fixed number of queries (no query per KPI): the
 latest stored evaluation of every subject in one query, their recent history in another.
@@ -9,22 +12,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
-import polars as pl
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from onpace.domain.cases import Case
-from onpace.domain.model import DEFAULT_TOLERANCE, Dependency, Model, PlanVersion, Tolerance
-from onpace.domain.running_bucket import owed_rows
+from onpace.domain.model import Model
 from onpace.services.cases import list_cases
-from onpace.services.evaluate_service import evaluate_store
-from onpace.services.model_store import plan_versions
-from onpace.storage.repositories import evaluations_repo, points_repo
-from onpace.storage.tables import EvaluationRow, PointRow
+from onpace.storage.repositories import evaluations_repo
+from onpace.storage.tables import EvaluationRow
 
 TREND_POINTS = 12
 OBJECTIVES_PER_PAGE = 10
@@ -297,203 +295,3 @@ def my_desk(session: Session, org_id: int, model: Model, person: str | None) -> 
     owned += [("kr", kr.id, kr.title, verdicts.get(kr.id)) for kr in model.key_results if kr.owner == person]
     owned += [("kpi", k.id, k.title, verdicts.get(k.id)) for k in model.kpis if person in k.owners]
     return Desk(person, cases, owned, evaluated_as_of(verdicts))
-
-
-# ---------------------------------------------------------------------------------------------
-# one KPI or KR
-
-
-@dataclass(frozen=True)
-class SubjectDetail:
-    """Everything the KPI / KR page shows."""
-
-    id: str
-    level: str
-    title: str
-    owner: str | None
-    unit: str | None
-    as_of: dt.date | None
-    verdict: Verdict | None
-    chart: dict[str, Any]
-    buckets: list[dict[str, Any]]
-    lineage: list[PointRow]
-    versions: Sequence[PlanVersion]
-    links: list[tuple[str, str, float, int]]  # (kpi, kr, weight, lag days)
-    leadlag: list[dict[str, Any]]
-    cases: list[Case]
-    tolerance: Tolerance
-
-
-def _bands(plan: float | None, tolerance: Tolerance, direction: str) -> tuple[float | None, float | None]:
-    """Return the amber and red lines around ``plan`` (the shortfall side only)."""
-    if plan is None or direction == "range":
-        return None, None
-    sign = -1.0 if direction == "up" else 1.0
-
-    def line(threshold_value: float, relative: bool) -> float:
-        size = abs(plan) * threshold_value if relative else threshold_value
-        return plan + sign * size
-
-    return (
-        line(tolerance.amber.value, tolerance.amber.relative),
-        line(tolerance.red.value, tolerance.red.relative),
-    )
-
-
-def leadlag_rows(frame: pl.DataFrame) -> list[dict[str, Any]]:
-    """Return lead-lag rows to show: each lag with its unit (declared in days, measured in buckets)."""
-    return [
-        {
-            "kpi": row["kpi"],
-            "kr": row["kr"],
-            "declared_lag": f"{row['lag_days']} days",
-            "measured_lag": "–"
-            if row["best_lag"] is None
-            else f"{row['best_lag']} {row['grain']}{'' if row['best_lag'] == 1 else 's'}",
-            "correlation": row["best_corr"],
-            "pairs": row["pairs"],
-            "leads": row["leads"],
-        }
-        for row in frame.iter_rows(named=True)
-    ]
-
-
-def subject_detail(
-    session: Session, org_id: int, model: Model, subject: str, *, now: dt.datetime
-) -> SubjectDetail | None:
-    """Return the KPI or KR page of ``subject`` as of the latest evaluation; None when unknown.
-
-    The bucket series comes from evaluating the store as of that date (not stored), charting
-    only this subject's series (a KR measured by a KPI shows its KPI's buckets); the other
-    figures are the stored verdicts.
-    """
-    kpi = next((k for k in model.kpis if k.id == subject), None)
-    kr = next((k for k in model.key_results if k.id == subject), None)
-    if kpi is None and kr is None:
-        return None
-    # Only this subject's verdict, and only the date: a large organisation's latest verdicts are
-    # thousands of rows.
-    verdicts = latest_verdicts(session, org_id, subjects=[subject])
-    as_of = evaluations_repo.latest_as_of(session, org_id) or now.date()
-    versions = plan_versions(session, org_id)
-    evaluation = evaluate_store(session, org_id, model, as_of, now=now, store=False, versions=versions)
-    series_id = kr.kpi if kr is not None and kr.kpi else subject
-    series = evaluation.chart([subject]).sort("bucket_start")
-    if kpi is not None:
-        tolerance = kpi.tolerance or model.policy.default_tolerance
-        direction, title, owner, unit, level = kpi.direction, kpi.title, kpi.owner, kpi.unit, "kpi"
-        links = [(kpi.id, f.kr, f.weight, f.lag_days) for f in kpi.feeds]
-    else:
-        assert kr is not None
-        measured = next((k for k in model.kpis if k.id == kr.kpi), None)
-        tolerance = (measured.tolerance if measured else kr.tolerance) or model.policy.default_tolerance
-        direction = measured.direction if measured else kr.direction
-        title, owner, level = kr.title, kr.owner, "kr"
-        unit = next((o.unit for o in model.objectives if o.id == kr.objective), None)
-        links = [(k.id, kr.id, f.weight, f.lag_days) for k in model.kpis for f in k.feeds if f.kr == kr.id]
-    rows = series.to_dicts()
-    verdict = verdicts.get(subject)
-    # The running bucket is drawn at the plan owed so far, as the verdict judges it.
-    owed = (
-        verdict.plan_to_date if verdict is not None and verdict.as_of == as_of and not verdict.stale else None
-    )
-    drawn = owed_rows(rows, as_of, owed)
-    chart: dict[str, Any] = {
-        "dates": [r["bucket_end"].isoformat() for r in drawn],
-        "plan": [r["plan_to_date"] for r in drawn],
-        "actual": [r["actual_to_date"] for r in drawn],
-        "forecast": [r["forecast"] for r in drawn],
-        "lo": [r["lo"] for r in drawn],
-        "hi": [r["hi"] for r in drawn],
-        "amber": [_bands(r["plan_to_date"], tolerance, direction)[0] for r in drawn],
-        "red": [_bands(r["plan_to_date"], tolerance, direction)[1] for r in drawn],
-        "as_of": as_of.isoformat(),
-    }
-    leadlag = evaluation.leadlag
-    if leadlag.height:
-        leadlag = leadlag.filter((pl.col("kpi") == subject) | (pl.col("kr") == subject))
-    cases = [c for c in list_cases(session, org_id, open_only=True) if c.subject == subject]
-    return SubjectDetail(
-        id=subject,
-        level=level,
-        title=title,
-        owner=owner,
-        unit=unit,
-        as_of=as_of,
-        verdict=verdicts.get(subject),
-        chart=chart,
-        buckets=rows,
-        lineage=points_repo.point_history(session, org_id, series_id or subject),
-        versions=versions.get(series_id or subject, []),
-        links=links,
-        leadlag=leadlag_rows(leadlag),
-        cases=cases,
-        tolerance=tolerance,
-    )
-
-
-# ---------------------------------------------------------------------------------------------
-# dependency map
-
-
-@dataclass(frozen=True)
-class HandOff:
-    """A dependency drawn as an edge: provider unit → consumer unit, with its status."""
-
-    dependency: Dependency
-    status: str  # delivered | late | at_risk (health KPI not green) | on_track
-
-
-def hand_off_status(dependency: Dependency, as_of: dt.date, verdicts: Mapping[str, Verdict]) -> str:
-    """Return a hand-off's status as of a date: delivered, late, at_risk or on_track."""
-    if dependency.delivered is not None and dependency.delivered <= as_of:
-        health = verdicts.get(dependency.kpi) if dependency.kpi else None
-        return "at_risk" if health and health.effective_status in ("red", "at_risk") else "delivered"
-    if as_of > dependency.due:
-        return "late"
-    health = verdicts.get(dependency.kpi) if dependency.kpi else None
-    if health and health.effective_status in ("amber", "red", "at_risk"):
-        return "at_risk"
-    return "on_track"
-
-
-def dependency_map(session: Session, org_id: int, model: Model, *, today: dt.date) -> dict[str, Any]:
-    """Return the dependency graph for ECharts: units as nodes, hand-offs as coloured edges."""
-    verdicts = latest_verdicts(session, org_id)
-    as_of = evaluated_as_of(verdicts) or today
-    edges = [HandOff(d, hand_off_status(d, as_of, verdicts)) for d in model.dependencies]
-    involved = {e.dependency.provider.unit for e in edges} | {e.dependency.consumer.unit for e in edges}
-    return {
-        "as_of": as_of.isoformat(),
-        "nodes": [{"id": u.id, "name": u.name, "involved": u.id in involved} for u in model.units],
-        "edges": [
-            {
-                "id": e.dependency.id,
-                "source": e.dependency.provider.unit,
-                "target": e.dependency.consumer.unit,
-                "title": e.dependency.title,
-                "due": e.dependency.due.isoformat(),
-                "delivered": e.dependency.delivered.isoformat() if e.dependency.delivered else None,
-                "kpi": e.dependency.kpi,
-                "status": e.status,
-            }
-            for e in edges
-        ],
-    }
-
-
-__all__ = [
-    "DEFAULT_TOLERANCE",
-    "Desk",
-    "HandOff",
-    "ScoreLine",
-    "Scorecard",
-    "SubjectDetail",
-    "Verdict",
-    "dependency_map",
-    "latest_verdicts",
-    "my_desk",
-    "scorecard",
-    "subject_detail",
-    "trends",
-]

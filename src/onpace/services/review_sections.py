@@ -20,7 +20,7 @@ from onpace.domain.checkins import find_mirages
 from onpace.domain.review import ReviewItem, SectionKey
 from onpace.domain.units import uom_of
 from onpace.reports.format import format_day, readable_days
-from onpace.services.read_models import hand_off_status
+from onpace.services.dependency_view import hand_off_status
 
 #: Statuses of subjects that are off track (at risk folded in).
 from onpace.services.review_parts import (

@@ -10,7 +10,7 @@ from markupsafe import Markup
 
 from onpace.domain.whatif import Shift, what_if
 from onpace.errors import UserError
-from onpace.services import read_models
+from onpace.services import dependency_view, read_models
 from onpace.services.cycle_view import cycle_end
 from onpace.services.model_store import plan_versions
 from onpace.services.scorecard_rows import SORTS, Filters, row_scorecard
@@ -84,7 +84,7 @@ async def scorecard_page(
 @router.get("/dependencies")
 def dependency_page(request: Request, context: Page) -> HTMLResponse:
     """Show the dependency map: units as nodes, hand-offs as edges coloured by status."""
-    graph = read_models.dependency_map(
+    graph = dependency_view.dependency_map(
         context.session, context.org_id, context.model, today=context.now.date()
     )
     model = context.model

@@ -12,8 +12,8 @@ from fastapi.responses import HTMLResponse, Response
 from onpace.api.errors import forbidden, not_found
 from onpace.domain.hygiene import formula_inputs
 from onpace.domain.model import Plan
-from onpace.services import read_models
 from onpace.services import rebaseline as rebaseline_service
+from onpace.services import subject_view
 from onpace.services.auth import (
     may_check_in,
     may_request_rebaseline,
@@ -45,7 +45,7 @@ def subject_page(
     subject: str, request: Request, context: Page, page: Annotated[int, Query(ge=0, le=100_000)] = 0
 ) -> HTMLResponse:
     """Show a KPI or KR: plan vs actual with forecast and tolerance bands, its links, cases, check-ins, lineage."""
-    detail = read_models.subject_detail(
+    detail = subject_view.subject_detail(
         context.session, context.org_id, context.model, subject, now=context.now
     )
     if detail is None:
