@@ -7,13 +7,14 @@ import threading
 import time
 from pathlib import Path
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 from worker_support import model_text, options, save
 
 from onpace.services import jobs
 from onpace.services.evaluation_requests import EVALUATE, enqueue_evaluation
 from onpace.services.evaluation_snapshot import WORKER_SNAPSHOTS
+from onpace.services.work_signal import WorkWaiter
 from onpace.services.worker import read_ahead, run_worker
 from onpace.storage.db import make_engine
 
@@ -59,3 +60,34 @@ def test_a_starting_worker_reads_its_organisations_ahead_and_a_missing_store_doe
     assert read_ahead(store, now=dt.datetime.now(dt.UTC)) == 1
     assert org_id in WORKER_SNAPSHOTS
     assert read_ahead(make_engine(f"sqlite:///{tmp_path / 'not-yet.db'}"), now=dt.datetime.now(dt.UTC)) == 0
+
+
+def cut(store: Engine, waiter: WorkWaiter) -> None:
+    """Break the waiter's connection: for real on PostgreSQL (the server ends it), by closing it on SQLite."""
+    raw = waiter._raw
+    if store.dialect.name == "postgresql":
+        with store.connect() as other:
+            other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": raw.info.backend_pid})
+    else:
+        raw.close()  # a SQLite file cannot drop a connection by itself
+
+
+def test_a_waiter_whose_connection_is_cut_polls_then_listens_again(store: Engine) -> None:
+    org_id, _ = save(store, model_text())
+    waiter = WorkWaiter(store, reconnect_after=0.2)
+    stop = threading.Event()
+    try:
+        assert waiter.listening
+        cut(store, waiter)
+        # The loss is noticed without an error, and the worker polls meanwhile.
+        assert waiter.wait(5.0, stop) is False
+        assert not waiter.listening
+        time.sleep(0.3)
+        # Connected again: announcements made while away were lost, so it looks for work at once.
+        assert waiter.wait(0.1, stop) is True
+        assert waiter.listening
+        with Session(store) as session, session.begin():
+            enqueue_evaluation(session, org_id, now=dt.datetime.now(dt.UTC))
+        assert waiter.wait(60.0, stop) is True
+    finally:
+        waiter.close()
