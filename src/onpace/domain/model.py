@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
 
 Measure = Literal["flow", "level", "ratio"]
@@ -333,11 +334,35 @@ class Model:
 
     def unit(self, unit_id: str | None) -> Unit | None:
         """Return the unit with this id, or None."""
-        return next((u for u in self.units if u.id == unit_id), None)
+        return self._units_by_id.get(unit_id) if unit_id is not None else None
 
     def person(self, person_id: str | None) -> Person | None:
         """Return the person with this id, or None."""
-        return next((p for p in self.people if p.id == person_id), None)
+        return self._people_by_id.get(person_id) if person_id is not None else None
+
+    @cached_property
+    def titles(self) -> Mapping[str, str]:
+        """Return the title of every objective, key result, KPI, dependency and initiative by id.
+
+        Built once per model (pages and messages look up thousands of subjects). A subject with
+        an empty title is left out: callers show its id (:meth:`title`).
+        """
+        found: dict[str, str] = {}
+        for items in (self.objectives, self.key_results, self.kpis, self.dependencies, self.initiatives):
+            found.update((item.id, item.title) for item in items if item.title)
+        return found
+
+    def title(self, subject: str) -> str:
+        """Return a subject's title, or its id when it has none."""
+        return self.titles.get(subject, subject)
+
+    @cached_property
+    def _units_by_id(self) -> dict[str, Unit]:
+        return {u.id: u for u in self.units}
+
+    @cached_property
+    def _people_by_id(self) -> dict[str, Person]:
+        return {p.id: p for p in self.people}
 
     def cycle_of(self, cycle_id: str | None) -> Cycle | None:
         """Return the cycle with this id, or None."""

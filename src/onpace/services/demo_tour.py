@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from onpace.domain.cases import Case
 from onpace.domain.model import Model
-from onpace.services.dispatch_messages import person_name, subject_title
+from onpace.services.dispatch_messages import person_name
 
 # How much a kind of open case says to a visitor, most first: the owner of the top one signs in.
 _STRIKING = {"red": 6, "mirage": 5, "at_risk": 4, "dependency_late": 3, "threatened": 2, "stale": 1}
@@ -51,7 +51,7 @@ def _case_words(model: Model, case: Case) -> str:
         "stale": "stopped receiving data",
         "hygiene": "has a model hygiene finding",
     }.get(case.kind, case.kind)
-    text = f"{subject_title(model, case.subject)} {kind} (owner {person_name(model, case.owner)}"
+    text = f"{model.title(case.subject)} {kind} (owner {person_name(model, case.owner)}"
     if case.holder and case.holder != case.owner:
         text += f", escalated to {person_name(model, case.holder)}"
     return text + ")"

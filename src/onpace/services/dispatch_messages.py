@@ -26,22 +26,6 @@ CHANNEL_DISABLED = "channel_disabled"
 REVIEW_READY = "review_ready"
 
 
-def subject_title(model: Model, subject: str) -> str:
-    for kpi in model.kpis:
-        if kpi.id == subject:
-            return kpi.title or subject
-    for objective in model.objectives:
-        if objective.id == subject:
-            return objective.title
-        for kr in objective.key_results:
-            if kr.id == subject:
-                return kr.title
-    for dep in model.dependencies:
-        if dep.id == subject:
-            return dep.title
-    return subject
-
-
 def person_name(model: Model, person_id: object) -> str:
     person = model.person(person_id) if isinstance(person_id, str) else None
     return person.name if person is not None else str(person_id or "nobody")
@@ -126,7 +110,7 @@ def describe(payload: Mapping[str, Any], model: Model, base_url: str) -> tuple[s
     kind = str(payload.get("kind", ""))
     subject = str(payload.get("subject", ""))
     detail: Mapping[str, Any] = payload.get("detail") or {}
-    name = subject_title(model, subject)
+    name = model.title(subject)
     words = _KIND_WORDS.get(kind, kind)
     owner = person_name(model, payload.get("owner"))
     as_of = readable_day(payload.get("as_of"))

@@ -4,14 +4,6 @@ from __future__ import annotations
 
 from onpace.domain.model import Model
 
-
-def subject_titles(model: Model) -> dict[str, str]:
-    """Return the title of every objective, key result, KPI, dependency and initiative by id."""
-    titles = {o.id: o.title for o in model.objectives} | {kr.id: kr.title for kr in model.key_results}
-    titles |= {k.id: k.title for k in model.kpis} | {d.id: d.title for d in model.dependencies}
-    return titles | {i.id: i.title for i in model.initiatives}
-
-
 #: What each kind of source is, in words (a source has no title of its own).
 SOURCE_KINDS = {
     "sql": "database query",

@@ -19,7 +19,6 @@ from onpace.services.case_evidence import case_evidence, words
 from onpace.services.checkins import checkins_as_of
 from onpace.web import format as fmt
 from onpace.web.charts import chart_markers
-from onpace.web.names import subject_titles
 from onpace.web.pages import (
     Page,
     RowIdPath,
@@ -83,7 +82,7 @@ def cases_inbox(
     model = context.model
     me = context.who.person_id or ""
     found = case_service.list_cases(context.session, context.org_id, open_only=state != "all")
-    titles = subject_titles(model)
+    titles = model.titles
     index = SubjectIndex(model, context.now.date())
     if mine in ("owned", "true"):
         found = [c for c in found if me in (c.owner, c.holder)]

@@ -8,7 +8,6 @@ from fastapi.responses import HTMLResponse
 from onpace.api.deps import Context
 from onpace.services import read_models
 from onpace.services.overview import STATUS_ORDER, overview
-from onpace.web.names import subject_titles
 from onpace.web.pages import Page, render
 
 router = APIRouter(include_in_schema=False)
@@ -39,7 +38,7 @@ def desk(request: Request, context: Page) -> HTMLResponse:
             "desk": found,
             "now": context.now,
             "names": {p.id: p.name for p in context.model.people},
-            "titles": subject_titles(context.model),
+            "titles": context.model.titles,
         },
     )
 

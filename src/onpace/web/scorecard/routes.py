@@ -16,7 +16,6 @@ from onpace.services.model_store import plan_versions
 from onpace.services.scorecard_rows import SORTS, Filters, row_scorecard
 from onpace.storage.repositories import points_repo
 from onpace.web.format import subject_units
-from onpace.web.names import subject_titles
 from onpace.web.pages import (
     STATUS_LABELS,
     TEMPLATES,
@@ -91,7 +90,7 @@ def dependency_page(request: Request, context: Page) -> HTMLResponse:
     return render(
         request,
         "dependencies.html",
-        {"graph": graph, "units": {u.id: u.name for u in model.units}, "titles": subject_titles(model)},
+        {"graph": graph, "units": {u.id: u.name for u in model.units}, "titles": model.titles},
     )
 
 
@@ -134,6 +133,6 @@ def whatif_run(
             "picked": kpis,
             "pct": pct,
             "as_of": as_of,
-            "titles": subject_titles(context.model),
+            "titles": context.model.titles,
         },
     )

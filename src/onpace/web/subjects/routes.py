@@ -24,7 +24,7 @@ from onpace.services.cycle_view import cycle_trend
 from onpace.storage.repositories import cases_repo
 from onpace.web.charts import chart_markers
 from onpace.web.format import subject_unit
-from onpace.web.names import source_names, subject_titles
+from onpace.web.names import source_names
 from onpace.web.pages import (
     Page,
     RowIdPath,
@@ -81,7 +81,7 @@ def subject_page(
             "names": names,
             "units": {u.id: u.name for u in model.units},
             "unit": subject_unit(model, subject),
-            "titles": subject_titles(model),
+            "titles": model.titles,
             "measures": [kr for kr in model.key_results if kr.kpi == subject],
             "initiatives": [
                 i for i in model.initiatives if subject in (i.cost, i.capacity) or subject in i.supports
@@ -164,7 +164,7 @@ def rebaselines_page(request: Request, context: Page) -> HTMLResponse:
             "may_decide": may_decide,
             "deciders": deciders,
             "names": {p.id: p.name for p in model.people},
-            "titles": subject_titles(model),
+            "titles": model.titles,
         },
     )
 
