@@ -35,6 +35,7 @@ from onpace.domain.calendar import DAY, Layout, week_number
 from onpace.domain.evaluate import DOWN, RED, UP, Criteria, Figures, grade, threshold
 from onpace.domain.smoothing import (
     Z_INTERVAL,
+    combination_weight,
     fit_smoothing,
     normal_cdf,
     t_quantile,
@@ -195,7 +196,13 @@ def project(
     cells = usable & chosen[s]
     matrix = np.full((picked.size, int(used[picked].max())), np.nan)
     matrix[position[s[cells]], fb.fk[cells]] = fb.dev[cells]
+    # The bucket's plan the deviation is taken from: the level at its end, or a flow's amount.
+    plan_ref = np.where(flow[s], fb.plan_amount, fb.plan_level)
+    actuals = matrix.copy()
+    actuals[position[s[cells]], fb.fk[cells]] += plan_ref[cells]
     state = fit_smoothing(matrix, used[picked].astype(np.int64))
+    # The second model: the actual itself carries on (simple smoothing, never a trend).
+    steady = fit_smoothing(actuals, used[picked].astype(np.int64), trend_from=matrix.shape[1] + 1)
 
     def spread_out(values: Array) -> Array:
         full = np.full(n, np.nan)
@@ -203,9 +210,10 @@ def project(
         return full
 
     level, trend, phi = spread_out(state.level), spread_out(state.trend), spread_out(state.phi)
-    sigma = spread_out(state.sigma)
+    steady_level, trust = spread_out(steady.level), spread_out(combination_weight(state, steady))
     # Student t instead of normal quantiles: σ comes from few errors (widths are in σ·z units).
-    inflate = spread_out(t_quantile(state.dof) / Z_INTERVAL)
+    scale = spread_out(state.sigma * t_quantile(state.dof) / Z_INTERVAL)
+    steady_scale = spread_out(steady.sigma * t_quantile(steady.dof) / Z_INTERVAL)
     future = np.flatnonzero(chosen[s] & (fb.last > to_date[s]))
     fs = s[future]
     h = (fb.fk[future] - used[fs] + 1).astype(np.float64)
@@ -213,7 +221,11 @@ def project(
     # The share of each bucket still to come: the unfinished one owes only what is not yet owed.
     owed = figures.owed_through[fs]
     weight = (last - np.clip(owed, first - 1, last)) / (last - first + 1)
-    dev_hat = level[fs] + trend_sum(phi[fs], h) * trend[fs]
+    # Combined: the deviation carries on (the plan's shape is followed) and the actual carries on
+    # (it is not), weighted by how well each has tracked the series (docs/semantics.md).
+    w = trust[fs]
+    follows = level[fs] + trend_sum(phi[fs], h) * trend[fs]
+    dev_hat = w * follows + (1.0 - w) * (steady_level[fs] - plan_ref[future])
     cumulative_plan = (opening[s] + _segment_cumsum(fb.plan_amount, s))[future]
     is_flow = flow[fs]
     flow_value = (
@@ -225,7 +237,10 @@ def project(
     compare = np.where(is_flow, cumulative_plan, fb.plan_level[future])
     first_h = _segment_first(h, fs)
     factor = variance_factors(state, position[fs], first_h, h, is_flow)
-    spread = sigma[fs] * inflate[fs] * np.sqrt(factor)
+    steady_factor = variance_factors(steady, position[fs], first_h, h, is_flow)
+    # The two models' errors move together (same data, same α): the combination's spread is
+    # taken as the weighted spreads, the bound that perfectly correlated errors reach.
+    spread = w * scale[fs] * np.sqrt(factor) + (1.0 - w) * steady_scale[fs] * np.sqrt(steady_factor)
     code = grade(compare, value, criteria.take(fs), figures.band_lo[fs], figures.band_hi[fs])
     red_day = np.full(n, np.iinfo(np.int64).max)
     np.minimum.at(red_day, fs, np.where(code == RED, last, np.iinfo(np.int64).max))
