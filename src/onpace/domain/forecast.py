@@ -10,7 +10,10 @@ docs/semantics.md ("Forecast", "Interval"):
   last bucket with data; a level bucket without data is skipped, a flow bucket without data
   counts as zero; no forecast (nor interval, nor ``p_target``) before 3 complete buckets;
 - the deviations are smoothed by ``domain.smoothing``: no trend before 8 buckets, a damped trend
-  after;
+  after; the actuals themselves (deviation + the bucket's plan) by simple smoothing;
+- the projected deviation combines "the deviation carries on" (the plan's shape is followed) with
+  "the actual carries on" (it is not), weighted by the inverse of each model's one-step error
+  variance; the interval's spread is the same weighted mean of the two models' spreads;
 - level projection = plan of the bucket + projected deviation; flow projection = cumulative
   actual to date + plan still to come + projected deviations of the buckets still to come (the
   running bucket weighted by the share of it not yet owed, ``domain.unfinished``);
@@ -198,11 +201,16 @@ def project(
     matrix[position[s[cells]], fb.fk[cells]] = fb.dev[cells]
     # The bucket's plan the deviation is taken from: the level at its end, or a flow's amount.
     plan_ref = np.where(flow[s], fb.plan_amount, fb.plan_level)
-    actuals = matrix.copy()
-    actuals[position[s[cells]], fb.fk[cells]] += plan_ref[cells]
+    # The second model: the actual itself carries on (simple smoothing, never a trend) — a level's
+    # value, a flow's amount per day (a bucket the cycle cuts is shorter, not smaller).
+    per_day = np.where(flow[s], (fb.last - fb.first + 1).astype(np.float64), 1.0)
+    actuals = np.full_like(matrix, np.nan)
+    actuals[position[s[cells]], fb.fk[cells]] = (fb.dev[cells] + plan_ref[cells]) / per_day[cells]
     state = fit_smoothing(matrix, used[picked].astype(np.int64))
-    # The second model: the actual itself carries on (simple smoothing, never a trend).
     steady = fit_smoothing(actuals, used[picked].astype(np.int64), trend_from=matrix.shape[1] + 1)
+    # The steady model's errors in a bucket's units: per day times the buckets' mean length.
+    where = position[s[cells]]
+    span = np.bincount(where, per_day[cells], picked.size) / np.bincount(where, None, picked.size)
 
     def spread_out(values: Array) -> Array:
         full = np.full(n, np.nan)
@@ -210,10 +218,11 @@ def project(
         return full
 
     level, trend, phi = spread_out(state.level), spread_out(state.trend), spread_out(state.phi)
-    steady_level, trust = spread_out(steady.level), spread_out(combination_weight(state, steady))
+    steady_level = spread_out(steady.level)
+    trust = spread_out(combination_weight(state.sigma, steady.sigma * span))
     # Student t instead of normal quantiles: σ comes from few errors (widths are in σ·z units).
     scale = spread_out(state.sigma * t_quantile(state.dof) / Z_INTERVAL)
-    steady_scale = spread_out(steady.sigma * t_quantile(steady.dof) / Z_INTERVAL)
+    steady_scale = spread_out(steady.sigma * span * t_quantile(steady.dof) / Z_INTERVAL)
     future = np.flatnonzero(chosen[s] & (fb.last > to_date[s]))
     fs = s[future]
     h = (fb.fk[future] - used[fs] + 1).astype(np.float64)
@@ -225,7 +234,7 @@ def project(
     # (it is not), weighted by how well each has tracked the series (docs/semantics.md).
     w = trust[fs]
     follows = level[fs] + trend_sum(phi[fs], h) * trend[fs]
-    dev_hat = w * follows + (1.0 - w) * (steady_level[fs] - plan_ref[future])
+    dev_hat = w * follows + (1.0 - w) * (steady_level[fs] * per_day[future] - plan_ref[future])
     cumulative_plan = (opening[s] + _segment_cumsum(fb.plan_amount, s))[future]
     is_flow = flow[fs]
     flow_value = (
