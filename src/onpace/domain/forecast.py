@@ -10,7 +10,10 @@ docs/semantics.md ("Forecast", "Interval"):
   last bucket with data; a level bucket without data is skipped, a flow bucket without data
   counts as zero; no forecast (nor interval, nor ``p_target``) before 3 complete buckets;
 - the deviations are smoothed by ``domain.smoothing``: no trend before 8 buckets, a damped trend
-  after;
+  after; the actuals themselves (deviation + the bucket's plan) by simple smoothing;
+- the projected deviation combines "the deviation carries on" (the plan's shape is followed) with
+  "the actual carries on" (it is not), weighted by the inverse of each model's one-step error
+  variance; the interval's spread is the same weighted mean of the two models' spreads;
 - level projection = plan of the bucket + projected deviation; flow projection = cumulative
   actual to date + plan still to come + projected deviations of the buckets still to come (the
   running bucket weighted by the share of it not yet owed, ``domain.unfinished``);
@@ -35,6 +38,7 @@ from onpace.domain.calendar import DAY, Layout, week_number
 from onpace.domain.evaluate import DOWN, RED, UP, Criteria, Figures, grade, threshold
 from onpace.domain.smoothing import (
     Z_INTERVAL,
+    combination_weight,
     fit_smoothing,
     normal_cdf,
     t_quantile,
@@ -195,7 +199,18 @@ def project(
     cells = usable & chosen[s]
     matrix = np.full((picked.size, int(used[picked].max())), np.nan)
     matrix[position[s[cells]], fb.fk[cells]] = fb.dev[cells]
+    # The bucket's plan the deviation is taken from: the level at its end, or a flow's amount.
+    plan_ref = np.where(flow[s], fb.plan_amount, fb.plan_level)
+    # The second model: the actual itself carries on (simple smoothing, never a trend) — a level's
+    # value, a flow's amount per day (a bucket the cycle cuts is shorter, not smaller).
+    per_day = np.where(flow[s], (fb.last - fb.first + 1).astype(np.float64), 1.0)
+    actuals = np.full_like(matrix, np.nan)
+    actuals[position[s[cells]], fb.fk[cells]] = (fb.dev[cells] + plan_ref[cells]) / per_day[cells]
     state = fit_smoothing(matrix, used[picked].astype(np.int64))
+    steady = fit_smoothing(actuals, used[picked].astype(np.int64), trend_from=matrix.shape[1] + 1)
+    # The steady model's errors in a bucket's units: per day times the buckets' mean length.
+    where = position[s[cells]]
+    span = np.bincount(where, per_day[cells], picked.size) / np.bincount(where, None, picked.size)
 
     def spread_out(values: Array) -> Array:
         full = np.full(n, np.nan)
@@ -203,9 +218,11 @@ def project(
         return full
 
     level, trend, phi = spread_out(state.level), spread_out(state.trend), spread_out(state.phi)
-    sigma = spread_out(state.sigma)
+    steady_level = spread_out(steady.level)
+    trust = spread_out(combination_weight(state.sigma, steady.sigma * span))
     # Student t instead of normal quantiles: σ comes from few errors (widths are in σ·z units).
-    inflate = spread_out(t_quantile(state.dof) / Z_INTERVAL)
+    scale = spread_out(state.sigma * t_quantile(state.dof) / Z_INTERVAL)
+    steady_scale = spread_out(steady.sigma * span * t_quantile(steady.dof) / Z_INTERVAL)
     future = np.flatnonzero(chosen[s] & (fb.last > to_date[s]))
     fs = s[future]
     h = (fb.fk[future] - used[fs] + 1).astype(np.float64)
@@ -213,7 +230,11 @@ def project(
     # The share of each bucket still to come: the unfinished one owes only what is not yet owed.
     owed = figures.owed_through[fs]
     weight = (last - np.clip(owed, first - 1, last)) / (last - first + 1)
-    dev_hat = level[fs] + trend_sum(phi[fs], h) * trend[fs]
+    # Combined: the deviation carries on (the plan's shape is followed) and the actual carries on
+    # (it is not), weighted by how well each has tracked the series (docs/semantics.md).
+    w = trust[fs]
+    follows = level[fs] + trend_sum(phi[fs], h) * trend[fs]
+    dev_hat = w * follows + (1.0 - w) * (steady_level[fs] * per_day[future] - plan_ref[future])
     cumulative_plan = (opening[s] + _segment_cumsum(fb.plan_amount, s))[future]
     is_flow = flow[fs]
     flow_value = (
@@ -225,7 +246,10 @@ def project(
     compare = np.where(is_flow, cumulative_plan, fb.plan_level[future])
     first_h = _segment_first(h, fs)
     factor = variance_factors(state, position[fs], first_h, h, is_flow)
-    spread = sigma[fs] * inflate[fs] * np.sqrt(factor)
+    steady_factor = variance_factors(steady, position[fs], first_h, h, is_flow)
+    # The two models' errors move together (same data, same α): the combination's spread is
+    # taken as the weighted spreads, the bound that perfectly correlated errors reach.
+    spread = w * scale[fs] * np.sqrt(factor) + (1.0 - w) * steady_scale[fs] * np.sqrt(steady_factor)
     code = grade(compare, value, criteria.take(fs), figures.band_lo[fs], figures.band_hi[fs])
     red_day = np.full(n, np.iinfo(np.int64).max)
     np.minimum.at(red_day, fs, np.where(code == RED, last, np.iinfo(np.int64).max))

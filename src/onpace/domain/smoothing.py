@@ -9,6 +9,8 @@ The rule (docs/semantics.md, "Forecast" and "Interval"), chosen on real series w
   near-undamped 0.98, first, so a clean line keeps its trend) by the one-step squared error over
   the most recent ``FIT_WINDOW`` (52) buckets, started from the least-squares line over the first
   4 observations (a long series' state before the window is smoothed with ``WARM``);
+- the forecaster (``domain.forecast``) runs this twice, on the deviation from plan and, without
+  trend, on the actual itself, and combines the two with :func:`combination_weight`;
 - σ: the squared one-step errors over their degrees of freedom (errors counted minus parameters);
   the h-step variance is the model's (1 + Σ c_j², c_j = α + αβ(φ + … + φ^j); flows sum the errors
   still to come) plus ``DRIFT_UNCERTAINTY``·h²/n for the deviation's unknown drift; quantiles are
@@ -91,10 +93,10 @@ def t_quantile(dof: Array) -> Array:
     return np.asarray(np.where(d <= _T80.size, table, tail), dtype=np.float64)
 
 
-def fit_smoothing(dev: Array, used: Ints) -> SmoothingState:
+def fit_smoothing(dev: Array, used: Ints, *, trend_from: int = TREND_FROM) -> SmoothingState:
     """Smooth each row of ``dev`` (NaN = no observation) over its first ``used`` columns.
 
-    Rows with fewer than ``TREND_FROM`` observations: simple smoothing (α = DEFAULT_ALPHA) from
+    Rows with fewer than ``trend_from`` observations: simple smoothing (α = DEFAULT_ALPHA) from
     the first observation. The others: a damped trend with α, β, φ fitted on the grids by the
     one-step squared error over the last ``FIT_WINDOW`` buckets, started from the least-squares
     line over the first observations. ``sigma`` divides the squared errors by the degrees of
@@ -105,7 +107,7 @@ def fit_smoothing(dev: Array, used: Ints) -> SmoothingState:
     valid = ~np.isnan(dev) & (cols[None, :] < used[:, None])
     y = np.where(valid, dev, 0.0)
     observed = valid.sum(axis=1).astype(np.int64)
-    trended = observed >= TREND_FROM
+    trended = observed >= trend_from
     alpha = np.full(n, DEFAULT_ALPHA)
     beta = np.zeros(n)
     phi = np.zeros(n)
@@ -262,6 +264,19 @@ def _run_block(
         np.multiply(e, e, out=tmp)
         sse[:m] += tmp
     return level, trend, sse
+
+
+def combination_weight(deviation_sigma: Array, actual_sigma: Array) -> Array:
+    """Return the weight of the deviation model against the actual model: inverse one-step variance.
+
+    w = σ²(actual) / (σ²(deviation) + σ²(actual)), both σ in the same units: the model that has
+    tracked the series better weighs more; a series exactly on its plan (σ = 0 on the deviation)
+    follows the plan, one that has stayed exactly flat stays flat; two perfect models share equally.
+    """
+    var_dev, var_act = deviation_sigma**2, actual_sigma**2
+    total = var_dev + var_act
+    weight = np.divide(var_act, total, out=np.full(total.shape, 0.5), where=total > 0)
+    return np.asarray(weight, dtype=np.float64)
 
 
 def trend_sum(phi: Array, horizon: Array) -> Array:
