@@ -3,17 +3,17 @@
 An evaluation reads the points in force of the cycles it judges. Read row by row, they were the
 largest cost of a process that had read nothing yet: 630,000 points took over a second at
 10,000 KPIs. So the store keeps, per organisation, the points of one window as compressed Arrow
-columns at one *store version*. A window starts where the cycles in force need their points
-from (:func:`onpace.domain.read_window.evaluation_window`) and holds later dates too, so one
-cache serves every day of those cycles (the organisation's audit sequence and that row's hash,
-:func:`store_head`); see :class:`~onpace.storage.tables.PointsCacheRow`.
+columns at one *store version* (the organisation's audit sequence and that row's hash,
+:func:`store_head`); see :class:`~onpace.storage.tables.PointsCacheRow`. A window starts where
+the cycles in force need their points from (:func:`onpace.domain.read_window.evaluation_window`)
+and holds later dates too, so one cache serves every day of those cycles.
 
 The audit log says what changed since: every ingest run (push, CLI, pull, drop folder, manual
 entry, correction) appends ``actuals.ingested`` naming its run; other changes that cannot alter
 an evaluation's points (cases, check-ins, channels, accounts) are skipped; anything else (the
 model, plans, cycles) or an audit row not understood makes the cache unusable. A usable cache is
 brought up to date by reading again only the points of the metrics the runs since wrote, so the
-points returned are always the ones a full read gives (``tests/services/test_points_cache.py``).
+points returned are always the ones a full read gives (``tests/services/test_evaluation_snapshot.py``).
 
 The cache is rewritten by evaluations that store their verdicts, when it is missing, holds
 another window, or lags by more than :data:`KEEP_AFTER_RUNS` ingest runs.
