@@ -353,11 +353,26 @@ def main(argv: list[str] | None = None) -> None:
                 f"{time.perf_counter() - started:.1f} s"
             )
         evaluate = ["-m", "onpace", "evaluate", "--as-of", today.isoformat(), "--json"]
-        # First as a store nobody has evaluated yet: without the worker's cache of the points.
-        with Session(engine) as session, session.begin():
-            session.execute(delete(PointsCacheRow))
+
+        def drop_points_cache() -> None:
+            with Session(engine) as session, session.begin():
+                session.execute(delete(PointsCacheRow))
+
+        # Without the store's cache of the points (a store nobody has evaluated yet, or the first
+        # evaluation of new cycles), then from the cache the evaluations before kept.
+        drop_points_cache()
         first_s, first_rss, _ = run_child(evaluate, env)
-        print(f"onpace evaluate (no points cache yet): {first_s:.2f} s, peak RSS {first_rss:.0f} MB")
+        print(
+            f"onpace evaluate (first of the day: opens cases; no points cache): {first_s:.2f} s, peak RSS {first_rss:.0f} MB"
+        )
+        drop_points_cache()
+        bare_s, _, _ = run_child(evaluate, env)
+        eval_s, eval_rss, _ = run_child(evaluate, env)
+        print(
+            f"onpace evaluate (steady): {bare_s:.2f} s without the points cache, {eval_s:.2f} s from it "
+            f"(peak RSS {eval_rss:.0f} MB)"
+        )
+        drop_points_cache()
         _, _, out = run_child([__file__, "--service-child", url, today.isoformat()], env)
         uncached_s, _, _ = (float(x) for x in out.split())
         _, _, out = run_child([__file__, "--service-child", url, today.isoformat()], env)
@@ -366,10 +381,6 @@ def main(argv: list[str] | None = None) -> None:
             f"evaluate-and-govern service call, fresh process: {uncached_s:.2f} s without the points cache "
             f"(it writes it), {cold_s:.2f} s from it; warm (after one pushed point, as in a running "
             f"worker) {warm_s:.2f} s (process peak RSS {service_rss:.0f} MB)"
-        )
-        eval_s, eval_rss, _ = run_child(evaluate, env)
-        print(
-            f"onpace evaluate (points cache kept by evaluations): {eval_s:.2f} s, peak RSS {eval_rss:.0f} MB"
         )
         if args.only_evaluate:
             return
