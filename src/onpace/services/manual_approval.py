@@ -31,6 +31,7 @@ from onpace.domain.accountability import SubjectIndex
 from onpace.domain.model import Model
 from onpace.errors import UserError
 from onpace.services.audit import append_audit
+from onpace.services.auth import Principal
 from onpace.services.evaluation_requests import enqueue_evaluation
 from onpace.services.ingest_store import supersede
 from onpace.storage.repositories import points_repo
@@ -80,6 +81,16 @@ class Decider:
                 if person.email:
                     names.add(person.email)
         return names
+
+
+def decider_of(who: Principal) -> Decider:
+    """Return the decider a signed-in user (or API token) is: their person, email and role."""
+    return Decider(
+        who.person_id or who.email,
+        person=who.person_id,
+        aliases=frozenset({who.email}),
+        editor=who.writes and who.role in ("admin", "editor"),
+    )
 
 
 @dataclass(frozen=True)
