@@ -13,10 +13,10 @@ from onpace.modelfile import parse_model_text
 from onpace.services.evaluation_requests import evaluation_key
 from onpace.services.ingest import ingest_frame
 from onpace.services.manual_approval import (
-    AlreadyDecided,
+    AlreadyDecidedError,
     Decider,
-    NotYours,
-    UnknownEntry,
+    RefusedError,
+    UnknownEntryError,
     decide,
     pending_entries,
 )
@@ -59,7 +59,15 @@ def setup(session: Session) -> int:
     return org_id
 
 
-def enter(session: Session, org_id: int, value: float, *, by: str | None, manual: bool = True, at: dt.datetime = LATER) -> int:
+def enter(
+    session: Session,
+    org_id: int,
+    value: float,
+    *,
+    by: str | None,
+    manual: bool = True,
+    at: dt.datetime = LATER,
+) -> int:
     frame = pl.DataFrame({"metric": ["orders"], "date": [DAY], "value": [value], "source": ["feed"]})
     return ingest_frame(
         session,
@@ -94,8 +102,11 @@ def test_approving_puts_the_value_in_force_and_supersedes_the_old_one(session: S
     org_id = setup(session)
     run = enter(session, org_id, 500.0, by="mia")
     model = parse_model_text(MODEL, "m.yaml")
-    decision = decide(session, org_id, model, approve=True, who=Decider("olga", person="olga"), now=LATER, run=run)
-    assert decision.approved and decision.runs == (run,)
+    decision = decide(
+        session, org_id, model, approve=True, who=Decider("olga", person="olga"), now=LATER, run=run
+    )
+    assert decision.approved
+    assert decision.runs == (run,)
     assert in_force(session, org_id) == [500.0]
     versions = session.execute(
         select(PointRow.version, PointRow.approved, PointRow.approved_by, PointRow.superseded_at).order_by(
@@ -103,7 +114,8 @@ def test_approving_puts_the_value_in_force_and_supersedes_the_old_one(session: S
         )
     ).all()
     assert [(v, a, by) for v, a, by, _ in versions] == [(1, True, None), (2, True, "olga")]
-    assert versions[0].superseded_at is not None and versions[1].superseded_at is None
+    assert versions[0].superseded_at is not None
+    assert versions[1].superseded_at is None
     assert pending_entries(session, org_id, model) == []
 
 
@@ -122,8 +134,16 @@ def test_the_person_who_entered_the_points_may_not_decide_them_even_as_an_editor
     org_id = setup(session)
     run = enter(session, org_id, 500.0, by="olga@example.com")
     model = parse_model_text(MODEL, "m.yaml")
-    with pytest.raises(NotYours, match="four eyes"):
-        decide(session, org_id, model, approve=True, who=Decider("olga", person="olga", editor=True), now=LATER, run=run)
+    with pytest.raises(RefusedError, match="four eyes"):
+        decide(
+            session,
+            org_id,
+            model,
+            approve=True,
+            who=Decider("olga", person="olga", editor=True),
+            now=LATER,
+            run=run,
+        )
     assert in_force(session, org_id) == [410.0]
     assert len(pending_entries(session, org_id, model)) == 1
 
@@ -132,12 +152,20 @@ def test_only_the_units_heads_editors_and_admins_may_decide(session: Session) ->
     org_id = setup(session)
     run = enter(session, org_id, 500.0, by="mia")
     model = parse_model_text(MODEL, "m.yaml")
-    with pytest.raises(NotYours, match="head of its unit"):
+    with pytest.raises(RefusedError, match="head of its unit"):
         decide(session, org_id, model, approve=True, who=Decider("sam", person="sam"), now=LATER, run=run)
     # The head of the unit above decides too, and so does an editor who heads nothing.
     decide(session, org_id, model, approve=False, who=Decider("hana", person="hana"), now=LATER, run=run)
     second = enter(session, org_id, 600.0, by="mia", at=LATER + dt.timedelta(hours=1))
-    decide(session, org_id, model, approve=True, who=Decider("ed@example.com", editor=True), now=LATER, run=second)
+    decide(
+        session,
+        org_id,
+        model,
+        approve=True,
+        who=Decider("ed@example.com", editor=True),
+        now=LATER,
+        run=second,
+    )
     assert in_force(session, org_id) == [600.0]
 
 
@@ -146,15 +174,15 @@ def test_only_points_awaiting_approval_can_be_decided(session: Session) -> None:
     run = enter(session, org_id, 500.0, by="mia")
     model = parse_model_text(MODEL, "m.yaml")
     olga = Decider("olga", person="olga")
-    with pytest.raises(UnknownEntry, match="no manual entry 987654"):
+    with pytest.raises(UnknownEntryError, match="no manual entry 987654"):
         decide(session, org_id, model, approve=True, who=olga, now=LATER, run=987654)
-    with pytest.raises(UnknownEntry, match="no point 987654"):
+    with pytest.raises(UnknownEntryError, match="no point 987654"):
         decide(session, org_id, model, approve=True, who=olga, now=LATER, points=[987654])
     decide(session, org_id, model, approve=True, who=olga, now=LATER, run=run)
-    with pytest.raises(AlreadyDecided):
+    with pytest.raises(AlreadyDecidedError):
         decide(session, org_id, model, approve=False, who=olga, now=LATER, run=run)
     first = session.scalars(select(PointRow.id).where(PointRow.version == 1)).one()
-    with pytest.raises(AlreadyDecided):
+    with pytest.raises(AlreadyDecidedError):
         decide(session, org_id, model, approve=True, who=olga, now=LATER, points=[first])
     assert in_force(session, org_id) == [500.0]
 
@@ -168,7 +196,9 @@ def test_each_decision_writes_one_audit_row_naming_its_runs_and_points(session: 
     (row,) = session.scalars(select(AuditRow).where(AuditRow.seq > before)).all()
     assert (row.action, row.actor, row.subject) == ("actuals.approved", "olga", "orders")
     assert row.payload["runs"] == [run]
-    assert [(p["value"], p["in_force"], p["entered_by"]) for p in row.payload["points"]] == [(500.0, 410.0, "mia")]
+    assert [(p["value"], p["in_force"], p["entered_by"]) for p in row.payload["points"]] == [
+        (500.0, 410.0, "mia")
+    ]
 
 
 def test_approving_requests_an_evaluation_and_rejecting_does_not(session: Session) -> None:
@@ -191,8 +221,10 @@ def test_approving_a_later_entry_overtakes_an_earlier_one_still_waiting(session:
     decide(session, org_id, model, approve=True, who=Decider("olga", person="olga"), now=LATER, run=later)
     assert in_force(session, org_id) == [520.0]
     assert pending_entries(session, org_id, model) == []
-    with pytest.raises(AlreadyDecided):
-        decide(session, org_id, model, approve=True, who=Decider("olga", person="olga"), now=LATER, run=earlier)
+    with pytest.raises(AlreadyDecidedError):
+        decide(
+            session, org_id, model, approve=True, who=Decider("olga", person="olga"), now=LATER, run=earlier
+        )
 
 
 def test_a_value_entered_again_after_its_rejection_waits_for_approval_again(session: Session) -> None:
@@ -203,3 +235,14 @@ def test_a_value_entered_again_after_its_rejection_waits_for_approval_again(sess
     again = enter(session, org_id, 500.0, by="mia", at=LATER + dt.timedelta(hours=1))
     (point,) = pending_entries(session, org_id, model)
     assert (point.run_id, point.version, point.in_force, point.proposed) == (again, 3, 410.0, 500.0)
+
+
+def test_an_entry_that_stored_no_point_has_nothing_to_decide(session: Session) -> None:
+    org_id = setup(session)
+    enter(session, org_id, 500.0, by="mia")
+    repeated = enter(session, org_id, 500.0, by="mia", at=LATER + dt.timedelta(hours=1))  # unchanged
+    model = parse_model_text(MODEL, "m.yaml")
+    with pytest.raises(AlreadyDecidedError, match=f"entry {repeated} holds no point"):
+        decide(
+            session, org_id, model, approve=True, who=Decider("olga", person="olga"), now=LATER, run=repeated
+        )

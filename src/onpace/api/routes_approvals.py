@@ -51,7 +51,9 @@ class PendingOut(Out):
 class PointsBody(Strict):
     """Which points of the entry to decide: all of them when ``points`` is empty."""
 
-    points: Annotated[list[Annotated[int, Field(ge=1, le=MAX_BIG_ID)]], Field(max_length=10_000)] = []
+    points: Annotated[
+        list[Annotated[int, Field(ge=1, le=MAX_BIG_ID)]], Field(default_factory=list, max_length=10_000)
+    ]
 
 
 class DecisionOut(Out):
@@ -102,11 +104,11 @@ def _decide(context: WriteContext, entry: int, body: PointsBody | None, *, appro
             run=entry,
             points=body.points if body is not None else (),
         )
-    except approval.UnknownEntry as exc:
+    except approval.UnknownEntryError as exc:
         raise not_found(str(exc)) from None
-    except approval.AlreadyDecided as exc:
+    except approval.AlreadyDecidedError as exc:
         raise ApiError(409, str(exc)) from None
-    except approval.NotYours as exc:
+    except approval.RefusedError as exc:
         raise forbidden(str(exc)) from None
     context.commit()
     return DecisionOut(

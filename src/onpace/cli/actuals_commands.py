@@ -15,7 +15,9 @@ actuals_app = typer.Typer(
 )
 app.add_typer(actuals_app, name="actuals")
 
-Entry = Annotated[int, typer.Argument(help="The entry number (its ingest run, see `onpace actuals pending`).")]
+Entry = Annotated[
+    int, typer.Argument(help="The entry number (its ingest run, see `onpace actuals pending`).")
+]
 Points = Annotated[
     list[int] | None,
     typer.Option("--point", help="Decide only this point of the entry (repeat for several)."),

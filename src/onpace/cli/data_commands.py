@@ -201,9 +201,9 @@ def _ingest_file(path: Path, source: str, *, manual: bool, by: str | None) -> tu
     Return the report, the organisation and whether the points wait for approval (manual
     entries, when the model's policy sets ``approve_manual``).
     """
-    from onpace.errors import UserError
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from onpace.errors import UserError
     from onpace.services.evaluation_requests import enqueue_evaluation
     from onpace.services.ingest import ingest_csv
 

@@ -35,7 +35,7 @@ from onpace.services.auth import Principal
 from onpace.services.evaluation_requests import enqueue_evaluation
 from onpace.services.ingest_store import supersede
 from onpace.storage.repositories import points_repo
-from onpace.storage.tables import PointRow
+from onpace.storage.tables import IngestRunRow, PointRow
 
 APPROVED = "actuals.approved"
 REJECTED = "actuals.rejected"
@@ -45,15 +45,15 @@ class DecisionError(UserError):
     """A decision on manual entries that cannot be made; the message says why."""
 
 
-class UnknownEntry(DecisionError):
+class UnknownEntryError(DecisionError):
     """No manual entry or point of the organisation has that number."""
 
 
-class AlreadyDecided(DecisionError):
+class AlreadyDecidedError(DecisionError):
     """The points named were already approved, rejected or overtaken by a later version."""
 
 
-class NotYours(DecisionError):
+class RefusedError(DecisionError):
     """The person may not decide these points (four eyes, or not an approver of their KPIs)."""
 
 
@@ -209,13 +209,20 @@ def _select(session: Session, org_id: int, run: int | None, points: Collection[i
     missing = sorted(set(points) - {r.id for r in rows})
     if missing:
         where = f" of manual entry {run}" if run is not None else ""
-        raise UnknownEntry(f"there is no point {', '.join(map(str, missing))}{where}")
+        raise UnknownEntryError(f"there is no point {', '.join(map(str, missing))}{where}")
     if not rows:
-        raise UnknownEntry(f"there is no manual entry {run}" if run is not None else "name an entry or points")
+        if run is None:
+            raise UnknownEntryError("name an entry or points")
+        found = session.get(IngestRunRow, run)
+        if found is None or found.org_id != org_id:
+            raise UnknownEntryError(f"there is no manual entry {run}")
+        raise AlreadyDecidedError(f"entry {run} holds no point waiting for approval")
     decided = [r for r in rows if r.approved or r.superseded_at is not None]
     if decided and (points or len(decided) == len(rows)):
         named = ", ".join(str(r.id) for r in decided)
-        raise AlreadyDecided(f"point(s) {named} no longer wait for approval (already approved, rejected or replaced)")
+        raise AlreadyDecidedError(
+            f"point(s) {named} no longer wait for approval (already approved, rejected or replaced)"
+        )
     return [r for r in rows if not r.approved and r.superseded_at is None]
 
 
@@ -232,14 +239,14 @@ def decide(
 ) -> Decision:
     """Approve or reject the pending points of a manual entry (``run``) or the points named.
 
-    Raise :class:`UnknownEntry`, :class:`AlreadyDecided` or :class:`NotYours` (four eyes,
+    Raise :class:`UnknownEntryError`, :class:`AlreadyDecidedError` or :class:`RefusedError` (four eyes,
     or not an approver) and change nothing then.
     """
     rows = _select(session, org_id, run, points)
     described = _describe(session, org_id, model, rows)
     why = refusal(model, who, described, now.date())
     if why is not None:
-        raise NotYours(why)
+        raise RefusedError(why)
     ids = [r.id for r in rows]
     session.flush()
     if approve:

@@ -45,7 +45,9 @@ def pending_groups(context: Page, only: Collection[str] | None = None) -> list[d
                 "points": listed,
                 "entered_by": listed[0].entered_by,
                 "entered_at": listed[0].entered_at,
-                "refusal": approval.refusal(model, who, listed, today) if context.who.writes else "you only read",
+                "refusal": approval.refusal(model, who, listed, today)
+                if context.who.writes
+                else "you only read",
             }
         )
     return groups
@@ -94,11 +96,11 @@ def approvals_decide(
             now=context.now,
             run=entry,
         )
-    except approval.UnknownEntry as exc:
+    except approval.UnknownEntryError as exc:
         raise not_found(str(exc)) from None
-    except approval.AlreadyDecided as exc:
+    except approval.AlreadyDecidedError as exc:
         raise ApiError(409, str(exc)) from None
-    except approval.NotYours as exc:
+    except approval.RefusedError as exc:
         raise forbidden(str(exc)) from None
     context.commit()
     return see_other(_back(back))

@@ -25,7 +25,6 @@ from onpace.storage.repositories import cases_repo
 from onpace.web.charts import chart_markers
 from onpace.web.format import subject_unit
 from onpace.web.names import source_names, subject_titles
-from onpace.web.subjects.approvals import approval_context
 from onpace.web.pages import (
     Page,
     RowIdPath,
@@ -33,6 +32,7 @@ from onpace.web.pages import (
     render,
     see_other,
 )
+from onpace.web.subjects.approvals import approval_context
 
 router = APIRouter(include_in_schema=False)
 
