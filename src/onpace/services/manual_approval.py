@@ -171,8 +171,17 @@ def pending_entries(session: Session, org_id: int, model: Model) -> list[Pending
     return _describe(session, org_id, model, points_repo.pending_approval(session, org_id))
 
 
-def refusal(model: Model, who: Decider, points: Iterable[PendingPoint], as_of: dt.date) -> str | None:
-    """Return why ``who`` may not decide ``points``, or None when they may (see the module docstring)."""
+def refusal(
+    model: Model,
+    who: Decider,
+    points: Iterable[PendingPoint],
+    as_of: dt.date,
+    index: SubjectIndex | None = None,
+) -> str | None:
+    """Return why ``who`` may not decide ``points``, or None when they may (see the module docstring).
+
+    ``index`` (the model's, as of ``as_of``) saves building it again when asking for many entries.
+    """
     points = list(points)
     names = who.identities(model)
     own = sorted({p.entered_by for p in points if p.entered_by is not None and p.entered_by in names})
@@ -181,7 +190,7 @@ def refusal(model: Model, who: Decider, points: Iterable[PendingPoint], as_of: d
     if who.editor:
         return None
     person = who.person if who.person is not None else (who.name if model.person(who.name) else None)
-    index = SubjectIndex(model, as_of)
+    index = index if index is not None else SubjectIndex(model, as_of)
     for point in points:
         info = index.get(point.metric)
         unit, heads, seen = model.unit(info.unit if info else None), set(), set()

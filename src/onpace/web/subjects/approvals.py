@@ -16,6 +16,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from onpace.api.errors import ApiError, forbidden, not_found
+from onpace.domain.accountability import SubjectIndex
 from onpace.services import manual_approval as approval
 from onpace.web.format import subject_units
 from onpace.web.names import source_names
@@ -36,6 +37,7 @@ def pending_groups(context: Page, only: Collection[str] | None = None) -> list[d
         points = [p for p in points if p.run_id in entries]
     who = approval.decider_of(context.who)
     today = context.now.date()
+    index = SubjectIndex(model, today)
     groups: list[dict[str, object]] = []
     for entry, grouped in groupby(points, key=lambda p: p.run_id):
         listed = list(grouped)
@@ -45,7 +47,7 @@ def pending_groups(context: Page, only: Collection[str] | None = None) -> list[d
                 "points": listed,
                 "entered_by": listed[0].entered_by,
                 "entered_at": listed[0].entered_at,
-                "refusal": approval.refusal(model, who, listed, today)
+                "refusal": approval.refusal(model, who, listed, today, index)
                 if context.who.writes
                 else "you only read",
             }
@@ -61,6 +63,7 @@ def approval_context(context: Page, only: Collection[str] | None = None) -> dict
         "names": {p.id: p.name for p in model.people} | {p.email: p.name for p in model.people if p.email},
         "uoms": subject_units(model),
         "sources": source_names(model),
+        "krs": {kr.id for kr in model.key_results},
     }
 
 
