@@ -27,7 +27,15 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from onpace.api import errors, routes_cases, routes_data, routes_metrics, routes_model, routes_orgs
+from onpace.api import (
+    errors,
+    routes_approvals,
+    routes_cases,
+    routes_data,
+    routes_metrics,
+    routes_model,
+    routes_orgs,
+)
 from onpace.api.security import SessionSigner
 from onpace.api.state import AppState
 from onpace.api.text_guard import refuse_nul
@@ -81,6 +89,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(routes_model.router)
     app.include_router(routes_cases.router)
     app.include_router(routes_data.router)
+    app.include_router(routes_approvals.router)
     app.include_router(sign_in_pages.router)
     for router in ROUTERS:
         app.include_router(router)

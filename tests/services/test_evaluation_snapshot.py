@@ -33,6 +33,7 @@ from onpace.services.evaluate_service import (
 )
 from onpace.services.evaluation_snapshot import SnapshotCache
 from onpace.services.ingest import ingest_frame
+from onpace.services.manual_approval import Decider, decide
 from onpace.services.model_store import load_model, save_model
 from onpace.storage.repositories import points_repo
 from onpace.storage.tables import EvaluationRow, PointsCacheRow
@@ -149,6 +150,8 @@ def random_change(
             "formula_input",
             "outside",
             "manual",
+            "approve",
+            "reject",
             "plan",
         ]
     )
@@ -171,8 +174,31 @@ def random_change(
         # Before the cycle and after the as-of date: no evaluation reads them.
         early, late = START - dt.timedelta(days=3), AS_OF + dt.timedelta(days=2)
         ingest(session, org_id, [("daily", early, 1e6), ("weekly", late, -5.0)], source="feed", at=step)
-    elif kind == "manual":
-        ingest(session, org_id, [("weekly", day, 0.0)], source="feed", at=step, manual=True, approved=False)
+    elif kind in ("approve", "reject") and points_repo.pending_approval(session, org_id):
+        # The unit head decides one pending entry: approving puts its points in force.
+        entry = rng.choice(points_repo.pending_approval(session, org_id)).run_id
+        decide(
+            session,
+            org_id,
+            the_model(),
+            approve=kind == "approve",
+            who=Decider("olga", person="olga"),
+            now=end_of_day(START) + dt.timedelta(minutes=step),
+            run=entry,
+        )
+    elif kind in ("manual", "approve", "reject"):
+        metric = rng.choice(["weekly", "daily", "KR3"])
+        ingest(
+            session,
+            org_id,
+            [(metric, day, round(rng.uniform(0, 150), 2))],
+            source="feed",
+            at=step,
+            manual=True,
+            approved=False,
+        )
+        sent.append((metric, day, "feed"))
+        kind = "manual"
     elif kind == "plan":
         model = load_model(session, "Snapshot check")
         kpis = tuple(
@@ -330,6 +356,7 @@ def test_points_read_from_the_stores_cache_after_random_runs_equal_a_full_read(
     sent: list[tuple[str, dt.date, str]] = [
         ("daily", START + dt.timedelta(days=i), "feed") for i in range(20)
     ]
+    decided: list[str] = []
     first = window_points(session, org_id)
     assert first.behind == points_cache.NO_CACHE
     assert points_cache.keep_window_points(session, org_id, first, now=end_of_day(AS_OF))
@@ -342,6 +369,10 @@ def test_points_read_from_the_stores_cache_after_random_runs_equal_a_full_read(
         if kind == "plan" and points_cache.store_head(session, org_id) != before:
             # A change to the model is not an ingest run: the cache cannot be brought up to date.
             assert window.behind == points_cache.NO_CACHE
+        if kind in ("approve", "reject"):
+            # A decision names its runs: the cache is brought up to date, not read again.
+            assert window.behind < points_cache.NO_CACHE, f"seed {seed}, step {step}, {kind}"
+            decided.append(kind)
         used += window.behind < points_cache.NO_CACHE
         # As an evaluation that stores its verdicts would: written again when missing.
         points_cache.keep_window_points(session, org_id, window, now=end_of_day(AS_OF))
@@ -352,6 +383,7 @@ def test_points_read_from_the_stores_cache_after_random_runs_equal_a_full_read(
         )
         assert cold.evaluation.results == full.results, f"seed {seed}, step {step}, {kind}"
     assert used >= 10
+    assert decided, f"seed {seed}: no approval or rejection was tried"
 
 
 def test_a_damaged_cache_is_read_past_and_written_again(session: Session) -> None:

@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+import polars as pl
 import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
@@ -26,6 +27,7 @@ from onpace.app import create_app
 from onpace.config import Settings
 from onpace.domain.model import Plan
 from onpace.services import account_changes
+from onpace.services.ingest import ingest_frame
 from onpace.services.model_store import load_model
 from onpace.services.rebaseline import request_rebaseline
 from onpace.storage.repositories import model_repo
@@ -99,6 +101,35 @@ class World:
             session.commit()
             return row.id
 
+    def new_manual_entry(self) -> int:
+        """Return a manual entry waiting for approval, entered by no persona, for a Store operations KPI.
+
+        Tom heads that unit: of the personas, only editors and admins may decide it (Ana heads another).
+        """
+        with self.app.state.onpace.sessions() as session:
+            org_id = model_repo.find_org(session).id
+            frame = pl.DataFrame(
+                {
+                    "metric": ["perfect_order_rate"],
+                    "date": [dt.date(2026, 6, 5)],
+                    "value": [uuid.uuid4().int % 10_000 / 100],
+                    "source": ["manual"],
+                }
+            )
+            run = ingest_frame(
+                session,
+                org_id,
+                frame,
+                source="manual",
+                run_by="planner@greenway.example",
+                manual=True,
+                approved=False,
+                now=NOW,
+                known_metrics={"perfect_order_rate"},
+            ).run_id
+            session.commit()
+            return run
+
 
 def none(_world: World) -> dict[str, object]:
     return {}
@@ -170,6 +201,10 @@ RULES: dict[tuple[str, str], Rule] = {
         frozenset({"admin", "owner"}),
         path=lambda w: {"request_id": w.new_rebaseline(), "decision": "reject"},
         refusals=frozenset({400, 403}),
+    ),
+    ("GET", "/approvals"): Rule(EVERYONE),
+    ("POST", "/approvals/{entry}/{decision}"): Rule(
+        EDITORS, path=lambda w: {"entry": w.new_manual_entry(), "decision": "reject"}
     ),
     ("POST", "/cases/{case_id}/explain"): Rule(
         CASE_PEOPLE, path=lambda w: {"case_id": CASE}, form=lambda w: {"category": "demand", "text": "m"}

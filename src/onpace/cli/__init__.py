@@ -9,7 +9,14 @@ from __future__ import annotations
 
 # The commands register in the order `onpace --help` lists them: set-up first, running last.
 # isort: off
-from onpace.cli import model_commands, data_commands, case_commands, account_commands, run_commands
+from onpace.cli import (
+    model_commands,
+    data_commands,
+    actuals_commands,
+    case_commands,
+    account_commands,
+    run_commands,
+)
 
 # isort: on
 from onpace.cli.app import app, err, fail, now, org_session, out, today, user_errors
@@ -19,6 +26,7 @@ app.add_typer(cycle_app, name="cycle")
 
 __all__ = [
     "account_commands",
+    "actuals_commands",
     "app",
     "case_commands",
     "data_commands",

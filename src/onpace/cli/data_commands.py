@@ -152,9 +152,17 @@ def ingest(
     from onpace.storage.contention import retry_when_busy
 
     with user_errors():  # the last busy error, after the retries, as one line
-        report, org_id = retry_when_busy(lambda: _ingest_file(path, source or "csv", manual=manual, by=by))
+        report, org_id, waiting = retry_when_busy(
+            lambda: _ingest_file(path, source or "csv", manual=manual, by=by)
+        )
     out.print(report.summary())
-    _evaluate_after_ingest(org_id, accepted=report.accepted, evaluate=evaluate)
+    if waiting:
+        out.print(
+            f"{report.accepted} point(s) wait for approval: see `onpace actuals pending`; "
+            "they count once approved",
+            soft_wrap=True,
+        )
+    _evaluate_after_ingest(org_id, accepted=0 if waiting else report.accepted, evaluate=evaluate)
     _print_quarantined(report, str(path))
 
 
@@ -187,10 +195,15 @@ def _evaluate_after_ingest(org_id: int, *, accepted: int, evaluate: bool) -> Non
         out.print("evaluation queued: a worker is already evaluating the new points")
 
 
-def _ingest_file(path: Path, source: str, *, manual: bool, by: str | None) -> tuple[Any, int]:
-    """Ingest one actuals file with a progress bar on stderr (rows stored of rows to store)."""
+def _ingest_file(path: Path, source: str, *, manual: bool, by: str | None) -> tuple[Any, int, bool]:
+    """Ingest one actuals file with a progress bar on stderr (rows stored of rows to store).
+
+    Return the report, the organisation and whether the points wait for approval (manual
+    entries, when the model's policy sets ``approve_manual``).
+    """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from onpace.errors import UserError
     from onpace.services.evaluation_requests import enqueue_evaluation
     from onpace.services.ingest import ingest_csv
 
@@ -206,6 +219,11 @@ def _ingest_file(path: Path, source: str, *, manual: bool, by: str | None) -> tu
         def stored(done: int, total: int) -> None:
             bar.update(task, description=f"storing {path.name}", completed=done, total=total)
 
+        waiting = manual and model.policy.approve_manual
+        if waiting and not by:
+            raise UserError(
+                "manual entries wait for approval (policy approve_manual): say who entered them with --by"
+            )
         known = {k.id for k in model.kpis} | {kr.id for kr in model.key_results}
         report = ingest_csv(
             session,
@@ -216,13 +234,14 @@ def _ingest_file(path: Path, source: str, *, manual: bool, by: str | None) -> tu
             manual=manual,
             now=now(),
             known_metrics=known,
+            approved=not waiting,
             progress=stored,
         )
-        if report.accepted:
+        if report.accepted and not waiting:
             enqueue_evaluation(session, org_id, now=now())
         bar.update(task, description=f"committing {path.name}")
         session.commit()
-    return report, org_id
+    return report, org_id, waiting
 
 
 def _pull_source(source_id: str) -> tuple[Any, int]:

@@ -121,7 +121,8 @@ def compare_with_store(session: Session, org_id: int, rows: pl.DataFrame) -> pl.
         maintain_order="left",
     )
     change = (
-        pl.when(pl.col("version").is_null())
+        # No version yet, or only rejected ones (no stored value to compare with).
+        pl.when(pl.col("version").is_null() | pl.col("stored_value").is_null())
         .then(pl.lit("added"))
         .when(pl.col("stored_value") == pl.col("value"))
         .then(pl.lit("unchanged"))

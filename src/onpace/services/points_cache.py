@@ -9,7 +9,8 @@ the cycles in force need their points from (:func:`onpace.domain.read_window.eva
 and holds later dates too, so one cache serves every day of those cycles.
 
 The audit log says what changed since: every ingest run (push, CLI, pull, drop folder, manual
-entry, correction) appends ``actuals.ingested`` naming its run; other changes that cannot alter
+entry, correction) appends ``actuals.ingested`` naming its run, and every approval or
+rejection of manual points appends ``actuals.approved`` or ``actuals.rejected`` naming theirs; other changes that cannot alter
 an evaluation's points (cases, check-ins, channels, accounts) are skipped; anything else (the
 model, plans, cycles) or an audit row not understood makes the cache unusable. A usable cache is
 brought up to date by reading again only the points of the metrics the runs since wrote, so the
@@ -35,6 +36,10 @@ from onpace.storage.repositories import points_cache_repo, points_repo
 from onpace.storage.tables import AuditRow, PointRow
 
 INGESTED = "actuals.ingested"
+
+#: Decisions on manual entries (:mod:`onpace.services.manual_approval`): they change the points
+#: in force of the runs they name (``runs``), as an ingest run changes its own.
+DECIDED = ("actuals.approved", "actuals.rejected")
 
 #: Audit actions that cannot change an evaluation (prefixes): cases and their events, check-ins
 #: (governance reads them itself), delivery channels, accounts and sign-ins.
@@ -104,9 +109,16 @@ def changed_runs(session: Session, org_id: int, after: int, upto: int) -> list[i
     for action, payload in rows:
         if action == INGESTED and isinstance(payload, dict) and isinstance(payload.get("run_id"), int):
             runs.append(payload["run_id"])
+        elif action in DECIDED and isinstance(payload, dict) and _run_list(payload.get("runs")):
+            runs.extend(payload["runs"])
         elif not action.startswith(UNRELATED):
             return None
     return runs
+
+
+def _run_list(value: object) -> bool:
+    """Say whether an audit payload's ``runs`` is a list of run ids."""
+    return isinstance(value, list) and all(isinstance(run, int) for run in value)
 
 
 def metrics_of_runs(session: Session, runs: Sequence[int]) -> set[str]:

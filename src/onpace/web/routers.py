@@ -10,7 +10,7 @@ from onpace.web.cases import routes as cases
 from onpace.web.overview import routes as overview
 from onpace.web.review import routes as review
 from onpace.web.scorecard import routes as scorecard
-from onpace.web.subjects import plans
+from onpace.web.subjects import approvals, plans
 from onpace.web.subjects import routes as subjects
 
 ROUTERS: tuple[APIRouter, ...] = (
@@ -19,6 +19,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     scorecard.router,
     subjects.router,
     plans.router,
+    approvals.router,
     cases.router,
     review.router,
     model_edit.router,

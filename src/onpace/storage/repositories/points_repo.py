@@ -81,7 +81,10 @@ def latest_versions(
 ) -> pl.DataFrame:
     """Return the highest version of each (metric, date, source) for ``metrics`` between two dates.
 
-    Approved or not: ingest compares new values with the latest version anyone entered.
+    Approved or not: ingest compares new values with the latest version anyone entered. A
+    rejected version (never approved, superseded) is passed over: ``value`` and ``approved``
+    are those of the latest version not rejected (null when every version was rejected), so a
+    value entered again after its rejection is stored again; ``version`` stays the highest.
     Columns: metric, date, source, value, version, approved.
     """
     if not metrics:
@@ -93,14 +96,27 @@ def latest_versions(
         PointRow.value,
         PointRow.version,
         PointRow.approved,
+        PointRow.superseded_at.is_not(None).label("superseded"),
     ).where(
         PointRow.org_id == org_id,
         PointRow.metric.in_(sorted(set(metrics))),
         PointRow.date >= first,
         PointRow.date <= last,
     )
-    frame = bulk.read_frame(session, stmt, VERSIONS_SCHEMA)
-    return frame.sort("version").group_by("metric", "date", "source").last()
+    frame = bulk.read_frame(session, stmt, {**VERSIONS_SCHEMA, "superseded": pl.Boolean})
+    rejected = pl.col("superseded") & ~pl.col("approved")
+    if not frame.select(rejected.any()).item():
+        return frame.drop("superseded").sort("version").group_by("metric", "date", "source").last()
+    return (
+        frame.sort("version")
+        .group_by("metric", "date", "source")
+        .agg(
+            pl.col("value").filter(~rejected).last(),
+            pl.col("version").last(),
+            pl.col("approved").filter(~rejected).last(),
+        )
+        .select(list(VERSIONS_SCHEMA))
+    )
 
 
 def point_history(

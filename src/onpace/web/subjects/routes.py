@@ -32,6 +32,7 @@ from onpace.web.pages import (
     render,
     see_other,
 )
+from onpace.web.subjects.approvals import approval_context
 
 router = APIRouter(include_in_schema=False)
 
@@ -63,6 +64,8 @@ def subject_page(
         reverse=True,
     )
     lineage = sorted(detail.lineage, key=lambda p: (p.date, p.version), reverse=True)
+    measured_by = next((kr.kpi for kr in model.key_results if kr.id == subject and kr.kpi), None)
+    waiting = approval_context(context, only={subject, measured_by or subject})
     pages = max(1, -(-len(lineage) // LINEAGE_PER_PAGE))
     shown = min(page, pages - 1)
     return render(
@@ -96,6 +99,8 @@ def subject_page(
             "may_checkin": detail.level == "kr" and may_check_in(context.who, model, subject),
             "today": context.now.date(),
             "by_cycle": cycle_trend(context.session, context.org_id, model, subject, context.now.date()),
+            "approvals": waiting,
+            "back": request.url.path,
         },
     )
 
