@@ -9,10 +9,11 @@ the cycles in force need their points from (:func:`onpace.domain.read_window.eva
 and holds later dates too, so one cache serves every day of those cycles.
 
 The audit log says what changed since: every ingest run (push, CLI, pull, drop folder, manual
-entry, correction) appends ``actuals.ingested`` naming its run, and every approval or
-rejection of manual points appends ``actuals.approved`` or ``actuals.rejected`` naming theirs; other changes that cannot alter
-an evaluation's points (cases, check-ins, channels, accounts) are skipped; anything else (the
-model, plans, cycles) or an audit row not understood makes the cache unusable. A usable cache is
+entry, correction) appends ``actuals.ingested`` naming its run, and every approval or rejection
+of manual points appends ``actuals.approved`` or ``actuals.rejected`` naming theirs; other
+changes that cannot alter an evaluation's points (cases, check-ins, channels, accounts) are
+skipped; anything else (the model, plans, cycles) or an audit row not understood makes the cache
+unusable. A usable cache is
 brought up to date by reading again only the points of the metrics the runs since wrote, so the
 points returned are always the ones a full read gives (``tests/services/test_evaluation_snapshot.py``).
 
