@@ -6,10 +6,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 from sqlalchemy import select
 from typer.testing import CliRunner
 
 from onpace import cli
+from onpace.cli import actuals_commands
 from onpace.config import get_settings
 from onpace.storage.db import make_engine
 from onpace.storage.tables import JobRow, PointRow
@@ -84,12 +86,16 @@ def evaluation_requests() -> int:
         engine.dispose()
 
 
-def test_a_manual_entry_waits_for_approval_when_the_policy_asks_for_it(store: Path) -> None:
+def test_a_manual_entry_waits_for_approval_when_the_policy_asks_for_it(
+    store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     result = runner.invoke(cli.app, ["ingest", "hand.csv", "--manual", "--by", "mia", "--no-evaluate"])
     assert result.exit_code == 0, result.output
     assert "1 point(s) wait for approval" in result.output
     assert stored() == [(1, 410.0, True, False), (2, 500.0, False, False)]
-    listed = runner.invoke(cli.app, ["actuals", "pending"], env={"COLUMNS": "200"})
+    # The console's width is fixed when it is made; a wide one keeps each row on one line.
+    monkeypatch.setattr(actuals_commands, "out", Console(width=200, highlight=False))
+    listed = runner.invoke(cli.app, ["actuals", "pending"])
     assert listed.exit_code == 0, listed.output
     line = next(row for row in listed.output.splitlines() if "Orders shipped" in row)
     assert all(part in line for part in ("7 Jan 2026", "410", "500", "Mia Lund"))
