@@ -1,0 +1,202 @@
+"""Measure each KPI's own noise and flag a red tolerance narrower than it (``noisy_tolerance``).
+
+A status is the deviation from plan judged against the tolerance. When the deviation moves from
+one bucket to the next by about as much as the red threshold, red comes and goes with ordinary
+swings: alarms that mean nothing, the "reporting fatigue" the product must avoid. The rule
+(docs/semantics.md, "A tolerance narrower than the KPI's own noise"):
+
+- *noise*: the median absolute one-step change of the deviation from plan (bucket actual − bucket
+  plan) between consecutive complete buckets of the cycle that have data, over the most recent
+  :data:`HISTORY` of them — for a level or ratio KPI the bucket's value, for a flow KPI the
+  bucket's amount (a bucket the cycle cuts is scaled to a whole one). Taking the deviation, not
+  the value, means a plan that follows the swings (a seasonal plan, a phased one) clears the
+  finding. The change is relative to the later bucket's plan when the red threshold is relative,
+  in the KPI's units when it is absolute. For a series without trend and with independent noise
+  of standard deviation σ, the median one-step change is about σ.
+- raised when the red threshold is narrower than :data:`FACTOR` × the noise, on a KPI with at
+  least :data:`MIN_BUCKETS` buckets of evidence, a plan and no green band (``range`` with a band
+  is judged on the band's edges, not on the plan);
+- the recommended red threshold is :data:`FACTOR` × the noise, rounded up (to a whole per cent,
+  or to two significant figures in the KPI's units).
+
+Everything is vectorised over the layout's rows: one sort, no Python loop over series.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from onpace.domain.calendar import Layout
+from onpace.domain.hygiene import Finding
+from onpace.domain.model import Model
+
+Floats = npt.NDArray[np.float64]
+Ints = npt.NDArray[np.int64]
+Bools = npt.NDArray[np.bool_]
+
+#: A red threshold narrower than this many times the noise is raised.
+FACTOR = 2.0
+#: Buckets with data needed before the noise is evidence (five one-step changes).
+MIN_BUCKETS = 6
+#: Only the most recent changes count (a year of weeks), which keeps long cycles cheap.
+HISTORY = 52
+
+
+@dataclass(frozen=True)
+class Noise:
+    """One KPI's measured noise next to its red threshold.
+
+    ``noise`` and ``red`` are shares of plan (0.12 = 12 %) when ``relative``, else in the KPI's
+    units; ``buckets`` is the evidence (buckets with data the changes were taken between).
+    """
+
+    noise: float
+    red: float
+    relative: bool
+    buckets: int
+
+    @property
+    def recommended(self) -> float:
+        """Return the narrowest red threshold the noise allows: FACTOR × noise, rounded up."""
+        wide = FACTOR * self.noise
+        if self.relative:
+            return math.ceil(wide * 100 - 1e-9) / 100
+        if wide <= 0:
+            return 0.0
+        step = 10.0 ** (math.floor(math.log10(wide)) - 1)
+        return math.ceil(wide / step - 1e-9) * step
+
+
+def segment_median(values: Floats, groups: Ints, size: int) -> tuple[Floats, Ints]:
+    """Return the median of ``values`` per group 0 … size − 1 (NaN for none) and the counts."""
+    median = np.full(size, np.nan)
+    count = np.bincount(groups, minlength=size).astype(np.int64)
+    if values.size == 0:
+        return median, count
+    order = np.lexsort((values, groups))
+    ranked = values[order]
+    offset = np.cumsum(count) - count
+    has = count > 0
+    low = offset[has] + (count[has] - 1) // 2
+    high = offset[has] + count[has] // 2
+    median[has] = (ranked[low] + ranked[high]) / 2.0
+    return median, count
+
+
+def one_step_changes(
+    groups: Ints, deviation: Floats, plan: Floats, *, relative: Bools
+) -> tuple[Floats, Ints]:
+    """Return the one-step changes of consecutive usable rows of each group, and their groups.
+
+    Rows are sorted by group, in bucket order, and all usable (the caller drops buckets without
+    data). A change is |Δ deviation|, over |the later row's plan| where the group's threshold is
+    relative (a zero plan gives no change). Only the last :data:`HISTORY` changes of a group are
+    kept. Returns the changes and their groups.
+    """
+    if groups.size < 2:
+        return np.zeros(0), np.zeros(0, dtype=np.int64)
+    same = groups[1:] == groups[:-1]
+    later = np.flatnonzero(same) + 1
+    step = np.abs(deviation[later] - deviation[later - 1])
+    rel = relative[groups[later]]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scaled = np.where(rel, step / np.abs(plan[later]), step)
+    keep = np.isfinite(scaled)
+    scaled, owners = scaled[keep], groups[later][keep]
+    # Keep each group's most recent HISTORY changes: rank from the group's end.
+    if owners.size:
+        ends = np.append(np.flatnonzero(owners[1:] != owners[:-1]), owners.size - 1)
+        lengths = np.diff(np.append(-1, ends))
+        from_end = np.repeat(ends, lengths) - np.arange(owners.size)
+        recent = from_end < HISTORY
+        scaled, owners = scaled[recent], owners[recent]
+    return scaled, owners.astype(np.int64)
+
+
+def measure(
+    lay: Layout,
+    plan: Floats,
+    actual: Floats,
+    *,
+    flow: Bools,
+    cycle_start: Ints,
+    cycle_end: Ints,
+    today: int,
+    red: Floats,
+    red_rel: Bools,
+    judged: Bools,
+) -> tuple[Floats, Ints, Bools]:
+    """Return, per series, the noise, the buckets of evidence and whether ``noisy_tolerance`` holds.
+
+    ``plan``/``actual`` are the layout's bucket rows (level, or flow amount); ``red``/``red_rel``
+    the red thresholds; ``judged`` the series the rule applies to (KPIs with a plan and no band).
+    """
+    n = flow.size
+    s = lay.series
+    first = np.maximum(lay.start, cycle_start[s])
+    last = np.minimum(lay.end, cycle_end[s])
+    usable = ~np.isnan(actual) & ~np.isnan(plan) & (last <= today) & (first <= last) & judged[s]
+    rows = np.flatnonzero(usable)
+    rs = s[rows]
+    # A flow bucket the cycle cuts holds part of a bucket's amount: scale it to a whole one.
+    whole = np.where(
+        flow[rs],
+        (lay.end[rows] - lay.start[rows] + 1) / (last[rows] - first[rows] + 1).astype(np.float64),
+        1.0,
+    )
+    deviation = (actual[rows] - plan[rows]) * whole
+    changes, owners = one_step_changes(rs, deviation, plan[rows] * whole, relative=red_rel)
+    noise, count = segment_median(changes, owners, n)
+    buckets = np.where(count > 0, count + 1, np.bincount(rs, minlength=n)).astype(np.int64)
+    with np.errstate(invalid="ignore"):
+        flagged = judged & (buckets >= MIN_BUCKETS) & (red < FACTOR * noise)
+    return noise, buckets, flagged
+
+
+def readings(
+    ids: list[str], noise: Floats, buckets: Ints, flagged: Bools, *, red: Floats, red_rel: Bools
+) -> dict[str, Noise]:
+    """Return the flagged series' readings by id (a loop over the flagged ones only)."""
+    return {
+        ids[i]: Noise(float(noise[i]), float(red[i]), bool(red_rel[i]), int(buckets[i]))
+        for i in np.flatnonzero(flagged).tolist()
+    }
+
+
+def _amount(value: float, relative: bool, unit: str | None) -> str:
+    if relative:
+        return f"{value * 100:.0f} %" if value >= 0.095 else f"{value * 100:.1f} %"
+    text = f"{value:.3g}"
+    return f"{text} {unit}" if unit else text
+
+
+def noisy_tolerance_findings(model: Model, noise: Mapping[str, Noise]) -> list[Finding]:
+    """Return a ``noisy_tolerance`` finding for each KPI whose reading says so, in model order."""
+    found = []
+    for kpi in model.kpis:
+        reading = noise.get(kpi.id)
+        if reading is None:
+            continue
+        what = f"its amount per {kpi.grain}" if kpi.measure == "flow" else "its value"
+        of_plan = " of plan" if reading.relative else ""
+        swing = _amount(reading.noise, reading.relative, kpi.unit)
+        red = _amount(reading.red, reading.relative, kpi.unit)
+        wider = _amount(reading.recommended, reading.relative, kpi.unit)
+        found.append(
+            Finding(
+                kpi.id,
+                "kpi",
+                "noisy_tolerance",
+                f"KPI {kpi.id}: {what} moves by about {swing}{of_plan} from one {kpi.grain} to the next, "
+                f"beyond what its plan moves (the median over its last {reading.buckets} {kpi.grain}s), "
+                f"but its red tolerance is {red}. Ordinary swings will turn it red and raise alarms that "
+                f"mean nothing. Widen the red tolerance to at least {wider}, judge it at a coarser grain, "
+                "or, if the swings are seasonal, plan it from a reference period (a seasonal plan).",
+            )
+        )
+    return found
