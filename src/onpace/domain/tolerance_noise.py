@@ -6,9 +6,10 @@ swings: alarms that mean nothing, the "reporting fatigue" the product must avoid
 (docs/semantics.md, "A tolerance narrower than the KPI's own noise"):
 
 - *noise*: the median absolute one-step change of the deviation from plan (bucket actual − bucket
-  plan) between consecutive complete buckets of the cycle that have data, over the most recent
-  :data:`HISTORY` of them — for a level or ratio KPI the bucket's value, for a flow KPI the
-  bucket's amount (a bucket the cycle cuts is scaled to a whole one). Taking the deviation, not
+  plan) between consecutive complete buckets of the cycle, over the most recent
+  :data:`HISTORY` + 1 complete buckets (a year of weeks) — for a level or ratio KPI the bucket's value, for a flow KPI the
+  bucket's amount (a bucket the cycle cuts is scaled to a whole one). Buckets without data are
+  skipped: a change is taken between consecutive buckets that have data. Taking the deviation, not
   the value, means a plan that follows the swings (a seasonal plan, a phased one) clears the
   finding. The change is relative to the later bucket's plan when the red threshold is relative,
   in the KPI's units when it is absolute. For a series without trend and with independent noise
@@ -31,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from onpace.domain.calendar import Layout
+from onpace.domain.calendar import MONTH, WEEK, Layout, month_index, week_number
 from onpace.domain.hygiene import Finding
 from onpace.domain.model import Model
 
@@ -43,7 +44,8 @@ Bools = npt.NDArray[np.bool_]
 FACTOR = 2.0
 #: Buckets with data needed before the noise is evidence (five one-step changes).
 MIN_BUCKETS = 6
-#: Only the most recent changes count (a year of weeks), which keeps long cycles cheap.
+#: Only the most recent HISTORY + 1 complete buckets count (a year of weeks): recent noise is what
+#: the next alarms will meet, and it keeps long cycles cheap.
 HISTORY = 52
 
 
@@ -73,49 +75,70 @@ class Noise:
 
 
 def segment_median(values: Floats, groups: Ints, size: int) -> tuple[Floats, Ints]:
-    """Return the median of ``values`` per group 0 … size − 1 (NaN for none) and the counts."""
+    """Return the median of ``values`` per group 0 … size − 1 (NaN for none) and the counts.
+
+    ``groups`` are sorted; each group holds few values (at most :data:`HISTORY`), so the values
+    are laid out one row per group and sorted along the rows.
+    """
     median = np.full(size, np.nan)
     count = np.bincount(groups, minlength=size).astype(np.int64)
     if values.size == 0:
         return median, count
-    order = np.lexsort((values, groups))
-    ranked = values[order]
-    offset = np.cumsum(count) - count
-    has = count > 0
-    low = offset[has] + (count[has] - 1) // 2
-    high = offset[has] + count[has] // 2
-    median[has] = (ranked[low] + ranked[high]) / 2.0
+    present = np.flatnonzero(count)
+    row = np.searchsorted(present, groups)
+    start = (np.cumsum(count) - count)[groups]
+    table = np.full((present.size, int(count.max())), np.inf)
+    table[row, np.arange(groups.size) - start] = values
+    table.sort(axis=1)
+    c = count[present]
+    median[present] = (
+        table[np.arange(present.size), (c - 1) // 2] + table[np.arange(present.size), c // 2]
+    ) / 2
     return median, count
 
 
 def one_step_changes(
     groups: Ints, deviation: Floats, plan: Floats, *, relative: Bools
 ) -> tuple[Floats, Ints]:
-    """Return the one-step changes of consecutive usable rows of each group, and their groups.
+    """Return the one-step changes of consecutive rows of each group, and their groups.
 
     Rows are sorted by group, in bucket order, and all usable (the caller drops buckets without
     data). A change is |Δ deviation|, over |the later row's plan| where the group's threshold is
-    relative (a zero plan gives no change). Only the last :data:`HISTORY` changes of a group are
-    kept. Returns the changes and their groups.
+    relative (a zero plan gives no change).
     """
     if groups.size < 2:
         return np.zeros(0), np.zeros(0, dtype=np.int64)
-    same = groups[1:] == groups[:-1]
-    later = np.flatnonzero(same) + 1
+    later = np.flatnonzero(groups[1:] == groups[:-1]) + 1
     step = np.abs(deviation[later] - deviation[later - 1])
-    rel = relative[groups[later]]
     with np.errstate(divide="ignore", invalid="ignore"):
-        scaled = np.where(rel, step / np.abs(plan[later]), step)
+        scaled = np.where(relative[groups[later]], step / np.abs(plan[later]), step)
     keep = np.isfinite(scaled)
-    scaled, owners = scaled[keep], groups[later][keep]
-    # Keep each group's most recent HISTORY changes: rank from the group's end.
-    if owners.size:
-        ends = np.append(np.flatnonzero(owners[1:] != owners[:-1]), owners.size - 1)
-        lengths = np.diff(np.append(-1, ends))
-        from_end = np.repeat(ends, lengths) - np.arange(owners.size)
-        recent = from_end < HISTORY
-        scaled, owners = scaled[recent], owners[recent]
-    return scaled, owners.astype(np.int64)
+    return scaled[keep], groups[later][keep].astype(np.int64)
+
+
+def recent_rows(lay: Layout, cycle_end: Ints, today: int, judged: Bools) -> Ints:
+    """Return the rows of each judged series' most recent HISTORY + 1 complete buckets, in order.
+
+    A series' rows are in time order, so its complete buckets (ended by ``today``, or by its
+    cycle's end) are a prefix of them; only the tail of that prefix is gathered, which keeps the
+    cost bounded by HISTORY per series however long the cycle.
+    """
+    # The row holding today, from the calendar arithmetic of the layout (``base[s] + unit``).
+    day = np.full(lay.grain.size, today, dtype=np.int64)
+    unit = np.where(
+        lay.grain == WEEK,
+        week_number(day, lay.week_start),
+        np.where(lay.grain == MONTH, month_index(day), day),
+    )
+    row = np.clip(lay.base + unit, lay.offset, lay.offset + lay.count - 1)
+    done = np.minimum(lay.end[row], cycle_end) <= today
+    complete = np.where(lay.count > 0, row - lay.offset + done, 0)
+    width = np.where(judged, np.minimum(complete, HISTORY + 1), 0)
+    first = lay.offset + complete - width
+    total = int(width.sum())
+    inside = np.arange(total) - np.repeat(np.cumsum(width) - width, width)
+    rows: Ints = np.repeat(first, width) + inside
+    return rows
 
 
 def measure(
@@ -137,17 +160,15 @@ def measure(
     the red thresholds; ``judged`` the series the rule applies to (KPIs with a plan and no band).
     """
     n = flow.size
-    s = lay.series
-    first = np.maximum(lay.start, cycle_start[s])
-    last = np.minimum(lay.end, cycle_end[s])
-    usable = ~np.isnan(actual) & ~np.isnan(plan) & (last <= today) & (first <= last) & judged[s]
-    rows = np.flatnonzero(usable)
-    rs = s[rows]
+    rows = recent_rows(lay, cycle_end, today, judged)
+    rs = lay.series[rows]
+    first = np.maximum(lay.start[rows], cycle_start[rs])
+    last = np.minimum(lay.end[rows], cycle_end[rs])
+    keep = ~np.isnan(actual[rows]) & ~np.isnan(plan[rows]) & (first <= last)
+    rows, rs, first, last = rows[keep], rs[keep], first[keep], last[keep]
     # A flow bucket the cycle cuts holds part of a bucket's amount: scale it to a whole one.
     whole = np.where(
-        flow[rs],
-        (lay.end[rows] - lay.start[rows] + 1) / (last[rows] - first[rows] + 1).astype(np.float64),
-        1.0,
+        flow[rs], (lay.end[rows] - lay.start[rows] + 1) / (last - first + 1).astype(np.float64), 1.0
     )
     deviation = (actual[rows] - plan[rows]) * whole
     changes, owners = one_step_changes(rs, deviation, plan[rows] * whole, relative=red_rel)
