@@ -302,7 +302,9 @@ def _run(
         leadlag_rows=lambda: lead_lag(
             model, specs.ids, fb, grain=grain, direction=direction, week_start=week_start
         ),
-        noise=noise_readings(specs.ids, noise, evidence, noisy, red=criteria.red, red_rel=criteria.red_rel),
+        noise=noise_readings(
+            specs.ids, noise, evidence, noisy, red=criteria.red, red_rel=criteria.red_rel, flow=flow
+        ),
     )
 
 

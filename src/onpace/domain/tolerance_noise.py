@@ -14,11 +14,19 @@ swings: alarms that mean nothing, the "reporting fatigue" the product must avoid
   finding. The change is relative to the later bucket's plan when the red threshold is relative,
   in the KPI's units when it is absolute. For a series without trend and with independent noise
   of standard deviation σ, the median one-step change is about σ.
-- raised when the red threshold is narrower than :data:`FACTOR` × the noise, on a KPI with at
+- raised when the red threshold is narrower than :data:`FACTOR` × the noise (:data:`FLOW_FACTOR`
+  for a flow KPI, see below), on a KPI with at
   least :data:`MIN_BUCKETS` buckets of evidence, a plan and no green band (``range`` with a band
   is judged on the band's edges, not on the plan);
-- the recommended red threshold is :data:`FACTOR` × the noise, rounded up (to a whole per cent,
+- the recommended red threshold is that factor × the noise, rounded up (to a whole per cent,
   or to two significant figures in the KPI's units).
+
+A level KPI is judged bucket by bucket, so every bucket meets the noise afresh: with red at 2 × the
+noise (about 2 σ) an ordinary swing is red about one bucket in twenty, i.e. in most 13-bucket
+cycles. A flow KPI is judged on its total to date, whose relative swing after k buckets is about
+noise / √k: ordinary swings turn it red early in a cycle only. Summed over a cycle's buckets,
+red at 1 × the noise gives about as many red statuses from ordinary swings (Σₖ P(|z| > √k) ≈ 0.66)
+as 2 × does for a level KPI over 13 buckets (13 × P(|z| > 2) ≈ 0.6), hence :data:`FLOW_FACTOR`.
 
 Everything is vectorised over the layout's rows: one sort, no Python loop over series.
 """
@@ -42,6 +50,8 @@ Bools = npt.NDArray[np.bool_]
 
 #: A red threshold narrower than this many times the noise is raised.
 FACTOR = 2.0
+#: The same for a flow KPI, judged on its total to date (see the module docstring).
+FLOW_FACTOR = 1.0
 #: Buckets with data needed before the noise is evidence (five one-step changes).
 MIN_BUCKETS = 6
 #: Only the most recent HISTORY + 1 complete buckets count (a year of weeks): recent noise is what
@@ -61,11 +71,12 @@ class Noise:
     red: float
     relative: bool
     buckets: int
+    factor: float = FACTOR
 
     @property
     def recommended(self) -> float:
-        """Return the narrowest red threshold the noise allows: FACTOR × noise, rounded up."""
-        wide = FACTOR * self.noise
+        """Return the narrowest red threshold the noise allows: the factor × noise, rounded up."""
+        wide = self.factor * self.noise
         if self.relative:
             return math.ceil(wide * 100 - 1e-9) / 100
         if wide <= 0:
@@ -175,16 +186,30 @@ def measure(
     noise, count = segment_median(changes, owners, n)
     buckets = np.where(count > 0, count + 1, np.bincount(rs, minlength=n)).astype(np.int64)
     with np.errstate(invalid="ignore"):
-        flagged = judged & (buckets >= MIN_BUCKETS) & (red < FACTOR * noise)
+        flagged = judged & (buckets >= MIN_BUCKETS) & (red < factors(flow) * noise)
     return noise, buckets, flagged
 
 
+def factors(flow: Bools) -> Floats:
+    """Return each series' factor: :data:`FLOW_FACTOR` for flow, :data:`FACTOR` for the others."""
+    factor: Floats = np.where(flow, FLOW_FACTOR, FACTOR)
+    return factor
+
+
 def readings(
-    ids: list[str], noise: Floats, buckets: Ints, flagged: Bools, *, red: Floats, red_rel: Bools
+    ids: list[str],
+    noise: Floats,
+    buckets: Ints,
+    flagged: Bools,
+    *,
+    red: Floats,
+    red_rel: Bools,
+    flow: Bools,
 ) -> dict[str, Noise]:
     """Return the flagged series' readings by id (a loop over the flagged ones only)."""
+    factor = factors(flow)
     return {
-        ids[i]: Noise(float(noise[i]), float(red[i]), bool(red_rel[i]), int(buckets[i]))
+        ids[i]: Noise(float(noise[i]), float(red[i]), bool(red_rel[i]), int(buckets[i]), float(factor[i]))
         for i in np.flatnonzero(flagged).tolist()
     }
 
@@ -203,7 +228,9 @@ def noisy_tolerance_findings(model: Model, noise: Mapping[str, Noise]) -> list[F
         reading = noise.get(kpi.id)
         if reading is None:
             continue
-        what = f"its amount per {kpi.grain}" if kpi.measure == "flow" else "its value"
+        flow = kpi.measure == "flow"
+        what = f"its amount per {kpi.grain}" if flow else "its value"
+        judged = " (it is judged on its total to date, which swings most early in a cycle)" if flow else ""
         of_plan = " of plan" if reading.relative else ""
         swing = _amount(reading.noise, reading.relative, kpi.unit)
         red = _amount(reading.red, reading.relative, kpi.unit)
@@ -215,7 +242,7 @@ def noisy_tolerance_findings(model: Model, noise: Mapping[str, Noise]) -> list[F
                 "noisy_tolerance",
                 f"KPI {kpi.id}: {what} moves by about {swing}{of_plan} from one {kpi.grain} to the next, "
                 f"beyond what its plan moves (the median over its last {reading.buckets} {kpi.grain}s), "
-                f"but its red tolerance is {red}. Ordinary swings will turn it red and raise alarms that "
+                f"but its red tolerance is {red}{judged}. Ordinary swings will turn it red and raise alarms that "
                 f"mean nothing. Widen the red tolerance to at least {wider}, judge it at a coarser grain, "
                 "or, if the swings are seasonal, plan it from a reference period (a seasonal plan).",
             )
