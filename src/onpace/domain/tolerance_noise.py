@@ -5,30 +5,30 @@ one bucket to the next by about as much as the red threshold, red comes and goes
 swings: alarms that mean nothing, the "reporting fatigue" the product must avoid. The rule
 (docs/semantics.md, "A tolerance narrower than the KPI's own noise"):
 
-- *noise*: the median absolute one-step change of the deviation from plan (bucket actual − bucket
-  plan) between consecutive complete buckets of the cycle, over the most recent
-  :data:`HISTORY` + 1 complete buckets (a year of weeks) — for a level or ratio KPI the bucket's value, for a flow KPI the
-  bucket's amount (a bucket the cycle cuts is scaled to a whole one). Buckets without data are
-  skipped: a change is taken between consecutive buckets that have data. Taking the deviation, not
-  the value, means a plan that follows the swings (a seasonal plan, a phased one) clears the
-  finding. The change is relative to the later bucket's plan when the red threshold is relative,
-  in the KPI's units when it is absolute. For a series without trend and with independent noise
-  of standard deviation σ, the median one-step change is about σ.
+- *noise*: the median absolute one-step change of the deviation from plan (bucket actual −
+  bucket plan) over the most recent :data:`HISTORY` + 1 complete buckets of the cycle (a year of
+  weeks), between consecutive ones that have data — for a level or ratio KPI the bucket's value,
+  for a flow KPI the bucket's amount (a bucket the cycle cuts is scaled to a whole one). Taking
+  the deviation, not the value, means a plan that follows the swings (a seasonal plan, a phased
+  one) clears the finding. The change is relative to the later bucket's plan when the red
+  threshold is relative, in the KPI's units when it is absolute. For a series without trend and
+  with independent noise of standard deviation σ, the median one-step change is about σ.
 - raised when the red threshold is narrower than :data:`FACTOR` × the noise (:data:`FLOW_FACTOR`
-  for a flow KPI, see below), on a KPI with at
-  least :data:`MIN_BUCKETS` buckets of evidence, a plan and no green band (``range`` with a band
-  is judged on the band's edges, not on the plan);
+  for a flow KPI, see below), on a KPI with at least :data:`MIN_BUCKETS` buckets of evidence, a
+  plan and no green band (``range`` with a band is judged on the band's edges, not on the plan);
 - the recommended red threshold is that factor × the noise, rounded up (to a whole per cent,
   or to two significant figures in the KPI's units).
 
 A level KPI is judged bucket by bucket, so every bucket meets the noise afresh: with red at 2 × the
-noise (about 2 σ) an ordinary swing is red about one bucket in twenty, i.e. in most 13-bucket
-cycles. A flow KPI is judged on its total to date, whose relative swing after k buckets is about
+noise (about 2 σ) an ordinary swing is red about one bucket in twenty, which over 13 buckets is
+already more likely than not. A flow KPI is judged on its total to date, whose relative swing after k buckets is about
 noise / √k: ordinary swings turn it red early in a cycle only. Summed over a cycle's buckets,
 red at 1 × the noise gives about as many red statuses from ordinary swings (Σₖ P(|z| > √k) ≈ 0.66)
 as 2 × does for a level KPI over 13 buckets (13 × P(|z| > 2) ≈ 0.6), hence :data:`FLOW_FACTOR`.
 
-Everything is vectorised over the layout's rows: one sort, no Python loop over series.
+Everything is vectorised: the rows of each series' recent buckets are gathered by calendar
+arithmetic, the changes taken on them at once, and the medians read from a table sorted along its
+rows; no Python loop over series.
 """
 
 from __future__ import annotations
