@@ -42,6 +42,12 @@ cycles whose first alarm was an at-risk projection, sMAPE against naive and agai
 subsample, and the lowest and highest 80 % coverage over the horizons. ``red x2`` is a counterfactual
 row (a red status that must hold two evaluations), not a rule: it shows what red-at-once costs.
 
+The ``noisy_tolerance`` table shows the hygiene finding (``onpace.domain.tolerance_noise``) at work:
+per set, the share of cycles whose KPI it flags at the cycle's start (raised by the engine on the
+previous cycle's buckets, planned flat), the "any" false-alarm rate among flagged and unflagged
+cycles, and a counterfactual in which only the flagged cycles get the red threshold the finding
+recommends.
+
 The last line is exactly
 ``early_warning: <cycles> cycles, any P <p> R <r> F <f>, mid P <p> R <r> F <f>, smape <ours> naive <n>, coverage <c>``
 over all sets (``coverage``: the worst horizon's 80 % coverage of onpace).
@@ -85,6 +91,7 @@ class Group:
     held_out: bool
     growth: Array | None = None  # a seasonal plan's growth: the same months a year earlier × (1 + growth)
     red_at: Array | None = None  # each cycle's relative red threshold (default RED_AT; amber at half)
+    before: Array | None = None  # (n, K + 1) the value before the previous cycle, then its K buckets
     status: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros((0, 0), dtype=np.int64))
     end_fc: dict[str, Array] = field(default_factory=dict)  # method -> (n, K) end forecast at origin k
     point: dict[str, Array] = field(default_factory=dict)  # method -> (n, K, K) forecast[origin, bucket]
@@ -131,6 +138,7 @@ def cut(
     ):
         hist_rows: list[Array] = []
         cyc_rows: list[Array] = []
+        prev_rows: list[Array] = []
         period = 12 if grain == "month" else 4
         for kind, _, values in series:
             if kind not in kinds:
@@ -142,6 +150,10 @@ def cut(
                     continue
                 hist_rows.append(window[:history])
                 cyc_rows.append(window[history:])
+                previous = np.full(length + 1, np.nan)
+                taken = values[max(0, s - length - 1) : s]
+                previous[length + 1 - taken.size :] = taken
+                prev_rows.append(previous)
         if not hist_rows:
             continue
         hist = np.vstack(hist_rows)
@@ -151,7 +163,9 @@ def cut(
         drift = np.clip(baseline / before - 1.0, -0.3, 0.3)
         u = rng.uniform(-0.05, 0.20, baseline.size)
         target = baseline * (1.0 + drift + u)
-        groups.append(Group(name, grain, period, hist, cyc, target, held_out=name != "M3"))
+        groups.append(
+            Group(name, grain, period, hist, cyc, target, held_out=name != "M3", before=np.vstack(prev_rows))
+        )
     return groups
 
 
@@ -298,6 +312,53 @@ def noise_tolerant_copy(group: Group) -> Group:
     copy = dataclasses.replace(group, name=f"{group.name} noise", red_at=red_at)
     copy.end_fc, copy.point, copy.low, copy.high = {}, {}, {}, {}
     return copy
+
+
+def flagged_at_start(group: Group, policy: Policy) -> tuple[Bools, Array]:
+    """Return per cycle whether ``noisy_tolerance`` holds at its start, and the red threshold it recommends.
+
+    The KPI lives across cycles: at a cycle's start the finding stands as the engine raised it at
+    the end of the previous cycle, from that cycle's buckets. The bench knows no earlier plan, so
+    the previous cycle is planned flat at the value before it (its deviations are its changes);
+    the tolerance is the cycle's own. A series too short for a previous cycle of enough buckets
+    is not flagged (no evidence).
+    """
+    n, k = group.size, group.length
+    assert group.before is not None
+    buckets = bucket_dates(group.grain, k)
+    ids = [f"s{i:06d}" for i in range(n)]
+    red_at = np.full(n, RED_AT) if group.red_at is None else group.red_at
+    base = group.before[:, 0]
+    kpis = tuple(
+        Kpi(
+            id=ids[i],
+            title=ids[i],
+            unit=None,
+            owners=("o",),
+            measure="level",
+            grain=group.grain,  # type: ignore[arg-type]
+            aggregate="mean",
+            plan=Plan(per_bucket=float(base[i])) if np.isfinite(base[i]) else None,
+            tolerance=Tolerance(Threshold(float(red_at[i]) / 2, True), Threshold(float(red_at[i]), True)),
+            cycle="P",
+        )
+        for i in range(n)
+    )
+    model = Model(org="bench", cycles=(Cycle("P", buckets[0][0], buckets[-1][1]),), kpis=kpis, policy=policy)
+    values = group.before[:, 1:]
+    known = np.isfinite(values)
+    rows, cols = np.nonzero(known)
+    points = pl.DataFrame(
+        {
+            "metric": np.array(ids)[rows],
+            "date": np.array([b[0] for b in buckets], dtype="datetime64[D]")[cols],
+            "value": values[known],
+        }
+    ).with_columns(pl.col("date").cast(pl.Date))
+    noise = evaluate_model(model, points, buckets[-1][1]).noise
+    flagged = np.array([name in noise for name in ids], dtype=bool)
+    wider = np.array([noise[name].recommended if name in noise else np.nan for name in ids])
+    return flagged, wider
 
 
 def seasonal_copy(group: Group, rng: np.random.Generator) -> Group:
@@ -591,6 +652,56 @@ def summarise(rows: list[tuple[str, int, dict[str, float], dict[str, float]]]) -
         )
 
 
+def finding_section(groups: list[Group], policy: Policy) -> None:
+    """Print, per set, what the ``noisy_tolerance`` finding flags at the cycles' start and what acting on it gives.
+
+    Per set: the share of cycles whose KPI the finding flags at the cycle's start
+    (:func:`flagged_at_start`), the false-alarm rate ("any" alarm on a cycle that ends within
+    tolerance) among flagged and unflagged cycles, and a counterfactual in which only the flagged
+    cycles get the red threshold the finding recommends (amber at half; the others keep 10 %).
+    """
+    seen: dict[str, tuple[list[Bools], list[Bools], list[Bools]]] = {name: ([], [], []) for name in SETS}
+    widened: dict[str, Tally] = {name: Tally() for name in SETS}
+    for group in groups:
+        flagged, wider = flagged_at_start(group, policy)
+        first, _ = alarms(group, "onpace", policy)
+        flags, alarm, red = seen[group.name]
+        flags.append(flagged)
+        alarm.append(~np.isnan(first))
+        red.append(group.status[:, -1] == 2)
+        acted = dataclasses.replace(
+            group, name=f"{group.name} widened", red_at=np.where(flagged, np.maximum(RED_AT, wider), RED_AT)
+        )
+        acted.end_fc, acted.point, acted.low, acted.high = {}, {}, {}, {}
+        run_engine(acted, policy)
+        judge(acted, widened[group.name], None, ["onpace", "status"], policy)
+    lines = []
+    for name in SETS:
+        if not seen[name][0]:
+            continue
+        flagged, alarm, red = (np.concatenate(part) for part in seen[name])
+        _, _, f_flagged = classify(alarm[flagged], red[flagged])
+        _, _, f_unflagged = classify(alarm[~flagged], red[~flagged])
+        p_all, r_all, f_all = classify(alarm, red)
+        figures = report(
+            f"{name}, flagged cycles widened as the finding recommends", widened[name], ["onpace", "status"]
+        )
+        lines.append(
+            f"{name:<8} {flagged.size:>6} {flagged.mean():8.0%} | {f_flagged:9.2f} {f_unflagged:9.2f} | "
+            f"{p_all:5.2f} {r_all:5.2f} {f_all:5.2f} | {figures['pa']:5.2f} {figures['ra']:5.2f} {figures['fa']:5.2f} | "
+            f"{figures['pm']:5.2f} {figures['rm']:5.2f} {figures['fm']:5.2f}"
+        )
+    print(
+        "\n== noisy_tolerance at the cycle's start (raised on the previous cycle's buckets; red < 2 x the median one-step change)"
+    )
+    print(
+        f"{'set':<8} {'cycles':>6} {'flagged':>8} | {'F flagged':>9} {'unflagged':>9} | {'any P':>5} {'R':>5} {'F':>5} | "
+        f"{'widened: any P':>5} {'R':>5} {'F':>5} | {'mid P':>5} {'R':>5} {'F':>5}"
+    )
+    for line in lines:
+        print(line)
+
+
 def _median(values: Array) -> float:
     """Return the median of the finite values (NaN when there are none)."""
     finite = values[np.isfinite(values)]
@@ -686,6 +797,7 @@ def main() -> int:
                 f"{name:<8} any P {figures['pa']:.2f} R {figures['ra']:.2f} F {figures['fa']:.2f} | "
                 f"mid P {figures['pm']:.2f} R {figures['rm']:.2f} F {figures['fm']:.2f}"
             )
+    finding_section(groups, policy)
     rows = []
     for name in SETS:
         if per_set[name].red:

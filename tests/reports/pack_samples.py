@@ -195,6 +195,23 @@ POLLUTION = ReviewItem(
     case_id=3,
 )
 
+NOISY = ReviewItem(
+    key="tolerances:basket_size",
+    section="tolerances",
+    subject="basket_size",
+    subject_level="kpi",
+    title="Average basket (EUR)",
+    headline=(
+        "KPI basket_size: its value moves by about 12 % of plan from one week to the next, beyond what its "
+        "plan moves (the median over its last 9 weeks), but its red tolerance is 10 %. Ordinary swings will "
+        "turn it red and raise alarms that mean nothing. Widen the red tolerance to at least 24 %, judge it "
+        "at a coarser grain, or, if the swings are seasonal, plan it from a reference period (a seasonal plan)."
+    ),
+    owner="sam",
+    owner_name="Sam Whitfield",
+    status="hygiene",
+)
+
 
 def sample_pack(**overrides: object) -> ReviewPack:
     """Return a realistic pack: every section, charts with and without forecasts, actions, changes."""
@@ -214,6 +231,7 @@ def sample_pack(**overrides: object) -> ReviewPack:
             section("rebaselines", REBASELINE),
             section("data_health", STALE),
             section("pollution", POLLUTION),
+            section("tolerances", NOISY),
         ),
         "changes": (
             Change("new", "new_breaches:fulfilment_spend", "new_breaches", SPEND.title, after="red"),

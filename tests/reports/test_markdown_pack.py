@@ -93,8 +93,9 @@ def test_every_section_is_listed_and_an_empty_one_says_it_was_checked() -> None:
     text = render_markdown(pack())
     assert "## 1. New breaches (1)" in text
     assert "## 11. KPI pollution (0)" in text
+    assert "## 12. Tolerances narrower than the KPI's own noise (0)" in text
     assert section_text(text, "## 2. At risk").splitlines()[2] == "Nothing this week."
-    assert text.count("Nothing this week.") == 9
+    assert text.count("Nothing this week.") == 10
 
 
 def test_an_item_says_who_since_when_the_case_what_was_explained_and_the_actions() -> None:

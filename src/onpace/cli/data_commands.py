@@ -65,7 +65,14 @@ def evaluate(
         events: tuple[Any, ...] = ()
         if govern:
             events = govern_store(
-                session, org_id, model, evaluation.results, as_of=day, now=moment, leadlag=evaluation.leadlag
+                session,
+                org_id,
+                model,
+                evaluation.results,
+                as_of=day,
+                now=moment,
+                leadlag=evaluation.leadlag,
+                noise=evaluation.noise,
             ).events
             session.commit()
     order = {"objective": 0, "kr": 1, "kpi": 2}

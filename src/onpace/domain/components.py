@@ -154,6 +154,7 @@ def merged(kept: Evaluation, part: Evaluation, part_model: Model) -> Evaluation:
         return frame.filter(~pl.col(column).is_in(names))
 
     results = {**kept.results, **part.results}
+    noise = {**{k: v for k, v in kept.noise.items() if k not in subjects}, **part.noise}
     leadlag = pl.concat([others(kept.leadlag, "kpi"), part.leadlag], how="vertical_relaxed")
 
     def chart_rows(wanted: Collection[str] | None) -> pl.DataFrame:
@@ -176,4 +177,5 @@ def merged(kept: Evaluation, part: Evaluation, part_model: Model) -> Evaluation:
         results=results,
         chart_rows=chart_rows,
         leadlag_rows=lambda: leadlag,
+        noise=noise,
     )

@@ -47,6 +47,9 @@ from onpace.domain.resources import resources
 from onpace.domain.results import SubjectResult
 from onpace.domain.series_specs import SeriesSpecs, requesters, series_specs, specs_of
 from onpace.domain.subject_frames import SUBJECT_COLUMNS
+from onpace.domain.tolerance_noise import Noise
+from onpace.domain.tolerance_noise import measure as measure_noise
+from onpace.domain.tolerance_noise import readings as noise_readings
 
 Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
@@ -66,7 +69,9 @@ class Evaluation:
     - ``threats``: ``kr, cause, weight``; ``impact``: ``kpi, subject, level, path_weight``;
     - ``resources``: one row per initiative and supported KR (see ``domain.resources``);
     - ``leadlag``: one row per KPI → KR link (see ``domain.leadlag``);
-    - ``results``: one SubjectResult per subject id.
+    - ``results``: one SubjectResult per subject id;
+    - ``noise``: the KPIs whose red tolerance is narrower than their own noise, by id
+      (``domain.tolerance_noise``; not a verdict column: hygiene reads it).
 
     ``buckets`` and ``leadlag`` serve charts and reports, not decisions, so they are built on first
     use (from figures already computed) and kept; :meth:`chart` builds the rows of a few subjects.
@@ -80,6 +85,7 @@ class Evaluation:
     results: dict[str, SubjectResult]
     chart_rows: Callable[[Collection[str] | None], pl.DataFrame] = field(repr=False, compare=False)
     leadlag_rows: Callable[[], pl.DataFrame] = field(repr=False, compare=False)
+    noise: Mapping[str, Noise] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def kpis(self) -> pl.DataFrame:
@@ -235,6 +241,21 @@ def _run(
     projection = project(
         fb, figures, rows=lay.rows, flow=flow, opening=plans.opening, criteria=criteria, as_of=today
     )
+    judged = np.zeros(flow.size, dtype=bool)
+    judged[: specs.visible] = np.array(specs.level[: specs.visible]) == "kpi"
+    judged &= np.isnan(figures.band_lo) & ~np.isnan(figures.plan_end)
+    noise, evidence, noisy = measure_noise(
+        lay,
+        plans.plan,
+        actual,
+        flow=flow,
+        cycle_start=cycle_start,
+        cycle_end=cycle_end,
+        today=today,
+        red=criteria.red,
+        red_rel=criteria.red_rel,
+        judged=judged,
+    )
     series_frame = frames.series_frame(
         specs,
         figures,
@@ -280,6 +301,9 @@ def _run(
         chart_rows=chart_rows,
         leadlag_rows=lambda: lead_lag(
             model, specs.ids, fb, grain=grain, direction=direction, week_start=week_start
+        ),
+        noise=noise_readings(
+            specs.ids, noise, evidence, noisy, red=criteria.red, red_rel=criteria.red_rel, flow=flow
         ),
     )
 

@@ -15,6 +15,10 @@ The rules (DESIGN.md §1 step 5 and §4):
 - ``unplanned``: a KPI (or a KR measured by nothing) with no plan.
 - ``not_leading``: a KPI marked ``leading: true`` whose changes, measured, precede none of the
   KRs it feeds (``onpace.domain.leadlag.not_leading_findings``; it needs the evaluation's data).
+- ``noisy_tolerance``: a KPI whose red tolerance is narrower than about twice its own one-step
+  noise, so ordinary swings turn it red (``onpace.domain.tolerance_noise``; it needs the
+  evaluation's data). It is *advisory* (:data:`ADVISORY`): shown in the review and on the KPI's
+  page, never a case of its own — a case about alarms that mean nothing would be one more.
 """
 
 from __future__ import annotations
@@ -38,8 +42,11 @@ Rule = Literal[
     "source_no_data",
     "unplanned",
     "not_leading",
+    "noisy_tolerance",
 ]
 FindingLevel = Literal["kpi", "kr", "source"]
+#: Rules that are shown but open no hygiene case (``domain.observations`` leaves them out).
+ADVISORY: frozenset[Rule] = frozenset({"noisy_tolerance"})
 GRAIN_DAYS: dict[Grain, int] = {"day": 1, "week": 7, "month": 31}
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
 

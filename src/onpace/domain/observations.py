@@ -15,7 +15,7 @@ from onpace.domain.accountability import SubjectIndex, dependency_ties, joint_pa
 from onpace.domain.case_rules import at_risk_holds, variance_kind, variance_kinds
 from onpace.domain.cases import VARIANCE_RANK, Family, SubjectLevel
 from onpace.domain.checkins import CheckIn, find_mirages
-from onpace.domain.hygiene import Finding
+from onpace.domain.hygiene import ADVISORY, Finding
 from onpace.domain.model import CaseKind, Model
 from onpace.domain.results import SubjectResult
 
@@ -183,6 +183,8 @@ class Observer:
     def hygiene(self, findings: Iterable[Finding]) -> list[Observation]:
         grouped: dict[str, list[Finding]] = {}
         for finding in findings:
+            if finding.rule in ADVISORY:
+                continue  # shown in the review and on the subject's page, not a case
             grouped.setdefault(finding.subject, []).append(finding)
         opening: CaseKind | None = "hygiene" if "hygiene" in self.policy.open_case_on else None
         found = []

@@ -29,6 +29,7 @@ SectionKey = Literal[
     "rebaselines",
     "data_health",
     "pollution",
+    "tolerances",
 ]
 
 #: The sections in the order a pack shows them, with their headings.
@@ -44,6 +45,7 @@ SECTION_TITLES: dict[SectionKey, str] = {
     "rebaselines": "Re-baselines this cycle (goalpost shifts)",
     "data_health": "Data health",
     "pollution": "KPI pollution",
+    "tolerances": "Tolerances narrower than the KPI's own noise",
 }
 
 ChangeKind = Literal["new", "gone", "changed"]

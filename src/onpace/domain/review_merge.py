@@ -21,7 +21,7 @@ DECISION_SECTIONS: frozenset[SectionKey] = frozenset(
     ("new_breaches", "at_risk", "mirages", "threatened", "overdue", "escalations", "handoffs", "still_open")
 )
 #: Sections that describe the data or the model: their items without a case are merged with nothing.
-CONTEXT_SECTIONS: frozenset[SectionKey] = frozenset(("rebaselines", "data_health", "pollution"))
+CONTEXT_SECTIONS: frozenset[SectionKey] = frozenset(("rebaselines", "data_health", "pollution", "tolerances"))
 
 
 def merge_items(items: Iterable[ReviewItem]) -> list[ReviewItem]:

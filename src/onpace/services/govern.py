@@ -22,6 +22,7 @@ from onpace.domain.hygiene import hygiene_findings
 from onpace.domain.leadlag import not_leading_findings
 from onpace.domain.model import Model
 from onpace.domain.results import SubjectResult
+from onpace.domain.tolerance_noise import Noise, noisy_tolerance_findings
 from onpace.services.cases import governed_cases, record_events, save_case
 from onpace.services.checkins import checkins_as_of
 from onpace.storage.repositories import evaluations_repo
@@ -55,17 +56,24 @@ def govern_store(
     now: dt.datetime,
     previous: Mapping[str, str] | None = None,
     leadlag: pl.DataFrame | None = None,
+    noise: Mapping[str, Noise] | None = None,
 ) -> GovernReport:
     """Decide and write what the evaluation as of ``as_of`` means for the cases (not committed).
 
     ``previous`` are the statuses to compare with for ``status_changed``; by default each
     subject's status at its latest evaluation before ``as_of`` (a live loop that evaluates the
     same day many times passes the day's own earlier verdicts instead). ``leadlag`` is the
-    evaluation's lead-lag check: given, a leading KPI that does not lead is a hygiene finding too.
+    evaluation's lead-lag check: given, a leading KPI that does not lead is a hygiene finding too;
+    ``noise`` the evaluation's noise readings: given, a tolerance narrower than a KPI's noise is
+    a finding too (advisory: it opens no case, ``domain.hygiene.ADVISORY``).
     """
     findings = None
-    if leadlag is not None:
-        findings = [*hygiene_findings(model, results, as_of), *not_leading_findings(model, leadlag)]
+    if leadlag is not None or noise is not None:
+        findings = [
+            *hygiene_findings(model, results, as_of),
+            *(not_leading_findings(model, leadlag) if leadlag is not None else []),
+            *noisy_tolerance_findings(model, noise or {}),
+        ]
     decision = govern(
         model,
         results,

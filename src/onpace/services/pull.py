@@ -192,6 +192,7 @@ def evaluate_and_govern(
         now=now,
         previous=previous,
         leadlag=evaluation.leadlag,
+        noise=evaluation.noise,
     )
 
 

@@ -163,7 +163,14 @@ def replay_into(
             record_checkins(session, org_id, fresh, now=now)
         evaluation = evaluate_store(session, org_id, model, as_of, now=now)
         governed = govern_store(
-            session, org_id, model, evaluation.results, as_of=as_of, now=now, leadlag=evaluation.leadlag
+            session,
+            org_id,
+            model,
+            evaluation.results,
+            as_of=as_of,
+            now=now,
+            leadlag=evaluation.leadlag,
+            noise=evaluation.noise,
         )
         session.commit()
         yield ReplayStep(org_id, as_of, now, report, len(fresh), governed.events)

@@ -35,6 +35,7 @@ from onpace.domain.review import (
 )
 from onpace.domain.review_codec import pack_from_doc, pack_to_doc
 from onpace.domain.review_merge import merge_items
+from onpace.domain.tolerance_noise import noisy_tolerance_findings
 from onpace.errors import UserError
 from onpace.reports.format import format_day
 from onpace.services.cases import list_cases
@@ -107,7 +108,10 @@ def load_facts(
         checkins=checkins_as_of(session, org_id, as_of),
         verdicts=latest_verdicts(session, org_id, as_of),
         history=review_repo.status_history(session, org_id, watched, first, as_of),
-        findings=hygiene_findings(model, results, as_of),
+        findings=[
+            *hygiene_findings(model, results, as_of),
+            *noisy_tolerance_findings(model, evaluation.noise),
+        ],
         plan_rows=model_repo.plan_version_rows(session, org_id),
         requests=cases_repo.rebaselines(session, org_id, status="requested"),
         manual=review_repo.manual_counts(session, org_id, first, as_of),

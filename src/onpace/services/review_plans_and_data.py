@@ -1,4 +1,4 @@
-"""Build the review sections about plans and data: goalpost shifts, data health and KPI pollution."""
+"""Build the review sections about plans and data: goalpost shifts, data health, KPI pollution and noisy tolerances."""
 
 from __future__ import annotations
 
@@ -212,3 +212,23 @@ def pollution(facts: ReviewFacts, _window: Window) -> list[ReviewItem]:
             )
         )
     return items
+
+
+def tolerances(facts: ReviewFacts, _window: Window) -> list[ReviewItem]:
+    """Return the KPIs whose red tolerance is narrower than their own noise: their alarms say little.
+
+    The finding is advisory (it opens no case); the item says what the noise and the tolerance
+    are and how wide a tolerance the noise allows.
+    """
+    return [
+        subject_item(
+            facts,
+            "tolerances",
+            finding.subject,
+            "kpi",
+            headline=finding.message,
+            status="hygiene",
+        )
+        for finding in facts.findings
+        if finding.rule == "noisy_tolerance"
+    ]

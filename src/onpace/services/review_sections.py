@@ -43,7 +43,7 @@ from onpace.services.review_parts import (
     versus_plan,
     weeks_text,
 )
-from onpace.services.review_plans_and_data import data_health, pollution, rebaselines
+from onpace.services.review_plans_and_data import data_health, pollution, rebaselines, tolerances
 
 # ---------------------------------------------------------------------------------------------
 # sections
@@ -382,6 +382,7 @@ BUILDERS: tuple[Callable[[ReviewFacts, Window], list[ReviewItem]], ...] = (
     rebaselines,
     data_health,
     pollution,
+    tolerances,
 )
 
 

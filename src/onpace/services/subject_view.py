@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from onpace.domain.cases import Case
 from onpace.domain.model import Model, PlanVersion, Tolerance
 from onpace.domain.running_bucket import owed_rows
+from onpace.domain.tolerance_noise import noisy_tolerance_findings
 from onpace.services.cases import list_cases
 from onpace.services.evaluate_service import evaluate_store
 from onpace.services.model_store import plan_versions
@@ -40,6 +41,8 @@ class SubjectDetail:
     leadlag: list[dict[str, Any]]
     cases: list[Case]
     tolerance: Tolerance
+    # Advisory hygiene findings on the subject (a tolerance narrower than its noise), in words.
+    notes: tuple[str, ...] = ()
 
 
 def _bands(plan: float | None, tolerance: Tolerance, direction: str) -> tuple[float | None, float | None]:
@@ -147,4 +150,9 @@ def subject_detail(
         leadlag=leadlag_rows(leadlag),
         cases=cases,
         tolerance=tolerance,
+        notes=tuple(
+            f.message for f in noisy_tolerance_findings(model, evaluation.noise) if f.subject == subject
+        )
+        if level == "kpi"
+        else (),
     )
