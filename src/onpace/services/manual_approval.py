@@ -28,6 +28,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from onpace.domain.accountability import SubjectIndex
+from onpace.domain.escalation import heads_to_top
 from onpace.domain.model import Model
 from onpace.errors import UserError
 from onpace.services.audit import append_audit
@@ -126,12 +127,6 @@ class Decision:
         return self.action == APPROVED
 
 
-def _titles(model: Model) -> dict[str, str]:
-    titles = {k.id: k.title for k in model.kpis}
-    titles.update({kr.id: kr.title for kr in model.key_results})
-    return titles
-
-
 def _describe(session: Session, org_id: int, model: Model, rows: list[PointRow]) -> list[PendingPoint]:
     """Return the rows as pending points, each with the value in force for its key (one query)."""
     in_force: dict[tuple[str, dt.date, str], float] = {}
@@ -147,13 +142,12 @@ def _describe(session: Session, org_id: int, model: Model, rows: list[PointRow])
             )
         ).all()
         in_force = {(m, d, s): v for m, d, s, v in found}
-    titles = _titles(model)
     return [
         PendingPoint(
             id=r.id,
             run_id=r.run_id,
             metric=r.metric,
-            title=titles.get(r.metric, r.metric),
+            title=model.title(r.metric),
             date=r.date,
             source=r.source,
             version=r.version,
@@ -193,13 +187,7 @@ def refusal(
     index = index if index is not None else SubjectIndex(model, as_of)
     for point in points:
         info = index.get(point.metric)
-        unit, heads, seen = model.unit(info.unit if info else None), set(), set()
-        while unit is not None and unit.id not in seen:
-            seen.add(unit.id)
-            if unit.head:
-                heads.add(unit.head)
-            unit = model.unit(unit.parent)
-        if person is None or person not in heads:
+        if person is None or person not in heads_to_top(model, info.unit if info else None):
             return (
                 f"{who.name} may not decide the points of {point.title}: that is for the head of its "
                 "unit (or of a unit above it), an editor or an admin"
